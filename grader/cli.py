@@ -1,0 +1,45 @@
+"""The ``python -m grader`` command line: grading commands and course administration.
+
+Grading commands (``grade``, ``check``) need no database or web server. Administration commands
+(``create-user``, ``import-roster``, ``sync-assignments``, ``db``) run inside the Flask
+application context built by :func:`grader.create_app`.
+"""
+from __future__ import annotations
+
+from flask.cli import FlaskGroup
+
+
+def _create_app():
+    from grader import create_app
+
+    return create_app()
+
+
+cli = FlaskGroup(
+    create_app=_create_app,
+    add_version_option=False,
+    load_dotenv=False,
+    help="gradelab: grade neural-network homework and run the course site.",
+)
+
+
+def _register() -> None:
+    """Attach every sub-command; each module owns its own commands."""
+    from grader.engine.cli import register as register_engine
+
+    register_engine(cli)
+    try:
+        from grader.web.cli import register as register_web
+    except ModuleNotFoundError as exc:  # web package not built yet
+        if exc.name not in {"grader.web", "grader.web.cli"}:
+            raise
+    else:
+        register_web(cli)
+
+
+_register()
+
+
+def main() -> None:
+    """Entry point of ``python -m grader``."""
+    cli.main(prog_name="python -m grader")
