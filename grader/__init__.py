@@ -1,0 +1,28 @@
+"""gradelab: an autograder for neural-network homework.
+
+:func:`create_app` builds the Flask web app; the grading engine lives in :mod:`grader.engine`
+and needs no web app.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the web app: configuration, extensions, blueprints, error handlers.
+
+    ``test_config`` overrides every other configuration source (see :mod:`grader.config`).
+    Raises :class:`grader.config.ConfigurationError` when the configuration is unsafe.
+    """
+    from grader import config
+    from grader.web import init_app
+
+    app = Flask(__name__, instance_relative_config=True)
+    config.load(app, test_config)
+    init_app(app)
+    return app

@@ -1,0 +1,100 @@
+"""Configuration of the web app: safe defaults, then ``GRADELAB_*`` environment variables.
+
+Order (later wins): :data:`DEFAULTS`, environment variables with the ``GRADELAB_`` prefix read by
+``app.config.from_prefixed_env("GRADELAB")`` (values are parsed as JSON when they can be, so
+``GRADELAB_MAX_UPLOAD_BYTES=524288`` is an int), then the ``test_config`` dict given to
+:func:`grader.create_app`. :func:`finalize` derives the SQLAlchemy URI and checks the secret key.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    # Set GRADELAB_SECRET_KEY in production; only development may run without one.
+    "SECRET_KEY": None,
+    # "development" allows a generated secret key; anything else ("production") requires one.
+    "ENVIRONMENT": "production",
+    # PostgreSQL: postgresql://user@host/db (psycopg 3 is used). Empty: SQLite in the instance folder.
+    "DATABASE_URL": None,
+    "SQLITE_FILENAME": "gradelab.sqlite3",
+    # Folder of assignments/<slug>/manifest.toml read by `sync-assignments`.
+    "ASSIGNMENTS_DIR": str(REPO_ROOT / "assignments"),
+    # Largest accepted upload, bytes (256 KiB).
+    "MAX_UPLOAD_BYTES": 256 * 1024,
+    # Login attempts allowed per client address (Flask-Limiter syntax).
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    # Flask-Limiter storage: "memory://" for one process, "redis://127.0.0.1:6379/1" for several.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # Seconds between the submission page's status polls while grading runs.
+    "POLL_INTERVAL_SECONDS": 2,
+    "COURSE_TITLE": "gradelab",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+
+class ConfigurationError(RuntimeError):
+    """The deployment's configuration is unusable; the message says which variable to set."""
+
+
+def sqlalchemy_uri(database_url: str) -> str:
+    """Return ``database_url`` with the driver SQLAlchemy should use (psycopg 3 for PostgreSQL)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config`` from defaults, the environment and ``test_config``.
+
+    Raises :class:`ConfigurationError` when ``SECRET_KEY`` is missing outside development.
+    """
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("GRADELAB")
+    if not app.config.get("DATABASE_URL") and os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    if test_config:
+        app.config.from_mapping(test_config)
+    finalize(app)
+
+
+def finalize(app: Flask) -> None:
+    """Derive dependent settings and refuse an unsafe configuration."""
+    cfg = app.config
+    if not cfg.get("SQLALCHEMY_DATABASE_URI"):
+        if cfg.get("DATABASE_URL"):
+            cfg["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_uri(cfg["DATABASE_URL"])
+        else:
+            Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+            path = Path(app.instance_path) / cfg["SQLITE_FILENAME"]
+            cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    # Room for the multipart envelope around the largest accepted file.
+    cfg.setdefault("MAX_CONTENT_LENGTH", int(cfg["MAX_UPLOAD_BYTES"]) + 64 * 1024)
+    if not cfg.get("SECRET_KEY"):
+        if cfg["ENVIRONMENT"] == "development" or app.debug or cfg.get("TESTING"):
+            log.warning("No GRADELAB_SECRET_KEY set: using a random key (sessions end on restart)")
+            cfg["SECRET_KEY"] = secrets.token_hex(32)
+        else:
+            raise ConfigurationError(
+                "GRADELAB_SECRET_KEY is not set. Set it to a long random string "
+                "(python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or set GRADELAB_ENVIRONMENT=development on a developer machine."
+            )

@@ -1,0 +1,323 @@
+"""Database models: users, assignments, submissions, grading runs, overrides and extensions.
+
+All timestamps are timezone-aware UTC datetimes (stored as naive UTC, which works the same on
+SQLite and PostgreSQL). Rules of the domain are database constraints: one attempt number per
+student and assignment, a CHECK on every status or role column.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from grader.web.extensions import db
+
+ROLES = ("student", "instructor")
+STATUSES = ("queued", "running", "graded", "error", "not_gradable")
+FINAL_STATUSES = ("graded", "error", "not_gradable")
+SCORE_POLICIES = ("best", "last")
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A datetime stored as naive UTC and read back as an aware UTC datetime."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use datetime.now(timezone.utc)")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    """Format an aware datetime as ISO 8601 with a ``Z`` suffix, or None."""
+    return None if value is None else value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def hash_token(token: str) -> str:
+    """Return the sha256 hex digest under which an API token is stored."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class User(UserMixin, db.Model):
+    """A student or an instructor. Passwords and API tokens are stored only as hashes."""
+
+    __tablename__ = "user"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    role: Mapped[str] = mapped_column(String(20), default="student")
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    submissions: Mapped[list[Submission]] = relationship(
+        back_populates="student", foreign_keys="Submission.student_id"
+    )
+
+    @property
+    def is_instructor(self) -> bool:
+        """True for instructors, who see every student's work."""
+        return self.role == "instructor"
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of ``password`` (werkzeug's default scheme)."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Return True when ``password`` matches the stored hash."""
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the public fields (never a hash)."""
+        return {"id": self.id, "username": self.username, "name": self.name,
+                "email": self.email, "role": self.role}
+
+
+class Assignment(db.Model):
+    """One homework, mirrored from ``assignments/<slug>/manifest.toml`` by ``sync-assignments``."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        CheckConstraint(f"score_policy IN {SCORE_POLICIES!r}", name="score_policy"),
+        CheckConstraint("max_attempts >= 0", name="max_attempts_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    hard_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    max_attempts: Mapped[int] = mapped_column(Integer, default=0)  # 0 = unlimited
+    score_policy: Mapped[str] = mapped_column(String(10), default="best")
+    hidden_feedback: Mapped[str] = mapped_column(String(40), default="after_due_date")
+    late_percent_per_day: Mapped[float] = mapped_column(Float, default=0.0)
+    late_max_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    rate_limit_max: Mapped[int] = mapped_column(Integer, default=0)  # 0 = no limit
+    rate_limit_window_s: Mapped[int] = mapped_column(Integer, default=3600)
+    max_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # Test names, parts, points and visibility from the manifest, for pages and pass rates.
+    tests: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    submissions: Mapped[list[Submission]] = relationship(back_populates="assignment")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the assignment's rules as JSON-ready data."""
+        return {
+            "id": self.id, "slug": self.slug, "title": self.title, "due_at": iso(self.due_at),
+            "hard_deadline_at": iso(self.hard_deadline_at), "max_attempts": self.max_attempts,
+            "score_policy": self.score_policy, "max_score": self.max_score,
+            "late_policy": {"percent_per_day": self.late_percent_per_day,
+                            "max_percent": self.late_max_percent},
+            "rate_limit": {"max_submissions": self.rate_limit_max,
+                           "window_seconds": self.rate_limit_window_s},
+        }
+
+
+class Submission(db.Model):
+    """One uploaded file: its source, its attempt number and where grading stands."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        UniqueConstraint("student_id", "assignment_id", "attempt", name="uq_submission_attempt"),
+        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        CheckConstraint("attempt >= 1", name="attempt_positive"),
+        CheckConstraint("size_bytes >= 0", name="size_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(255))
+    source: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="queued", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)  # submission-wide message (syntax error, ...)
+
+    student: Mapped[User] = relationship(back_populates="submissions", foreign_keys=[student_id])
+    assignment: Mapped[Assignment] = relationship(back_populates="submissions")
+    runs: Mapped[list[GradingRun]] = relationship(
+        back_populates="submission", order_by="GradingRun.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def source_text(self) -> str:
+        """The uploaded file decoded as UTF-8 (it was checked on upload)."""
+        return self.source.decode("utf-8", errors="replace")
+
+    @property
+    def latest_run(self) -> GradingRun | None:
+        """The newest grading run, or None before the first one finishes."""
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def is_final(self) -> bool:
+        """True once grading has finished one way or another."""
+        return self.status in FINAL_STATUSES
+
+    def record_run(self, run: GradingRun) -> None:
+        """Attach a finished ``run``, copy its score and outcome, and stamp ``finished_at``.
+
+        The caller (``grader.web.grading.run_grading``) adds and commits in one transaction.
+        Manual overrides live in :class:`ScoreOverride` and are never touched here.
+        """
+        run.submission = self
+        self.status = run.outcome
+        self.score = run.score
+        self.max_score = run.max_score
+        self.error = run.error
+        self.finished_at = run.created_at or utcnow()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the submission's state without its source or report."""
+        return {
+            "id": self.id, "assignment": self.assignment.slug, "student": self.student.username,
+            "attempt": self.attempt, "filename": self.filename, "sha256": self.sha256,
+            "size_bytes": self.size_bytes, "status": self.status, "score": self.score,
+            "max_score": self.max_score, "error": self.error, "created_at": iso(self.created_at),
+            "queued_at": iso(self.queued_at), "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+        }
+
+
+class GradingRun(db.Model):
+    """One grading of one submission: the engine's report and where and how it ran."""
+
+    __tablename__ = "grading_run"
+    __table_args__ = (CheckConstraint(f"outcome IN {FINAL_STATUSES!r}", name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True
+    )
+    grader_version: Mapped[str] = mapped_column(String(100), default="")
+    seed: Mapped[str | None] = mapped_column(String(200))  # hex of the seed key, if any
+    outcome: Mapped[str] = mapped_column(String(20))  # graded | error | not_gradable
+    score: Mapped[float | None] = mapped_column(Float)
+    max_score: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # Report.to_dict()
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # per-test dicts
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    worker_host: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    submission: Mapped[Submission] = relationship(back_populates="runs")
+
+    @classmethod
+    def from_report(cls, report: Any, *, seed: str | None = None,
+                    worker_host: str | None = None) -> GradingRun:
+        """Build a run from an engine ``Report`` (or its ``to_dict()``)."""
+        data = report if isinstance(report, dict) else report.to_dict()
+        return cls(
+            grader_version=str(data.get("grader_version", "")), seed=seed,
+            outcome=data.get("outcome", "error"), score=data.get("score"),
+            max_score=data.get("max_score"), error=data.get("error"), report=data,
+            results=list(data.get("tests", [])), duration_s=data.get("duration_s"),
+            worker_host=worker_host, created_at=utcnow(),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the run with its per-test results."""
+        return {
+            "id": self.id, "submission_id": self.submission_id,
+            "grader_version": self.grader_version, "seed": self.seed, "outcome": self.outcome,
+            "score": self.score, "max_score": self.max_score, "error": self.error,
+            "results": self.results, "duration_s": self.duration_s,
+            "worker_host": self.worker_host, "created_at": iso(self.created_at),
+        }
+
+
+class ScoreOverride(db.Model):
+    """An instructor's manual score for a student on an assignment; the newest one counts.
+
+    It sits beside the automatic scores, so no regrade ever changes it.
+    """
+
+    __tablename__ = "score_override"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    student: Mapped[User] = relationship(foreign_keys=[student_id])
+    assignment: Mapped[Assignment] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the override with who made it and when."""
+        return {"student": self.student.username, "assignment": self.assignment.slug,
+                "score": self.score, "comment": self.comment,
+                "created_by": self.created_by.username, "created_at": iso(self.created_at)}
+
+
+class Extension(db.Model):
+    """A per-student due date that replaces the assignment's (the hard deadline moves with it)."""
+
+    __tablename__ = "extension"
+    __table_args__ = (
+        UniqueConstraint("student_id", "assignment_id", name="uq_extension_student_assignment"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    student: Mapped[User] = relationship(foreign_keys=[student_id])
+    assignment: Mapped[Assignment] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the extension with who granted it."""
+        return {"student": self.student.username, "assignment": self.assignment.slug,
+                "due_at": iso(self.due_at), "comment": self.comment,
+                "created_by": self.created_by.username, "created_at": iso(self.created_at)}
