@@ -174,6 +174,8 @@ class Submission(db.Model):
     score: Mapped[float | None] = mapped_column(Float)
     max_score: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)  # submission-wide message (syntax error, ...)
+    # Grading tries by the infrastructure (worker starts, sweeper re-sends); never a student attempt.
+    grading_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     student: Mapped[User] = relationship(back_populates="submissions", foreign_keys=[student_id])
     assignment: Mapped[Assignment] = relationship(back_populates="submissions")
