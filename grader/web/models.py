@@ -117,7 +117,7 @@ class Assignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
     title: Mapped[str] = mapped_column(String(300))
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: no due date
     hard_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     max_attempts: Mapped[int] = mapped_column(Integer, default=0)  # 0 = unlimited
     score_policy: Mapped[str] = mapped_column(String(10), default="best")

@@ -22,7 +22,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=100), nullable=False),
     sa.Column('title', sa.String(length=300), nullable=False),
-    sa.Column('due_at', sa.DateTime(), nullable=False),
+    sa.Column('due_at', sa.DateTime(), nullable=True),
     sa.Column('hard_deadline_at', sa.DateTime(), nullable=True),
     sa.Column('max_attempts', sa.Integer(), nullable=False),
     sa.Column('score_policy', sa.String(length=10), nullable=False),

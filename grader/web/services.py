@@ -1,0 +1,354 @@
+"""Course rules as plain functions: submit, deadlines, regrade, overrides, extensions.
+
+Views and the API call these; tests call them directly. Every refusal a student can cause is a
+:class:`SubmissionRefused` whose message says what to do; nothing is stored when one is raised.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from grader.web.extensions import db
+from grader.web.models import (
+    Assignment,
+    Extension,
+    ScoreOverride,
+    Submission,
+    User,
+    iso,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SubmissionRefused(Exception):
+    """A submission broke a course rule; the message tells the student what to do instead."""
+
+    http_status = 400
+
+
+class UploadRejected(SubmissionRefused):
+    """The uploaded file is not one UTF-8 ``.py`` file within the size limit."""
+
+
+class AttemptsExhausted(SubmissionRefused):
+    """The student has used every attempt the assignment allows."""
+
+    http_status = 403
+
+
+class RateLimited(SubmissionRefused):
+    """Too many submissions in the assignment's rate-limit window."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class DeadlinePassed(SubmissionRefused):
+    """The hard deadline (moved by the student's extension, if any) has passed."""
+
+    http_status = 403
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """A student's due date and hard deadline for one assignment (aware UTC, None = none)."""
+
+    due_at: datetime | None
+    hard_deadline_at: datetime | None
+    extended: bool = False
+
+
+def deadlines_for(student: User, assignment: Assignment) -> Deadlines:
+    """Return the due date and hard deadline that apply to ``student``.
+
+    An extension replaces the due date; the hard deadline moves by the same amount.
+    """
+    ext = db.session.scalar(
+        select(Extension).filter_by(student_id=student.id, assignment_id=assignment.id)
+    )
+    if ext is None:
+        return Deadlines(assignment.due_at, assignment.hard_deadline_at)
+    hard = assignment.hard_deadline_at
+    if hard is not None:
+        shift = ext.due_at - assignment.due_at if assignment.due_at else timedelta(0)
+        hard = max(hard, hard + shift)
+        hard = max(hard, ext.due_at)
+    return Deadlines(ext.due_at, hard, extended=True)
+
+
+def late_days(submitted_at: datetime, due_at: datetime | None) -> int:
+    """Return the number of started days between ``due_at`` and ``submitted_at`` (0 if on time)."""
+    if due_at is None or submitted_at <= due_at:
+        return 0
+    return math.ceil((submitted_at - due_at).total_seconds() / 86400.0)
+
+
+def late_penalty_percent(assignment: Assignment, days_late: int) -> float:
+    """Return the percentage deducted for ``days_late`` started days (capped by the manifest).
+
+    ``late_max_percent`` of 0 means no cap below 100 %.
+    """
+    if days_late <= 0:
+        return 0.0
+    cap = assignment.late_max_percent if assignment.late_max_percent > 0 else 100.0
+    return min(days_late * assignment.late_percent_per_day, cap, 100.0)
+
+
+def attempts_used(student: User, assignment: Assignment) -> int:
+    """Count the student's submissions that consume an attempt (all but ``not_gradable``)."""
+    return db.session.scalar(
+        select(func.count(Submission.id)).where(
+            Submission.student_id == student.id,
+            Submission.assignment_id == assignment.id,
+            Submission.status != "not_gradable",
+        )
+    ) or 0
+
+
+def validate_upload(filename: str, data: bytes) -> str:
+    """Check that an upload is one non-empty UTF-8 ``.py`` file within ``MAX_UPLOAD_BYTES``.
+
+    Returns the file name to store (no directory part). Raises :class:`UploadRejected`.
+    """
+    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name:
+        raise UploadRejected("No file was uploaded. Choose your solution's .py file and submit again.")
+    if not name.lower().endswith(".py"):
+        raise UploadRejected(
+            f"'{name}' is not a Python file. Upload one file whose name ends in .py "
+            "(not a notebook, archive or text file)."
+        )
+    if len(data) > limit:
+        raise UploadRejected(
+            f"'{name}' is {len(data)} bytes; the limit is {limit} bytes ({limit // 1024} KiB). "
+            "Remove large data or outputs pasted into the file and upload again."
+        )
+    if not data.strip():
+        raise UploadRejected(f"'{name}' is empty. Upload the file with your solution in it.")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UploadRejected(
+            f"'{name}' is not UTF-8 text (byte {exc.start} cannot be decoded). "
+            "Save the file with UTF-8 encoding in your editor and upload it again."
+        ) from exc
+    return name[:255]
+
+
+def check_rules(student: User, assignment: Assignment, now: datetime) -> None:
+    """Refuse a new submission that breaks the deadline, attempt or rate-limit rules.
+
+    Raises :class:`DeadlinePassed`, :class:`AttemptsExhausted` or :class:`RateLimited`.
+    """
+    if not assignment.active:
+        raise DeadlinePassed(f"'{assignment.title}' is closed and no longer accepts submissions.")
+    deadlines = deadlines_for(student, assignment)
+    if deadlines.hard_deadline_at is not None and now > deadlines.hard_deadline_at:
+        raise DeadlinePassed(
+            f"The hard deadline of '{assignment.title}' was {iso(deadlines.hard_deadline_at)}; "
+            "submissions are no longer accepted. Ask your instructor about an extension."
+        )
+    if assignment.max_attempts and attempts_used(student, assignment) >= assignment.max_attempts:
+        raise AttemptsExhausted(
+            f"You have used all {assignment.max_attempts} attempts for '{assignment.title}'. "
+            "Your best or last graded attempt counts, as the assignment page says."
+        )
+    if assignment.rate_limit_max:
+        window = timedelta(seconds=assignment.rate_limit_window_s)
+        recent = db.session.scalars(
+            select(Submission.created_at)
+            .where(Submission.student_id == student.id,
+                   Submission.assignment_id == assignment.id,
+                   Submission.created_at > now - window)
+            .order_by(Submission.created_at)
+        ).all()
+        if len(recent) >= assignment.rate_limit_max:
+            retry = max(1, math.ceil((recent[0] + window - now).total_seconds()))
+            raise RateLimited(
+                f"At most {assignment.rate_limit_max} submissions per "
+                f"{assignment.rate_limit_window_s // 60} minutes for '{assignment.title}'. "
+                f"Test locally with `python -m grader check` and submit again in {retry} s.",
+                retry_after_s=retry,
+            )
+
+
+def submit(user: User, assignment: Assignment, filename: str, data: bytes,
+           *, now: datetime | None = None) -> Submission:
+    """Validate an upload, store it as a queued submission, commit, then enqueue its grading.
+
+    Returns the stored :class:`Submission`. Raises a :class:`SubmissionRefused` subclass when a
+    rule is broken (nothing is stored then). A failure to reach the queue is logged and the
+    submission stays ``queued`` for the worker's sweeper to pick up.
+    """
+    now = now or utcnow()
+    name = validate_upload(filename, data)
+    check_rules(user, assignment, now)
+    for _ in range(3):  # two uploads at once race for the same attempt number
+        last = db.session.scalar(
+            select(func.max(Submission.attempt)).where(
+                Submission.student_id == user.id, Submission.assignment_id == assignment.id
+            )
+        ) or 0
+        submission = Submission(
+            student_id=user.id, assignment_id=assignment.id, attempt=last + 1, filename=name,
+            source=data, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
+            status="queued", created_at=now, queued_at=now,
+        )
+        db.session.add(submission)
+        try:
+            db.session.commit()
+            break
+        except IntegrityError:
+            db.session.rollback()
+            log.info("attempt %d of %s/%s taken concurrently; retrying",
+                     last + 1, user.username, assignment.slug)
+    else:
+        raise SubmissionRefused("Another upload is being stored right now. Submit again.")
+    log.info("stored submission %d (%s, %s, attempt %d, %d bytes)", submission.id,
+             user.username, assignment.slug, submission.attempt, submission.size_bytes)
+    _enqueue(submission.id)
+    return submission
+
+
+def _enqueue(submission_id: int) -> None:
+    """Hand a committed submission to the queue (``grader.web.queue.enqueue_grading``)."""
+    from grader.web.queue import enqueue_grading
+
+    try:
+        enqueue_grading(submission_id)
+    except (ConnectionError, OSError) as exc:
+        log.error("could not enqueue submission %d (%s); the sweeper will retry",
+                  submission_id, exc)
+
+
+@dataclass(frozen=True)
+class Regrade:
+    """One requeued submission and the score it had before."""
+
+    submission_id: int
+    old_score: float | None
+    old_status: str
+
+
+def regrade(submission: Submission) -> Regrade:
+    """Put ``submission`` back in the queue; its old runs stay, overrides are untouched."""
+    before = Regrade(submission.id, submission.score, submission.status)
+    now = utcnow()
+    submission.status = "queued"
+    submission.queued_at = now
+    submission.started_at = None
+    submission.finished_at = None
+    submission.grading_tries = 0  # a regrade gets a fresh budget of infrastructure tries
+    db.session.commit()
+    log.info("regrade of submission %d requested (was %s, %s)",
+             submission.id, before.old_status, before.old_score)
+    _enqueue(submission.id)
+    return before
+
+
+def regrade_assignment(assignment: Assignment) -> list[Regrade]:
+    """Requeue every finished submission of ``assignment``; returns one :class:`Regrade` each."""
+    subs = db.session.scalars(
+        select(Submission).where(Submission.assignment_id == assignment.id,
+                                 Submission.status.in_(("graded", "error", "not_gradable")))
+        .order_by(Submission.id)
+    ).all()
+    return [regrade(s) for s in subs]
+
+
+def override_score(instructor: User, student: User, assignment: Assignment,
+                   score: float, comment: str) -> ScoreOverride:
+    """Record a manual score for ``student`` on ``assignment``; the newest override counts.
+
+    Raises ValueError when the score is negative or not finite.
+    """
+    if not math.isfinite(score) or score < 0:
+        raise ValueError("The override score must be a finite number >= 0.")
+    row = ScoreOverride(student_id=student.id, assignment_id=assignment.id, score=score,
+                        comment=comment.strip(), created_by_id=instructor.id, created_at=utcnow())
+    db.session.add(row)
+    db.session.commit()
+    log.info("%s overrode %s/%s to %s", instructor.username, student.username,
+             assignment.slug, score)
+    return row
+
+
+def current_override(student: User, assignment: Assignment) -> ScoreOverride | None:
+    """Return the newest override for the pair, or None."""
+    return db.session.scalar(
+        select(ScoreOverride)
+        .filter_by(student_id=student.id, assignment_id=assignment.id)
+        .order_by(ScoreOverride.created_at.desc(), ScoreOverride.id.desc())
+        .limit(1)
+    )
+
+
+def grant_extension(instructor: User, student: User, assignment: Assignment,
+                    due_at: datetime, comment: str = "") -> Extension:
+    """Give ``student`` its own due date for ``assignment`` (replacing an earlier one)."""
+    ext = db.session.scalar(
+        select(Extension).filter_by(student_id=student.id, assignment_id=assignment.id)
+    )
+    if ext is None:
+        ext = Extension(student_id=student.id, assignment_id=assignment.id)
+        db.session.add(ext)
+    ext.due_at = due_at
+    ext.comment = comment.strip()
+    ext.created_by_id = instructor.id
+    ext.created_at = utcnow()
+    db.session.commit()
+    log.info("%s extended %s/%s to %s", instructor.username, student.username,
+             assignment.slug, iso(due_at))
+    return ext
+
+
+def visible_submission(user: User, submission_id: int) -> Submission | None:
+    """Return the submission if ``user`` may see it (its owner or an instructor), else None."""
+    sub = db.session.get(Submission, submission_id)
+    if sub is None or not (user.is_instructor or sub.student_id == user.id):
+        return None
+    return sub
+
+
+def feedback_for(user: User, submission: Submission, now: datetime | None = None
+                 ) -> list[dict[str, Any]]:
+    """Return the per-test results ``user`` may see for ``submission``.
+
+    Instructors see everything. For a student, a test whose visibility is not ``visible`` shows
+    only passed/failed (no points, feedback or diagnosis) unless the manifest's
+    ``hidden_feedback`` is ``always``, or ``after_due_date`` and the student's due date passed.
+    """
+    run = submission.latest_run
+    if run is None:
+        return []
+    results = [dict(r) for r in run.results]
+    if user.is_instructor:
+        return results
+    now = now or utcnow()
+    policy = submission.assignment.hidden_feedback
+    due = deadlines_for(submission.student, submission.assignment).due_at
+    revealed = policy == "always" or (policy == "after_due_date" and due is not None and now >= due)
+    shown = []
+    for r in results:
+        if r.get("visibility", "visible") == "visible" or revealed:
+            shown.append(r)
+        else:
+            shown.append({"name": r.get("name"), "part": r.get("part"),
+                          "status": "passed" if r.get("status") == "passed" else "failed",
+                          "visibility": r.get("visibility"), "hidden": True, "score": None,
+                          "max_score": None, "feedback": "", "diagnosis": []})
+    return shown
