@@ -1,0 +1,158 @@
+"""Compare a student's returned value with the expected one and explain any mismatch.
+
+Order of checks (PrairieLearn style): type -> exact shape (no broadcasting) -> real dtype ->
+finite entries -> ``np.isclose(got, expected, rtol, atol)``. Each function returns ``None`` when
+the value is acceptable and otherwise a feedback message that names the function, the variable,
+the worst entries (index, expected, got), the relative error and the threshold. With
+``reveal=False`` (hidden tests) expected values are left out of the message.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+#: dtype kinds accepted for ``kind=`` ("float": real floating point, "int": signed/unsigned
+#: integers, "bool": booleans, "real": any of those three).
+KINDS = {"float": "f", "int": "iu", "bool": "b", "real": "fiub"}
+_KIND_WORDS = {"float": "a real floating-point", "int": "an integer", "bool": "a boolean",
+               "real": "a real-valued"}
+
+
+def describe(value: Any) -> str:
+    """Return a short, safe description of a returned value's type (and shape for arrays)."""
+    if isinstance(value, np.ndarray):
+        return f"a numpy array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(map(str, value))[:8]}"
+    if isinstance(value, np.generic):
+        return f"a numpy scalar of dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.6g}" if isinstance(x, (float, np.floating)) else repr(x)
+
+
+def _index(variable: str, idx: tuple[int, ...]) -> str:
+    return f"{variable}[{', '.join(str(int(i)) for i in idx)}]" if idx else variable
+
+
+def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: str,
+                  rtol: float, atol: float, reveal: bool = True, kind: str = "float",
+                  worst: int = 3) -> str | None:
+    """Check that ``got`` is an ndarray like ``expected`` and numerically close to it.
+
+    Args:
+        got: the student's value (decoded plain data; may be anything).
+        expected: trusted expected array; its shape is required exactly.
+        function, variable: names used in feedback (e.g. ``mlp_forward``, ``Y``).
+        rtol, atol: ``np.isclose`` tolerances; an entry passes when
+            ``|got - expected| <= atol + rtol * |expected|``.
+        reveal: include expected values in the message (False for hidden tests).
+        kind: required dtype family, a key of :data:`KINDS`.
+        worst: how many of the worst entries to list.
+
+    Returns:
+        None when acceptable, else a feedback message for the student.
+    """
+    expected = np.asarray(expected)
+    want = f"a numpy array of shape {expected.shape}"
+    if not isinstance(got, np.ndarray):
+        hint = " (wrap it with np.asarray, or build it with numpy operations)" if isinstance(
+            got, (list, tuple)) else ""
+        return f"{function}: {variable} should be {want}, but it is {describe(got)}{hint}."
+    if got.shape != expected.shape:
+        return (f"{function}: {variable} has shape {got.shape}, expected {expected.shape}. "
+                "Shapes must match exactly (no broadcasting); check which axis you summed "
+                "over or transposed.")
+    if got.dtype.kind not in KINDS[kind] or got.dtype.kind == "c":
+        return (f"{function}: {variable} has dtype {got.dtype}; it should be "
+                f"{_KIND_WORDS[kind]} dtype (e.g. float64).")
+    if kind in ("bool", "int"):
+        bad = got != expected
+    else:
+        g = got.astype(np.float64)
+        finite = np.isfinite(g)
+        if not finite.all():
+            idx = tuple(np.argwhere(~finite)[0])
+            n_bad = int((~finite).sum())
+            return (f"{function}: {variable} contains {n_bad} non-finite entr"
+                    f"{'y' if n_bad == 1 else 'ies'} (NaN or inf), first at {_index(variable, idx)} "
+                    f"= {g[idx]}. Look for overflow in exp, log of 0, or division by 0.")
+        e = expected.astype(np.float64)
+        bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
+    if not bad.any():
+        return None
+    g = got.astype(np.float64)
+    e = expected.astype(np.float64)
+    diff = np.abs(g - e)
+    rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+    excess = np.where(bad, diff / (atol + rtol * np.abs(e) + np.finfo(np.float64).tiny), -1.0)
+    order = np.argsort(excess, axis=None)[::-1][:worst]
+    parts = []
+    for flat in order:
+        if excess.flat[flat] < 0:
+            break
+        idx = np.unravel_index(flat, got.shape) if got.ndim else ()
+        entry = f"{_index(variable, idx)}: "
+        entry += f"expected {_fmt(e[idx])}, got {_fmt(g[idx])}" if reveal else f"got {_fmt(g[idx])}"
+        entry += f" (relative error {rel[idx]:.2e})"
+        parts.append(entry)
+    n_bad = int(bad.sum())
+    return (f"{function}: {n_bad} of {got.size} entries of {variable} are off "
+            f"(tolerance rtol={rtol:g}, atol={atol:g}). Worst: " + "; ".join(parts) + ".")
+
+
+def as_real_scalar(got: Any) -> float | None:
+    """Return ``got`` as a Python float if it is a real number (not bool), else None.
+
+    Accepts Python ints/floats, numpy integer/floating scalars and 0-d real arrays.
+    """
+    if isinstance(got, (bool, np.bool_)):
+        return None
+    if isinstance(got, np.ndarray):
+        if got.shape != () or got.dtype.kind not in "fiu":
+            return None
+        return float(got)
+    if isinstance(got, (numbers.Integral, numbers.Real)) and not isinstance(got, complex):
+        return float(got)
+    return None
+
+
+def compare_scalar(got: Any, expected: float, *, function: str, variable: str,
+                   rtol: float, atol: float, reveal: bool = True) -> str | None:
+    """Check that ``got`` is a finite real number close to ``expected``.
+
+    Returns None when acceptable, else a feedback message (see :func:`compare_array`).
+    """
+    value = as_real_scalar(got)
+    if value is None:
+        hint = ""
+        if isinstance(got, np.ndarray) and got.size == 1:
+            hint = " Return a plain number, e.g. float(x) or x.item()."
+        return f"{function}: {variable} should be a real number (float), but it is {describe(got)}.{hint}"
+    if not np.isfinite(value):
+        return (f"{function}: {variable} is {value}, not a finite number. Look for overflow "
+                "in exp, log of 0, or division by 0.")
+    if np.isclose(value, expected, rtol=rtol, atol=atol):
+        return None
+    rel = abs(value - expected) / max(abs(expected), 1e-300)
+    shown = f"expected {_fmt(expected)}, got {_fmt(value)}" if reveal else f"got {_fmt(value)}"
+    return (f"{function}: {variable} is off: {shown} (relative error {rel:.2e}; tolerance "
+            f"rtol={rtol:g}, atol={atol:g}).")
+
+
+def norm_relative_error(a: np.ndarray, n: np.ndarray, floor: float = 1e-8) -> float:
+    """Return ``||a - n|| / max(||a|| + ||n||, floor)`` (Euclidean norms over all entries).
+
+    The per-block criterion of gradient checking (CS231n notes, "Gradient checks"); ``floor``
+    keeps blocks whose true gradient is near zero from dividing noise by noise.
+    """
+    a = np.asarray(a, dtype=np.float64).ravel()
+    n = np.asarray(n, dtype=np.float64).ravel()
+    denom = max(float(np.linalg.norm(a) + np.linalg.norm(n)), floor)
+    return float(np.linalg.norm(a - n)) / denom

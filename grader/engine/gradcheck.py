@@ -1,0 +1,194 @@
+"""Check an analytic gradient against central finite differences of a loss, per parameter block.
+
+The numeric derivative along a unit vector d is the central difference
+``(L(p + h d) - L(p - h d)) / (2 h)`` in float64 with ``h = 1e-5``; its error is O(h^2)
+(lecture 2 computes gradients with the chain rule; the finite-difference check is the standard
+test of such code, e.g. CS231n "Gradient checks"). Each parameter block (``W1``, ``b1``, ...) is
+scored by the norm-relative error ``||a - n|| / (||a|| + ||n||)`` of analytic ``a`` and numeric
+``n``: pass at <= 1e-6, fail above 1e-3, and in between the caller rechecks at a fresh point.
+
+Two modes:
+- ``full``: every coordinate of every block (2 P loss evaluations for P parameters);
+- ``directional``: per block, a few random unit directions (analytic ``a . d`` against the
+  central difference along ``d``) plus a few sampled coordinates, so the cost does not grow
+  with P (used for big models such as 784-50-10).
+
+Losses are evaluated through an *evaluator*: a callable taking a list of edits
+``(path, flat_index_or_None, delta)`` and returning one loss per edit, where each edit adds
+``delta`` (a number at ``flat_index``, or an array for the whole block) to the block at ``path``
+of the base point. The engine's evaluator runs the student's loss in the child in one round trip;
+:func:`local_evaluator` runs a trusted Python function (tests and benchmarks).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from grader.engine.compare import norm_relative_error
+
+H = 1e-5
+PASS_THRESHOLD = 1e-6
+FAIL_THRESHOLD = 1e-3
+FULL_CHECK_MAX_PARAMS = 2000
+
+Path = tuple[Any, ...]
+Edit = tuple[Path, "int | None", "float | np.ndarray"]
+Evaluator = Callable[[list[Edit]], np.ndarray]
+
+
+@dataclass
+class Block:
+    """One parameter block: its path into the argument tuple, a display name and its value."""
+
+    path: Path
+    name: str
+    value: np.ndarray
+
+
+@dataclass
+class BlockResult:
+    """Gradient-check outcome of one block: the error, the verdict and the worst coordinates.
+
+    ``verdict`` is ``pass`` (<= 1e-6), ``fail`` (> 1e-3) or ``unsure`` (in between). ``worst``
+    lists ``(index, analytic, numeric)`` of the largest coordinate mismatches (full mode, or the
+    sampled coordinates in directional mode); ``n_evals`` counts loss evaluations.
+    """
+
+    name: str
+    error: float
+    verdict: str
+    n_evals: int
+    mode: str
+    worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+
+
+def verdict(error: float) -> str:
+    """Map a norm-relative error to ``pass`` / ``unsure`` / ``fail`` with the module thresholds."""
+    if not np.isfinite(error) or error > FAIL_THRESHOLD:
+        return "fail"
+    return "pass" if error <= PASS_THRESHOLD else "unsure"
+
+
+def block_name(path: Path) -> str:
+    """Return a readable name for a block path, e.g. ``W1`` or ``params[1]["W"]``."""
+    keys = path[1:]
+    if len(keys) == 1 and isinstance(keys[0], str):
+        return keys[0]
+    return "params" + "".join(f'["{k}"]' if isinstance(k, str) else f"[{k}]" for k in keys)
+
+
+def blocks_of(params: Any, prefix: Path = (0,)) -> list[Block]:
+    """Flatten a parameter pytree (dicts / lists / tuples of float arrays) into blocks.
+
+    ``prefix`` is the path of ``params`` inside the argument tuple (first argument by default).
+    Raises TypeError for a leaf that is not a float ndarray.
+    """
+    out: list[Block] = []
+    if isinstance(params, dict):
+        for k in params:
+            out.extend(blocks_of(params[k], prefix + (k,)))
+    elif isinstance(params, (list, tuple)):
+        for i, v in enumerate(params):
+            out.extend(blocks_of(v, prefix + (i,)))
+    elif isinstance(params, np.ndarray) and params.dtype.kind == "f":
+        out.append(Block(prefix, block_name(prefix), params))
+    else:
+        raise TypeError(f"parameter leaf at {prefix} is {type(params).__name__}, not a float array")
+    return out
+
+
+def get_path(tree: Any, path: Sequence[Any]) -> Any:
+    """Return the node of ``tree`` at ``path`` (keys and indices)."""
+    for k in path:
+        tree = tree[k]
+    return tree
+
+
+def apply_edit(args: tuple[Any, ...], edit: Edit) -> tuple[Any, ...]:
+    """Return a deep copy of ``args`` with one edit applied (see module docstring)."""
+    path, index, delta = edit
+    new = copy.deepcopy(list(args))
+    parent = get_path(new, path[:-1])
+    block = np.array(parent[path[-1]], dtype=np.float64, copy=True)
+    if index is None:
+        block += np.asarray(delta, dtype=np.float64).reshape(block.shape)
+    else:
+        block.flat[int(index)] += float(delta)
+    parent[path[-1]] = block
+    return tuple(new)
+
+
+def local_evaluator(loss: Callable[..., float], args: tuple[Any, ...]) -> Evaluator:
+    """Return an evaluator that calls the trusted ``loss(*edited_args)`` in this process."""
+
+    def evaluate(edits: list[Edit]) -> np.ndarray:
+        return np.array([float(loss(*apply_edit(args, e))) for e in edits], dtype=np.float64)
+
+    return evaluate
+
+
+def check_block(evaluate: Evaluator, block: Block, analytic: np.ndarray, *, mode: str,
+                rng: np.random.Generator, h: float = H, directions: int = 3,
+                coordinates: int = 6, worst: int = 3) -> BlockResult:
+    """Compare ``analytic`` (same shape as ``block.value``) with central differences.
+
+    Args:
+        evaluate: evaluator of the loss at the base point plus one edit (module docstring).
+        block: the parameter block being checked.
+        analytic: the gradient claimed for this block, float array of the block's shape.
+        mode: ``full`` or ``directional``.
+        rng: source of the random directions and sampled coordinates.
+        h: step of the central difference.
+        directions, coordinates: sizes of the directional check.
+    """
+    a = np.asarray(analytic, dtype=np.float64)
+    size = block.value.size
+    if mode == "full":
+        coords = np.arange(size)
+        dirs: list[np.ndarray] = []
+    else:
+        coords = np.sort(rng.choice(size, size=min(coordinates, size), replace=False))
+        dirs = []
+        for _ in range(directions):
+            d = rng.standard_normal(block.value.shape)
+            dirs.append(d / np.linalg.norm(d))
+    edits: list[Edit] = []
+    for i in coords:
+        edits += [(block.path, int(i), h), (block.path, int(i), -h)]
+    for d in dirs:
+        edits += [(block.path, None, h * d), (block.path, None, -h * d)]
+    losses = evaluate(edits)
+    slopes = (losses[0::2] - losses[1::2]) / (2 * h)
+    n_coord = slopes[:len(coords)]
+    a_coord = a.ravel()[coords]
+    a_dir = np.array([float(np.sum(a * d)) for d in dirs])
+    n_all = np.concatenate([n_coord, slopes[len(coords):]])
+    a_all = np.concatenate([a_coord, a_dir])
+    error = norm_relative_error(a_all, n_all) if np.all(np.isfinite(n_all)) else float("inf")
+    order = np.argsort(-np.abs(a_coord - n_coord))[:worst]
+    worst_list = [(tuple(int(j) for j in np.unravel_index(coords[k], block.value.shape)),
+                   float(a_coord[k]), float(n_coord[k])) for k in order]
+    return BlockResult(block.name, error, verdict(error), len(edits), mode, worst_list)
+
+
+def choose_mode(blocks: Sequence[Block], mode: str = "auto") -> str:
+    """Resolve ``auto`` to ``full`` up to :data:`FULL_CHECK_MAX_PARAMS` parameters, else ``directional``."""
+    if mode != "auto":
+        if mode not in ("full", "directional"):
+            raise ValueError(f"mode must be auto, full or directional, got {mode!r}")
+        return mode
+    total = sum(b.value.size for b in blocks)
+    return "full" if total <= FULL_CHECK_MAX_PARAMS else "directional"
+
+
+def check_gradient(evaluate: Evaluator, blocks: Sequence[Block], analytic: Sequence[np.ndarray], *,
+                   mode: str = "auto", rng: np.random.Generator, h: float = H,
+                   directions: int = 3, coordinates: int = 6) -> list[BlockResult]:
+    """Check every block (``analytic[i]`` belongs to ``blocks[i]``) at one point; see check_block."""
+    mode = choose_mode(blocks, mode)
+    return [check_block(evaluate, b, a, mode=mode, rng=rng, h=h, directions=directions,
+                        coordinates=coordinates) for b, a in zip(blocks, analytic)]

@@ -1,0 +1,139 @@
+"""Grading results as plain data: one :class:`TestResult` per test, one :class:`Report` per submission.
+
+``Report.to_gradescope()`` gives the shape of Gradescope's ``results.json`` (top-level ``score``,
+``max_score``, ``tests[]`` with ``name``, ``score``, ``max_score``, ``output``, ``visibility``)
+plus gradelab's own ``status`` and ``part`` keys, so the same grader can run inside Gradescope.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUSES = ("passed", "failed", "error", "timeout")
+OUTCOMES = ("graded", "error")
+
+
+@dataclass
+class CheckRecord:
+    """Trusted-side record of one failed comparison, kept for the diagnosis hook.
+
+    Holds the function name, the variable compared, the inputs sent to the student and the
+    student's and the reference's outputs (numpy arrays / plain data). It never leaves the
+    trusted process: it is not part of ``to_dict()`` or ``to_gradescope()``, because for a hidden
+    test it contains the hidden inputs and the reference output.
+    """
+
+    function: str
+    variable: str
+    inputs: tuple[Any, ...] = ()
+    got: Any = None
+    expected: Any = None
+    message: str = ""
+
+
+@dataclass
+class TestResult:
+    """Outcome of one manifest test; ``score`` is in points (0 <= score <= max_score).
+
+    ``status`` is ``passed`` (full marks), ``failed`` (a check failed or partial credit),
+    ``error`` (the student code raised, is missing or returned something unusable) or
+    ``timeout`` (a call ran out of CPU or wall time). ``diagnosis`` is filled by
+    ``grader.diagnosis`` (issue 6) from ``records``.
+    """
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    part: str
+    score: float
+    max_score: float
+    status: str
+    feedback: str
+    visibility: str = "visible"
+    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+    duration_s: float = 0.0
+    records: list[CheckRecord] = field(default_factory=list, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data (no trusted-only ``records``)."""
+        return {
+            "name": self.name,
+            "part": self.part,
+            "score": self.score,
+            "max_score": self.max_score,
+            "status": self.status,
+            "feedback": self.feedback,
+            "visibility": self.visibility,
+            "diagnosis": list(self.diagnosis),
+            "duration_s": round(self.duration_s, 4),
+        }
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """Return one entry of Gradescope's ``tests[]`` plus ``status`` and ``part``."""
+        return {
+            "name": self.name,
+            "score": self.score,
+            "max_score": self.max_score,
+            "output": self.feedback,
+            "visibility": self.visibility,
+            "status": self.status,
+            "part": self.part,
+        }
+
+
+@dataclass
+class Report:
+    """Outcome of grading one submission; scores in points, ``duration_s`` in seconds.
+
+    ``outcome`` is ``graded`` or ``error``; ``error`` then explains a submission-wide problem
+    (syntax error with its line number, crash while importing), and every test scores 0.
+    """
+
+    slug: str
+    score: float
+    max_score: float
+    tests: list[TestResult]
+    outcome: str = "graded"
+    error: str | None = None
+    grader_version: str = ""
+    student_id: str | None = None
+    duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {OUTCOMES}, got {self.outcome!r}")
+
+    @property
+    def passed(self) -> bool:
+        """True when every test passed."""
+        return bool(self.tests) and all(t.status == "passed" for t in self.tests)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return JSON-ready data with every field and one dict per test."""
+        return {
+            "slug": self.slug,
+            "score": self.score,
+            "max_score": self.max_score,
+            "outcome": self.outcome,
+            "error": self.error,
+            "grader_version": self.grader_version,
+            "student_id": self.student_id,
+            "duration_s": round(self.duration_s, 4),
+            "tests": [t.to_dict() for t in self.tests],
+        }
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """Return Gradescope's ``results.json`` shape (``output`` carries a submission-wide error)."""
+        data: dict[str, Any] = {
+            "score": self.score,
+            "max_score": self.max_score,
+            "execution_time": round(self.duration_s, 3),
+            "tests": [t.to_gradescope() for t in self.tests],
+        }
+        if self.error:
+            data["output"] = self.error
+        return data
