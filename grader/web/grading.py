@@ -1,0 +1,217 @@
+"""Grade one stored submission: the plain-function logic behind the worker's task.
+
+:func:`run_grading` is idempotent and safe against duplicate or concurrent deliveries of the same
+job: it re-fetches the row, skips a submission already graded by this grader version, claims the
+row by stamping ``started_at`` (a lease), and stores the result only if its lease still holds,
+with one compare-and-set ``UPDATE`` and the new :class:`GradingRun` in one transaction. A worker
+killed mid-grading leaves the row ``running``; the redelivered job (or the sweeper) takes it over.
+
+A student's fault is a result (status ``graded`` or ``error`` with a score). A fault of ours
+(sandbox cannot start, engine bug, time limit of the task) never touches the score: the row goes
+back to ``queued`` for a retry, and after ``GRADING_MAX_TRIES`` tries it ends ``not_gradable``
+with a reason an instructor can read, or, if it already had a score, back to that score.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+
+from celery.exceptions import SoftTimeLimitExceeded
+from flask import current_app
+from sqlalchemy import update
+
+from grader.web.extensions import db
+from grader.web.models import FINAL_STATUSES, GradingRun, Submission, utcnow
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_TRIES = 5
+DEFAULT_RETRY_DELAY_S = 10.0
+
+
+@dataclass(frozen=True)
+class GradingOutcome:
+    """What :func:`run_grading` did: ``status`` is the submission's status afterwards, or
+    ``skipped`` / ``superseded`` / ``missing``; ``retry_in_s`` (seconds) is set when the caller
+    should send the job again after an infrastructure error."""
+
+    status: str
+    retry_in_s: float | None = None
+    reason: str | None = None
+
+
+def grader_version() -> str:
+    """Return the version string the engine writes into every report."""
+    from grader import engine
+
+    return str(engine.GRADER_VERSION)
+
+
+def worker_host() -> str:
+    """Return ``hostname:pid`` of the process doing the grading (stored on the run)."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def max_tries() -> int:
+    """Return the number of infrastructure tries before a submission is ``not_gradable``."""
+    return int(current_app.config.get("GRADING_MAX_TRIES", DEFAULT_MAX_TRIES))
+
+
+def already_graded(sub: Submission, version: str) -> bool:
+    """True when ``sub`` is final and its newest run comes from grader ``version``."""
+    run = sub.latest_run
+    return sub.status in FINAL_STATUSES and run is not None and run.grader_version == version
+
+
+def run_grading(submission_id: int) -> GradingOutcome:
+    """Grade submission ``submission_id`` once and store the result; see the module docstring.
+
+    Must run inside an application context. Raises SQLAlchemy errors when the database is
+    unreachable (the task retries them); every engine error is handled here.
+    """
+    sub = db.session.get(Submission, submission_id, populate_existing=True)
+    if sub is None:
+        log.warning("submission %s does not exist; job dropped", submission_id)
+        return GradingOutcome("missing")
+    version = grader_version()
+    if already_graded(sub, version):
+        log.info("already %s by grader %s; duplicate job skipped", sub.status, version)
+        db.session.rollback()
+        return GradingOutcome("skipped")
+    if sub.grading_tries >= max_tries():
+        reason = (
+            f"The grader was interrupted {sub.grading_tries} times while grading this submission "
+            "(worker crash or time limit). It was not graded; an instructor can regrade it."
+        )
+        return give_up(sub, reason, lease=(sub.status, sub.started_at))
+
+    lease = _claim(sub)
+    if lease is None:
+        log.info("another worker claimed the job first; duplicate job skipped")
+        return GradingOutcome("skipped")
+    slug, source, student = sub.assignment.slug, sub.source, sub.student.username
+    db.session.commit()  # the student now sees "running"
+
+    from grader.engine import grade_source
+
+    log.info("grading %s attempt (try %s)", slug, sub.grading_tries)
+    try:
+        report = grade_source(slug, source, student_id=student)
+    except SoftTimeLimitExceeded:
+        log.error("grading exceeded the task's soft time limit")
+        return _infrastructure_failure(submission_id, lease, "the grader timed out")
+    except Exception as exc:  # noqa: BLE001 - any engine failure is ours, never the student's
+        log.exception("grader infrastructure failure")
+        return _infrastructure_failure(submission_id, lease, f"{type(exc).__name__}: {exc}")
+    return _store(submission_id, lease, report)
+
+
+def _claim(sub: Submission) -> datetime | None:
+    """Mark ``sub`` running with a fresh ``started_at`` lease, if nobody changed it meanwhile."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id, Submission.status == sub.status,
+               _same_time(Submission.started_at, sub.started_at))
+        .values(status="running", started_at=now, grading_tries=Submission.grading_tries + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return None
+    db.session.refresh(sub)
+    return now
+
+
+def _same_time(column, value: datetime | None):
+    return column.is_(None) if value is None else column == value
+
+
+def _holds(submission_id: int, lease: datetime):
+    """WHERE clause: the row is still ``running`` under our lease."""
+    return (Submission.id == submission_id, Submission.status == "running",
+            Submission.started_at == lease)
+
+
+def _store(submission_id: int, lease: datetime, report) -> GradingOutcome:
+    """Store ``report`` and its score in one transaction, if the lease still holds."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Submission).where(*_holds(submission_id, lease))
+        .values(status=report.outcome, score=report.score, max_score=report.max_score,
+                error=report.error, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        log.warning("lease lost (another worker took the job over); result discarded")
+        return GradingOutcome("superseded")
+    run = GradingRun.from_report(report, worker_host=worker_host())
+    run.submission_id = submission_id
+    run.created_at = now
+    db.session.add(run)
+    db.session.commit()
+    log.info("stored %s: %s / %s", report.outcome, report.score, report.max_score)
+    return GradingOutcome(report.outcome)
+
+
+def _infrastructure_failure(submission_id: int, lease: datetime, detail: str) -> GradingOutcome:
+    """Send the row back to ``queued`` for a retry, or give up after the last try."""
+    db.session.rollback()
+    sub = db.session.get(Submission, submission_id, populate_existing=True)
+    if sub is None or sub.status != "running" or sub.started_at != lease:
+        return GradingOutcome("superseded")
+    if sub.grading_tries >= max_tries():
+        reason = (f"The grader failed {sub.grading_tries} times on this submission ({detail}). "
+                  "It was not graded and no attempt was used; an instructor can regrade it.")
+        return give_up(sub, reason, lease=("running", lease))
+    delay = float(current_app.config.get("GRADING_RETRY_DELAY_SECONDS", DEFAULT_RETRY_DELAY_S))
+    delay *= 2 ** max(sub.grading_tries - 1, 0)
+    result = db.session.execute(
+        update(Submission).where(*_holds(submission_id, lease))
+        .values(status="queued", queued_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return GradingOutcome("superseded")
+    log.warning("infrastructure failure (%s); retry in %.0f s", detail, delay)
+    return GradingOutcome("queued", retry_in_s=delay, reason=detail)
+
+
+def give_up(sub: Submission, reason: str,
+            lease: tuple[str, datetime | None]) -> GradingOutcome:
+    """End ``sub`` as ``not_gradable`` with ``reason``, or restore its earlier score.
+
+    ``lease`` is the ``(status, started_at)`` the caller saw; nothing happens (``superseded``)
+    if the row changed since. A submission that already has a score (a failed regrade) keeps
+    its score and goes back to the outcome of its last finished run; nothing else changes.
+    """
+    status, started = lease
+    previous = next((r for r in reversed(sub.runs) if r.outcome in ("graded", "error")), None)
+    if previous is not None or sub.score is not None:
+        values = {"status": previous.outcome if previous is not None else "graded"}
+        new_run = None
+    else:
+        values = {"status": "not_gradable", "error": reason, "finished_at": utcnow()}
+        new_run = GradingRun(outcome="not_gradable", error=reason, grader_version=grader_version(),
+                             worker_host=worker_host(), created_at=utcnow())
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id, Submission.status == status,
+               _same_time(Submission.started_at, started))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return GradingOutcome("superseded")
+    if new_run is not None:
+        new_run.submission_id = sub.id
+        db.session.add(new_run)
+    db.session.commit()
+    log.error("gave up grading: %s", reason)
+    return GradingOutcome(values["status"], reason=reason)

@@ -1,0 +1,171 @@
+"""The Celery application bound to a Flask app (Flask's ``examples/celery`` pattern).
+
+Broker choice, in order: ``CELERY_BROKER_URL`` (``GRADELAB_CELERY_BROKER_URL``), then
+``REDIS_URL`` (``GRADELAB_REDIS_URL`` or plain ``REDIS_URL``), else the embedded broker: kombu's
+SQLAlchemy transport on ``<instance>/broker.sqlite3``, so a fresh machine needs no Redis.
+
+Delivery settings follow Celery's guide for tasks that must not be lost: late acknowledgement,
+re-queue when the pool process dies, one message prefetched per process, results ignored (they
+live in the database) and per-task time limits kept below the Redis visibility timeout.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, Task
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+#: Seconds Redis waits for an acknowledgement before it hands a message to another worker.
+VISIBILITY_TIMEOUT_S = 3600
+#: Queue of the grading jobs and of the (short) maintenance jobs.
+GRADING_QUEUE = "grading"
+MAINTENANCE_QUEUE = "maintenance"
+
+#: Worker settings that are safe defaults for every deployment (GRADELAB_* may override some).
+DEFAULTS: dict[str, Any] = {
+    # Seconds between two sweeps for submissions queued or running for too long.
+    "SWEEP_INTERVAL_SECONDS": 30.0,
+    # A queued submission untouched for this long (seconds) is re-enqueued; doubled per retry.
+    "SWEEP_QUEUED_AFTER_SECONDS": 300.0,
+    # Extra seconds after a job's hard time limit before a "running" submission counts as stuck.
+    "SWEEP_RUNNING_GRACE_SECONDS": 60.0,
+    # Re-enqueues by the sweeper, and interrupted or failed grading tries, before not_gradable.
+    "GRADING_MAX_TRIES": 5,
+    # Task time limits: soft = wall_seconds * FACTOR + MARGIN, hard = soft + MARGIN (seconds).
+    "GRADING_TIME_LIMIT_FACTOR": 2.0,
+    "GRADING_TIME_LIMIT_MARGIN_SECONDS": 30.0,
+    # Seconds before Celery retries a job that hit an infrastructure error (doubled per retry).
+    "GRADING_RETRY_DELAY_SECONDS": 10.0,
+    # Submissions graded in the task process instead of the broker (tests without a broker).
+    "CELERY_TASK_ALWAYS_EAGER": False,
+}
+
+
+class ConfigurationError(RuntimeError):
+    """The queue settings are unusable; the message says which variable to change."""
+
+
+def broker_url(app: Flask) -> str:
+    """Return the broker URL for ``app`` (see the module docstring for the order)."""
+    url = app.config.get("CELERY_BROKER_URL") or app.config.get("REDIS_URL") or os.environ.get(
+        "REDIS_URL"
+    )
+    if url:
+        return str(url)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqla+sqlite:///{Path(app.instance_path) / 'broker.sqlite3'}"
+
+
+def celery_config(app: Flask) -> dict[str, Any]:
+    """Build Celery's configuration mapping from ``app.config``."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    url = broker_url(app)
+    cfg: dict[str, Any] = {
+        "broker_url": url,
+        "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 3.0,
+        # Publishing must fail fast when the broker is down: the sweeper sends the job later.
+        "task_publish_retry_policy": {
+            "max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1,
+        },
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_acks_on_failure_or_timeout": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_max_tasks_per_child": 200,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "task_default_queue": GRADING_QUEUE,
+        "task_routes": {
+            "worker.tasks.sweep_submissions": {"queue": MAINTENANCE_QUEUE},
+        },
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "task_always_eager": bool(app.config["CELERY_TASK_ALWAYS_EAGER"]),
+        "task_eager_propagates": True,
+        "beat_schedule": {
+            "sweep-submissions": {
+                "task": "worker.tasks.sweep_submissions",
+                "schedule": float(app.config["SWEEP_INTERVAL_SECONDS"]),
+                "options": {"expires": float(app.config["SWEEP_INTERVAL_SECONDS"])},
+            },
+        },
+    }
+    if url.startswith(("redis://", "rediss://", "redis+socket://")):
+        cfg["broker_transport_options"] = {
+            "visibility_timeout": VISIBILITY_TIMEOUT_S,
+            "socket_connect_timeout": 3,
+        }
+    elif url.startswith("sqla+sqlite"):
+        # SQLite: one writer at a time; wait instead of failing with "database is locked".
+        cfg["broker_transport_options"] = {"connect_args": {"timeout": 30}}
+    cfg.update(app.config.get("CELERY", {}))
+    return cfg
+
+
+def visibility_timeout(celery_app: Celery) -> float:
+    """Return the broker's visibility timeout in seconds (inf for brokers without one)."""
+    options = celery_app.conf.broker_transport_options or {}
+    return float(options.get("visibility_timeout", float("inf")))
+
+
+def time_limits(wall_seconds: float, visibility_s: float, *, factor: float = 2.0,
+                margin_s: float = 30.0) -> tuple[float, float]:
+    """Return ``(soft, hard)`` Celery time limits, seconds, for a job of ``wall_seconds``.
+
+    ``soft = wall_seconds * factor + margin_s`` and ``hard = soft + margin_s``. The sandbox
+    enforces ``wall_seconds`` on the student's code itself; the task limits leave room for
+    starting the sandbox and storing the result, and only stop a grader that hangs.
+    Raises :class:`ConfigurationError` when the hard limit is not below ``visibility_s``
+    (Redis would then hand the still-running job to a second worker).
+    """
+    soft = float(wall_seconds) * factor + margin_s
+    hard = soft + margin_s
+    if hard >= visibility_s:
+        raise ConfigurationError(
+            f"an assignment's wall_seconds ({wall_seconds}) gives a task time limit of {hard:.0f} s,"
+            f" not below the broker's visibility timeout ({visibility_s:.0f} s): lower the"
+            " assignment's [limits] wall_seconds or GRADELAB_GRADING_TIME_LIMIT_FACTOR"
+        )
+    return soft, hard
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app for ``app``; its tasks run inside ``app``'s application context.
+
+    Idempotent: a second call returns the Celery app stored in ``app.extensions["celery"]``.
+    """
+    if "celery" in app.extensions:
+        return app.extensions["celery"]
+
+    class FlaskTask(Task):
+        def __call__(self, *args: object, **kwargs: object) -> object:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask, include=["worker.tasks"])
+    celery_app.conf.update(celery_config(app))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    from worker import tasks  # noqa: F401  (registers the tasks with this app)
+
+    log.debug("celery bound to broker %s", _redact(celery_app.conf.broker_url))
+    return celery_app
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a broker URL for logging."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return url

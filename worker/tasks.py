@@ -1,0 +1,57 @@
+"""Celery tasks: thin wrappers around plain functions that tests call without a broker.
+
+``grade_submission`` runs :func:`grader.web.grading.run_grading`; ``sweep_submissions`` (Celery
+beat, every ``SWEEP_INTERVAL_SECONDS``) runs :func:`worker.sweeper.sweep`. Tasks take ids, never rows, and store results in the database, not in Celery.
+"""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from celery.signals import setup_logging, worker_shutting_down
+from sqlalchemy.exc import DBAPIError
+
+from worker import logs
+
+log = logging.getLogger(__name__)
+
+
+@setup_logging.connect
+def _configure_logging(loglevel: str | int | None = None, **_: object) -> None:
+    """Replace Celery's log set-up with JSON lines that carry the submission id."""
+    logs.configure(loglevel or logging.INFO)
+
+
+@worker_shutting_down.connect
+def _log_shutdown(sig: str | None = None, how: str | None = None, **_: object) -> None:
+    log.warning("worker shutting down (%s, %s): the running job finishes; unstarted jobs stay "
+                "in the broker", sig, how)
+
+
+@shared_task(bind=True, name="worker.tasks.grade_submission", ignore_result=True,
+             autoretry_for=(DBAPIError,), retry_backoff=5, retry_backoff_max=300,
+             retry_jitter=True, max_retries=8)
+def grade_submission(self, submission_id: int) -> str:
+    """Grade submission ``submission_id`` (idempotent); return its status afterwards.
+
+    Database errors are retried with back-off (``autoretry_for``); an infrastructure error of
+    the engine comes back from ``run_grading`` with a delay, and the job is sent again.
+    """
+    from grader.web.grading import run_grading
+
+    with logs.submission_context(submission_id):
+        outcome = run_grading(submission_id)
+        if outcome.retry_in_s is not None:
+            log.info("sending the job again in %.0f s", outcome.retry_in_s)
+            from grader.web.queue import enqueue_grading
+
+            enqueue_grading(submission_id, countdown=outcome.retry_in_s)
+        return outcome.status
+
+
+@shared_task(name="worker.tasks.sweep_submissions", ignore_result=True)
+def sweep_submissions() -> dict[str, int]:
+    """Re-send submissions queued or running for too long (see :mod:`worker.sweeper`)."""
+    from worker.sweeper import sweep
+
+    return sweep().counts()
