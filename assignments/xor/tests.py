@@ -1,0 +1,218 @@
+"""Checks for the ``xor`` assignment (trusted grader code; never mounted in the sandbox).
+
+Each ``check_*`` is named by a ``[[tests]]`` entry of ``manifest.toml`` and is written against
+:class:`grader.engine.testkit.TestContext`. The networks the student returns are evaluated here,
+in the trusted process, with our own step / ReLU / sigmoid code; nothing the student's code
+prints or returns can decide its own score except the numbers being evaluated.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.engine.compare import as_real_scalar
+from grader.engine.testkit import TestContext
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_T = np.array([0.0, 1.0, 1.0, 0.0])
+VALUE_TOL = 1e-9  # f(x) must be 0 or 1 to within this (issue 2 contract)
+
+
+def _step(u: np.ndarray) -> np.ndarray:
+    """Strict step: 1.0 where u > 0, else 0.0."""
+    return (u > 0).astype(np.float64)
+
+
+def _closed_step(u: np.ndarray) -> np.ndarray:
+    """Closed step phi: 1.0 where u >= 0, else 0.0."""
+    return (u >= 0).astype(np.float64)
+
+
+def _array(ctx: TestContext, got, shape: tuple[int, ...], name: str, function: str | None = None):
+    """Require a finite float ndarray of exactly ``shape`` (any values); return it.
+
+    The value is compared with itself, so only the type, shape, dtype and finiteness checks of
+    ``check_array`` can fail (infinite tolerances are not usable: ``np.isclose`` rejects them).
+    """
+    ok = isinstance(got, np.ndarray) and got.shape == shape and got.dtype.kind == "f"
+    expected = got if ok else np.zeros(shape)
+    return ctx.check_array(got, expected, name=name, function=function, rtol=0.0, atol=0.0)
+
+
+def _number(ctx: TestContext, got, name: str, function: str | None = None) -> float:
+    """Require a finite real number (any value); return it as a float."""
+    value = as_real_scalar(got)
+    return ctx.check_scalar(got, 0.0 if value is None else value, name=name, function=function,
+                            rtol=0.0, atol=0.0)
+
+
+def _truth_table_message(function: str, y: np.ndarray, rule: str) -> str | None:
+    """Return None when ``y`` equals XOR on the four inputs, else a message listing the rows."""
+    wrong = [i for i in range(4) if y[i] != XOR_T[i]]
+    if not wrong:
+        return None
+    rows = "; ".join(f"x = ({XOR_X[i, 0]:g}, {XOR_X[i, 1]:g}): expected {XOR_T[i]:g}, "
+                     f"got {y[i]:g}" for i in wrong)
+    return f"{function}: {rule} differs from XOR on {len(wrong)} of 4 inputs: {rows}."
+
+
+# --------------------------------------------------------------------- threshold network
+def check_threshold_truth_table(ctx: TestContext) -> None:
+    """The hard-threshold network h = step(W1 x + b1), y = step(W2 h + b2) equals XOR."""
+    p = ctx.check_keys(ctx.call("threshold_xor_params"), ["W1", "b1", "W2", "b2"])
+    W1 = _array(ctx, p["W1"], (2, 2), "W1")
+    b1 = _array(ctx, p["b1"], (2,), "b1")
+    W2 = _array(ctx, p["W2"], (1, 2), "W2")
+    b2 = _array(ctx, p["b2"], (1,), "b2")
+    h = _step(XOR_X @ W1.T + b1)
+    y = _step(h @ W2.T + b2)[:, 0]
+    msg = _truth_table_message("threshold_xor_params", y, "y = step(W2 step(W1 x + b1) + b2) "
+                               "with step(u) = 1 if u > 0 else 0")
+    if msg:
+        ctx.fail(msg)
+
+
+# --------------------------------------------------------------------- feature map
+def _features_case(ctx: TestContext, n: int) -> None:
+    X = ctx.rng.uniform(-2.0, 2.0, (n, 2))
+    X[: min(4, n)] = XOR_X[: min(4, n)]  # binary inputs as well as real ones
+    X = X[ctx.rng.permutation(n)]
+    Phi = ctx.call("xor_features", X)
+    ctx.check_array(Phi, ctx.ref.xor_features(X), name="Phi")
+
+
+def check_features_values(ctx: TestContext) -> None:
+    """Phi = [x1, x2, x1*x2] on a batch of 7 inputs (four binary, three real)."""
+    _features_case(ctx, 7)
+
+
+def check_features_hidden(ctx: TestContext) -> None:
+    """Phi on another batch size (the engine also reports an input modified in place)."""
+    _features_case(ctx, int(ctx.rng.integers(9, 16)))
+
+
+def check_linear_truth_table(ctx: TestContext) -> None:
+    """step(Phi w + b) equals XOR, with Phi from the reference feature map."""
+    w, b = ctx.unpack(ctx.call("xor_linear_params"), 2, names=("w", "b"))
+    w = _array(ctx, w, (3,), "w")
+    b = _number(ctx, b, "b")
+    y = _step(ctx.ref.xor_features(XOR_X) @ w + b)
+    msg = _truth_table_message("xor_linear_params", y, "step(Phi w + b) with Phi = [x1, x2, x1*x2]")
+    if msg:
+        ctx.fail(msg)
+
+
+# --------------------------------------------------------------------- interval indicator
+def check_interval_indicator(ctx: TestContext) -> None:
+    """f(x) = w1 phi(x - b1) + w2 phi(x - b2) is 1 on [1, 2) and 0 elsewhere, at many points."""
+    values = ctx.unpack(ctx.call("interval_indicator_params"), 4, names=("w1", "b1", "w2", "b2"))
+    w1, b1, w2, b2 = (_number(ctx, v, n) for v, n in zip(values, ("w1", "b1", "w2", "b2")))
+    eps = np.array([0.0, 1e-12, 1e-9, 1e-6, 1e-3])
+    edges = np.concatenate([1.0 + eps, 1.0 - eps, 2.0 + eps, 2.0 - eps, [np.nextafter(1.0, 0.0),
+                                                                          np.nextafter(2.0, 0.0)]])
+    x = np.concatenate([np.linspace(-4.0, 7.0, 1101), ctx.rng.uniform(-10.0, 10.0, 400), edges])
+    f = w1 * _closed_step(x - b1) + w2 * _closed_step(x - b2)
+    target = ((x >= 1.0) & (x < 2.0)).astype(np.float64)
+    bad = np.abs(f - target) > VALUE_TOL
+    if bad.any():
+        idx = np.flatnonzero(bad)
+        near_edge = np.minimum(np.abs(x[idx] - 1.0), np.abs(x[idx] - 2.0))
+        shown = "; ".join(f"f({x[i]:.17g}) = {f[i]:g}, expected {target[i]:g}"
+                          for i in idx[np.argsort(near_edge, kind="stable")][:4])
+        ctx.fail(f"interval_indicator_params: f is wrong at {int(bad.sum())} of {x.size} points, "
+                 f"e.g. {shown}. Remember phi(u) = 1 if u >= 0, so the interval [1, 2) includes "
+                 "x = 1 and excludes x = 2.")
+
+
+# --------------------------------------------------------------------- ReLU bump
+def _bump_errors(ctx: TestContext, out, delta: float, label: str) -> str | None:
+    """Return None if (a, c) make the required bump for ``delta``, else what is wrong."""
+    a, c = ctx.unpack(out, 2, names=("a", "c"))
+    a = _array(ctx, a, (4,), "a")
+    c = _array(ctx, c, (4,), "c")
+    inside = np.concatenate([np.linspace(1.0, 2.0, 401), [1.0, 2.0]])
+    lo = np.linspace(1.0 - delta - 5.0, 1.0 - delta, 301)
+    hi = np.linspace(2.0 + delta, 2.0 + delta + 5.0, 301)
+    x = np.concatenate([inside, lo, hi])
+    target = np.concatenate([np.ones(inside.size), np.zeros(lo.size + hi.size)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = (a * np.maximum(x[:, None] - c, 0.0)).sum(axis=1)
+    err = np.abs(f - target)
+    err[~np.isfinite(err)] = np.inf
+    if np.all(err <= VALUE_TOL):
+        return None
+    i = int(np.argmax(err))
+    where = "on [1, 2]" if target[i] == 1.0 else "outside [1 - delta, 2 + delta]"
+    if ctx.hidden:
+        return f"{label}: f is not {target[i]:g} everywhere {where} (off by {err[i]:.2e})."
+    return (f"{label}: f({x[i]:.6g}) = {f[i]:.10g} but it must be {target[i]:g} {where} "
+            f"(to within {VALUE_TOL:g}).")
+
+
+def _relu_bump(ctx: TestContext, deltas: list[float]) -> None:
+    outs = ctx.call_many("relu_bump_params", [(d,) for d in deltas])
+    problems = []
+    for k, (d, out) in enumerate(zip(deltas, outs)):
+        label = f"hidden case {k + 1}" if ctx.hidden else f"delta = {d:g}"
+        msg = _bump_errors(ctx, out, d, label)
+        if msg:
+            problems.append(msg)
+    if problems:
+        passed = len(deltas) - len(problems)
+        ctx.partial(passed / len(deltas), f"relu_bump_params: correct for {passed} of "
+                    f"{len(deltas)} values of delta. " + " ".join(problems))
+
+
+def check_relu_bump_public(ctx: TestContext) -> None:
+    """f(x) = sum_i a_i relu(x - c_i) is 1 on [1, 2] and 0 outside [1 - d, 2 + d], d in {.5, .25, .1}."""
+    _relu_bump(ctx, [0.5, 0.25, 0.1])
+
+
+def check_relu_bump_hidden(ctx: TestContext) -> None:
+    """The same bump for three other values of delta, one of them small."""
+    deltas = [float(ctx.rng.uniform(0.01, 0.05)), *map(float, ctx.rng.uniform(0.05, 0.5, 2))]
+    _relu_bump(ctx, deltas)
+
+
+# --------------------------------------------------------------------- trained sigmoid MLP
+def _xor_network_solves(ctx: TestContext, out, label: str) -> str | None:
+    """Return None when the returned sigmoid MLP thresholds to XOR, else what is wrong."""
+    p = ctx.check_keys(out, ["W1", "b1", "W2", "b2"])
+    W1 = p["W1"]
+    if not isinstance(W1, np.ndarray) or W1.ndim != 2 or not 2 <= W1.shape[0] <= 8:
+        ctx.fail(f"train_xor: W1 should be an array of shape (H, 2) with 2 <= H <= 8; "
+                 f"got {getattr(W1, 'shape', type(W1).__name__)}.")
+    H = W1.shape[0]
+    params = {"W1": _array(ctx, W1, (H, 2), "W1"), "b1": _array(ctx, p["b1"], (H,), "b1"),
+              "W2": _array(ctx, p["W2"], (1, H), "W2"), "b2": _array(ctx, p["b2"], (1,), "b2")}
+    y = ctx.ref.xor_mlp_output(params, XOR_X)
+    msg = _truth_table_message(label, (y > 0.5).astype(np.float64), "the trained network "
+                               "thresholded at 0.5")
+    if msg and not ctx.hidden:
+        msg += " Outputs y: " + ", ".join(f"{v:.3f}" for v in y) + "."
+    return msg
+
+
+def _train_xor(ctx: TestContext, n_seeds: int) -> None:
+    seeds = [int(s) for s in ctx.rng.integers(0, 2**31 - 1, n_seeds)]
+    outs = ctx.call_many("train_xor", [(s,) for s in seeds])
+    problems = []
+    for k, (seed, out) in enumerate(zip(seeds, outs)):
+        label = f"train_xor (hidden seed {k + 1})" if ctx.hidden else f"train_xor({seed})"
+        msg = _xor_network_solves(ctx, out, label)
+        if msg:
+            problems.append(msg)
+    if problems:
+        ok = n_seeds - len(problems)
+        ctx.partial(ok / n_seeds, f"train_xor: the network solved XOR for {ok} of {n_seeds} "
+                    "seeds. " + " ".join(problems) + " Make training reliable: more hidden "
+                    "units, a larger learning rate, more steps, or a restart when it fails.")
+
+
+def check_train_xor_public(ctx: TestContext) -> None:
+    """train_xor(seed) for one seed solves XOR (y > 0.5 exactly on the two positive inputs)."""
+    _train_xor(ctx, 1)
+
+
+def check_train_xor_hidden(ctx: TestContext) -> None:
+    """train_xor solves XOR for three more seeds; partial credit per seed."""
+    _train_xor(ctx, 3)
