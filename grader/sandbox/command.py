@@ -1,0 +1,96 @@
+"""Build the command line that starts one sandboxed child.
+
+The host runs, each ``exec``-ing the next (one pid from start to end)::
+
+    sh -c 'fds 3/4, join cgroups' -> prlimit (rlimits) -> setpriv (drop to an unprivileged uid,
+    no capabilities, no_new_privs) -> bwrap (namespaces, mounts) -> python -I stub.py child.py sub.py
+
+(``stub.py`` imports numpy, says ready, waits for the go, then runs ``child.py sub.py`` exactly
+as ``python -I child.py sub.py`` would.)
+
+Inside, the child sees only: the runtime's interpreter, stdlib, numpy and shared libraries
+(read-only, at their host paths), ``/grader/child.py`` (read-only), ``/submission/`` (read-only,
+the student's file), a fresh ``/proc``, a minimal read-only ``/dev``, and a size-capped tmpfs at
+``/tmp`` (its working directory, the only writable place). No network, no other namespace
+shared with the host, environment cleared.
+"""
+from __future__ import annotations
+
+import os
+
+from grader.engine.manifest import Limits
+from grader.sandbox.cgroups import Cgroup
+from grader.sandbox.limits import MIB, prlimit_args
+from grader.sandbox.runtime import Runtime
+
+CHILD_PATH = "/grader/child.py"
+STUB_PATH = "/grader/stub.py"
+SUBMISSION_DIR = "/submission"
+SUBMISSION_NAME = "submission.py"
+
+# Environment of the child: nothing from the host, BLAS/OpenMP single-threaded.
+CHILD_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "HOME": "/tmp",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "BLIS_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+
+# Started with the request pipe as stdin, the reply pipe as stdout and the output pipe as
+# stderr: moves them to fds 3 and 4 (stdout joins stderr, stdin becomes /dev/null), joins every
+# cgroup.procs file given before "--", then execs the rest of the arguments.
+_PRELUDE = ('exec 3<&0 4>&1 0</dev/null 1>&2; '
+            'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"')
+
+
+def build_argv(*, runtime: Runtime, limits: Limits, stub_py: str, child_py: str,
+               submission_dir: str, uid: int | None, cgroup: Cgroup | None,
+               tools: dict[str, str]) -> list[str]:
+    """Return the argv that starts the sandboxed child (see the module docstring).
+
+    Args:
+        runtime: interpreter and read-only mounts from :func:`grader.sandbox.runtime.find_runtime`.
+        limits: clamped limits (:func:`grader.sandbox.limits.clamp`).
+        stub_py: host path of ``grader/sandbox/stub.py``; mounted at :data:`STUB_PATH`.
+        child_py: host path of ``grader/engine/child.py``; mounted at :data:`CHILD_PATH`.
+        submission_dir: host directory holding :data:`SUBMISSION_NAME`; mounted read-only at
+            :data:`SUBMISSION_DIR` (the file may be written after start: the pool does so).
+        uid: unprivileged uid/gid to switch to (needs root); ``None`` when already unprivileged.
+        cgroup: the run's cgroup (joined before anything else runs), or ``None``.
+        tools: absolute paths of ``sh``, ``prlimit``, ``setpriv`` and ``bwrap``.
+    """
+    procs = cgroup.procs_files() if cgroup is not None else []
+    argv = [tools["sh"], "-c", _PRELUDE, "sh", *procs, "--"]
+    argv += [tools["prlimit"],
+             *prlimit_args(limits, memory_by_cgroup=cgroup is not None and cgroup.has("memory"),
+                           pids_by_cgroup=cgroup is not None and cgroup.has("pids")), "--"]
+    if uid is not None:
+        argv += [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    argv += [tools["bwrap"], "--unshare-all", "--unshare-user", "--disable-userns",
+             "--new-session", "--die-with-parent", "--cap-drop", "ALL",
+             "--hostname", "sandbox", "--clearenv"]
+    for key, value in CHILD_ENV.items():
+        argv += ["--setenv", key, value]
+    for path in runtime.binds:
+        argv += ["--ro-bind", path, path]
+    for target, link in runtime.symlinks:
+        argv += ["--symlink", target, link]
+    argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(limits.tmpfs_mb * MIB), "--perms", "0700", "--tmpfs", "/tmp",
+             "--ro-bind", stub_py, STUB_PATH,
+             "--ro-bind", child_py, CHILD_PATH,
+             "--ro-bind", submission_dir, SUBMISSION_DIR,
+             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
+             runtime.python, "-I", "-B", STUB_PATH, CHILD_PATH,
+             os.path.join(SUBMISSION_DIR, SUBMISSION_NAME)]
+    return argv

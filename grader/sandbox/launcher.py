@@ -1,0 +1,159 @@
+"""``BwrapLauncher``: start the engine's child inside a bubblewrap sandbox (see docs/sandbox.md).
+
+Fails closed: if ``bwrap``, ``setpriv``, ``prlimit`` or the sandbox runtime is missing, or a
+sandbox does not come up, :class:`grader.sandbox.errors.SandboxUnavailableError` (a
+``GraderInfrastructureError``) is raised and nothing is graded.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from grader.engine.manifest import Limits
+from grader.sandbox.cgroups import Cgroup
+from grader.sandbox.command import SUBMISSION_NAME, build_argv
+from grader.sandbox.errors import SandboxUnavailableError
+from grader.sandbox.limits import MIB, SANDBOX_OWN_PROCESSES, clamp
+from grader.sandbox.process import ChildGone, SandboxProcess, remove_dir
+from grader.sandbox.runtime import SETUP_HINT, find_runtime
+
+log = logging.getLogger(__name__)
+
+CHILD_PY = str(Path(__file__).resolve().parent.parent / "engine" / "child.py")
+STUB_PY = str(Path(__file__).resolve().with_name("stub.py"))
+# Each sandbox runs as its own uid drawn from [UID_BASE, UID_BASE + UID_SPAN): sandboxes cannot
+# signal each other, and RLIMIT_NPROC (counted per uid) is per sandbox.
+UID_BASE = int(os.environ.get("GRADELAB_SANDBOX_UID_BASE", "1500000000"))
+UID_SPAN = 1 << 24
+STARTUP_TIMEOUT_S = 30.0
+TOOLS = ("sh", "prlimit", "setpriv", "bwrap")
+
+
+def find_tools() -> dict[str, str]:
+    """Return absolute paths of the host tools the sandbox needs.
+
+    Raises:
+        SandboxUnavailableError: one of ``sh``, ``prlimit``, ``setpriv``, ``bwrap`` is missing.
+    """
+    found = {}
+    for tool in TOOLS:
+        path = shutil.which(tool, path="/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin")
+        if path is None:
+            raise SandboxUnavailableError(
+                f"{tool} is not installed, so submissions cannot be sandboxed; install the "
+                "Debian packages bubblewrap and util-linux (scripts/bootstrap.sh does)")
+        found[tool] = path
+    return found
+
+
+class BwrapLauncher:
+    """Start each child in a fresh bubblewrap sandbox (``Launcher`` contract of the engine).
+
+    Args:
+        python: the sandbox runtime's ``bin/python``; default ``$GRADELAB_SANDBOX_PYTHON`` or
+            ``/opt/gradelab/sandbox-runtime/bin/python``.
+        child_py: host path of the engine's ``child.py`` (mounted read-only).
+        startup_timeout_s: seconds a sandbox may take to come up before we give up.
+
+    Raises:
+        SandboxUnavailableError: on construction when a tool or the runtime is missing.
+    """
+
+    def __init__(self, *, python: str | None = None, child_py: str | None = None,
+                 startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+        self.tools = find_tools()
+        self.runtime = find_runtime(python)
+        self.child_py = child_py or CHILD_PY
+        if not os.path.isfile(self.child_py):
+            raise SandboxUnavailableError(f"the engine's child {self.child_py} is missing")
+        self.startup_timeout_s = startup_timeout_s
+
+    def start(self, source: bytes, limits: Limits | None = None) -> SandboxProcess:
+        """Start a sandbox running ``source`` (the student's file) under ``limits``.
+
+        Returns a handle with ``send``/``recv``/``kill``/``alive``/``death_reason``/
+        ``output_tail``; its wall clock (``limits.wall_seconds``) runs from now.
+
+        Raises:
+            SandboxUnavailableError: the sandbox could not start (our fault; nothing graded).
+        """
+        handle = self.prestart(limits)
+        try:
+            self.hand_over(handle, source)
+        except BaseException:
+            handle.kill()
+            raise
+        return handle
+
+    # -- two halves of start(), used separately by the pool ---------------------------------
+    def prestart(self, limits: Limits | None) -> SandboxProcess:
+        """Start a sandbox up to the point where only the submission is missing.
+
+        The sandbox has imported numpy and waits for :meth:`hand_over`.
+
+        Raises:
+            SandboxUnavailableError: the sandbox did not come up.
+        """
+        limits = clamp(limits)
+        workdir = tempfile.mkdtemp(prefix="gradelab-sub-")
+        os.chmod(workdir, 0o755)  # the sandbox's uid must traverse it; it cannot write to it
+        cgroup = Cgroup.create(memory_bytes=limits.memory_mb * MIB,
+                               max_pids=limits.max_processes + SANDBOX_OWN_PROCESSES)
+        uid = UID_BASE + secrets.randbelow(UID_SPAN) if os.geteuid() == 0 else None
+        argv = build_argv(runtime=self.runtime, limits=limits, stub_py=STUB_PY,
+                          child_py=self.child_py, submission_dir=workdir, uid=uid,
+                          cgroup=cgroup, tools=self.tools)
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            proc = subprocess.Popen(argv, stdin=req_r, stdout=rep_w, stderr=out_w,
+                                    close_fds=True, start_new_session=True,
+                                    env={"PATH": "/usr/bin:/bin"})
+        except OSError as exc:
+            for fd in (req_r, req_w, rep_r, rep_w, out_r, out_w):
+                os.close(fd)
+            if cgroup is not None:
+                cgroup.destroy()
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise SandboxUnavailableError(f"cannot start the sandbox: {exc}") from exc
+        finally:
+            for fd in (req_r, rep_w, out_w):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        handle = SandboxProcess(proc=proc, req_w=req_w, rep_r=rep_r, out_r=out_r,
+                                limits=limits, cgroup=cgroup, cleanup=remove_dir(workdir))
+        handle.workdir = workdir
+        if handle.read_ready(self.startup_timeout_s) != b"R":
+            handle.kill()
+            tail = handle.output_tail().decode("utf-8", "replace").strip()[-2000:]
+            raise SandboxUnavailableError(
+                f"the sandbox did not start ({tail or 'no message'}). If bwrap reports a "
+                f"permission error, user namespaces are blocked here; {SETUP_HINT}")
+        return handle
+
+    def hand_over(self, handle: SandboxProcess, source: bytes) -> None:
+        """Put ``source`` where the waiting sandbox reads it, start its clock and let it run.
+
+        Raises:
+            SandboxUnavailableError: the pre-started sandbox died while it waited.
+        """
+        path = os.path.join(handle.workdir, SUBMISSION_NAME)
+        if isinstance(source, str):
+            source = source.encode("utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            f.write(source)
+        os.chmod(path, 0o644)
+        handle.start_clock()
+        try:
+            handle.send_raw(b"G")
+        except ChildGone as exc:
+            raise SandboxUnavailableError(f"a pre-started sandbox died while idle: {exc}") from exc
