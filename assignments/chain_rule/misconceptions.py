@@ -1,0 +1,43 @@
+"""Misconceptions diagnosed for the ``chain_rule`` assignment (issue 6).
+
+Trusted grader code, loaded by ``grader.diagnosis.registry``. Each entry is a named model of a
+common mistake (see ``grader/diagnosis/library.py`` and ``docs/diagnosis.md``); to add one, write
+a ``Misconception`` whose ``transform`` computes what a student with that mistake returns, and
+list it under the function it concerns. Order is priority on ties.
+"""
+from grader.diagnosis import library as lib
+from grader.diagnosis import parts
+
+PARTS = [
+    parts.logistic_ls_loss(),
+    parts.logistic_ls_grad(),
+    parts.multivariate_dfdt(),
+    parts.softmax_regression_loss(),
+    parts.softmax_regression_grad(),
+]
+
+_SMALL_FACTORS = [lib.constant_factor(k) for k in ("times_two", "times_half", "sign_flipped")]
+_ALL_FACTORS = [lib.constant_factor(k) for k in
+                ("times_batch_size", "divided_by_batch_size", "times_two", "times_half", "sign_flipped")]
+_SOFTMAX = [lib.softmax_normalisation("columns"), lib.softmax_normalisation("batch"),
+            lib.softmax_no_max_shift()]
+
+MISCONCEPTIONS = {
+    "logistic_ls_loss": list(_SMALL_FACTORS),
+    "logistic_ls_grad": [
+        lib.activation_derivative("missing"),
+        lib.activation_derivative("on_activation"),
+        lib.activation_derivative("formula_on_preactivation"),
+        *_SMALL_FACTORS,
+    ],
+    "multivariate_dfdt": [lib.chain_rule_missing_path(), *_SMALL_FACTORS],
+    "softmax_regression_loss": [*_SOFTMAX, *_ALL_FACTORS, lib.right_for_single_example()],
+    "softmax_regression_grad": [
+        *_SOFTMAX,
+        lib.bias_not_summed(),
+        lib.bias_summed_all_axes(),
+        lib.transposed(applies=lib.is_weight),
+        *_ALL_FACTORS,
+        lib.right_for_single_example(),
+    ],
+}

@@ -1,0 +1,241 @@
+"""The standard misconceptions of lecture 2, as builders an assignment registers.
+
+Each builder returns a :class:`~grader.diagnosis.model.Misconception`. Generic ones transform the
+correct blocks (a constant factor, a transpose, an unsummed bias); specific ones re-run the
+part's model with a knob set (see ``numerics.py``); pattern ones look at how the error depends on
+the inputs (batch size, layer). ``assignments/<slug>/misconceptions.py`` picks the ones that
+apply to its functions; an instructor adds a new one there the same way.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from grader.diagnosis import compare
+from grader.diagnosis.model import Case, Misconception, Variants
+
+_LAYER = re.compile(r"^([A-Za-z]+)(\d+)$")
+
+#: Constant factors: key -> (title, factor(case), wording). N is the batch size of each input.
+FACTORS = {
+    "times_batch_size": ("Sum instead of mean over the batch (factor N)", lambda c: float(c.n),
+                         "equal{s} the correct {what} times N, the batch size (seen for N = {sizes}): "
+                         "the loss is a mean over the batch, so each example's share carries 1/N"),
+    "divided_by_batch_size": ("Divided by the batch size twice (factor 1/N)", lambda c: 1.0 / c.n,
+                              "equal{s} the correct {what} divided by N, the batch size (seen for "
+                              "N = {sizes}): the 1/N of the mean is probably applied twice"),
+    "times_two": ("Factor 2 (the 1/2 of the squared error dropped)", lambda c: 2.0,
+                  "equal{s} twice the correct {what}: check the 1/2 in front of the squared error "
+                  "and where the 2 of the derivative of a square cancels it"),
+    "times_half": ("Factor 1/2 (an extra 1/2)", lambda c: 0.5,
+                   "equal{s} half the correct {what}: the derivative of 1/2 (y - t)^2 is (y - t), "
+                   "the 2 of the square cancels the 1/2"),
+    "sign_flipped": ("Sign flipped", lambda c: -1.0,
+                     "equal{s} the correct {what} with the opposite sign: check the sign of the error "
+                     "signal (y - t, not t - y) and of every derivative on the way (e.g. d cos t/dt "
+                     "= -sin t)"),
+}
+
+
+def constant_factor(key: str, applies=lambda name: True) -> Misconception:
+    """Return the misconception "output = correct output times a constant" named ``key``.
+
+    ``key`` is one of :data:`FACTORS` (N, 1/N, 2, 1/2, -1). Block scope: the factor may sit on one
+    block only (e.g. dW2). Several inputs of different batch size tell N from a fixed factor.
+    """
+    title, factor, wording = FACTORS[key]
+
+    def transform(case: Case):
+        scale = factor(case)
+        return {name: value * scale for name, value in case.reference.items()}
+
+    return Misconception(key=key, title=title, transform=transform, applies=applies,
+                         message="Probably: your {blocks} " + wording + ".")
+
+
+def transposed(applies=lambda name: True) -> Misconception:
+    """Return "gradient of a weight matrix returned transposed" (shape (N_{l-1}, N_l)).
+
+    The gradient of W (N_l, N_{l-1}) has W's shape: W-bar = Z-bar^T H_{l-1} with the batch
+    version of lecture 2's W-bar = z-bar h^T.
+    """
+    def transform(case: Case):
+        return {name: value.T for name, value in case.reference.items() if value.ndim == 2}
+
+    return Misconception(
+        key="transposed", title="Weight gradient transposed", transform=transform, applies=applies,
+        message="Probably: your {blocks} {is_} the transpose of the correct gradient. A gradient has the "
+                "shape of its parameter: W maps N_(l-1) inputs to N_l outputs, so dW is "
+                "(N_l, N_(l-1)), the error signal of the outputs (as rows) times the inputs.")
+
+
+def bias_not_summed() -> Misconception:
+    """Return "bias gradient left per example (N, n_out) instead of summed over the batch"."""
+    def transform(case: Case):
+        n = float(case.n or 1)
+        return Variants({
+            "per example, divided by N": dict(case.signals),
+            "per example": {name: s * n for name, s in case.signals.items()},
+        })
+
+    return Misconception(
+        key="bias_not_summed", title="Bias gradient not summed over the batch", transform=transform,
+        message="Probably: your {blocks} {is_} the error signal of each example ({variant}) instead of "
+                "its sum over the batch. The bias is shared by every example, so its gradient adds "
+                "up the per-example error signals: one number per output unit.")
+
+
+def bias_summed_all_axes() -> Misconception:
+    """Return "bias gradient summed over every axis (a scalar) instead of over the batch only"."""
+    def transform(case: Case):
+        n = float(case.n or 1)
+        return Variants({
+            "a single number": {name: np.asarray(s.sum()) for name, s in case.signals.items()},
+            "a single number, without the 1/N": {name: np.asarray(s.sum() * n)
+                                                 for name, s in case.signals.items()},
+        })
+
+    return Misconception(
+        key="bias_summed_all_axes", title="Bias gradient summed over every axis",
+        transform=transform,
+        message="Probably: your {blocks} {is_} {variant}: the error signals were summed over the "
+                "output units too. Sum over the batch axis only (axis=0), keeping one entry per unit.")
+
+
+DERIV_TEXT = {
+    "missing": ("activation_derivative_missing", "Activation derivative missing",
+                "the backward step through the activation leaves out the factor f'(z): the error "
+                "signal of the pre-activation is z-bar = h-bar * f'(z), not h-bar"),
+    "on_activation": ("derivative_on_activation", "Activation derivative evaluated on the activation",
+                      "f' is evaluated on the activation h = f(z) instead of on the pre-activation "
+                      "z, e.g. sigma(h)(1 - sigma(h)) where sigma'(z) = h(1 - h) is meant"),
+    "formula_on_preactivation": ("derivative_formula_on_preactivation",
+                                 "Derivative shortcut applied to the pre-activation",
+                                 "the shortcut written in terms of the activation (h(1 - h) for "
+                                 "the sigmoid, 1 - h^2 for tanh) is applied to the pre-activation "
+                                 "z, e.g. 1 - z^2 instead of 1 - tanh(z)^2"),
+}
+
+
+def activation_derivative(mode: str) -> Misconception:
+    """Return the misconception of an activation derivative taken as ``mode`` (numerics.DERIV_MODES)."""
+    key, title, text = DERIV_TEXT[mode]
+    return Misconception(
+        key=key, title=title, scope="whole",
+        transform=lambda case: case.model(deriv=mode),
+        message="Probably: in the backward pass " + text + ". This explains your wrong {blocks}.")
+
+
+SOFTMAX_TEXT = {
+    "columns": ("softmax_wrong_axis", "Softmax normalised over the wrong axis",
+                "your softmax is normalised down each column (over the examples of the batch) "
+                "instead of along each row: every example's K probabilities must sum to 1, so sum "
+                "over axis=1"),
+    "batch": ("softmax_whole_batch", "Softmax normalised over the whole batch",
+              "your softmax divides by the sum over the whole batch instead of per example: "
+              "sum over axis=1 with keepdims=True"),
+}
+
+
+def softmax_normalisation(mode: str) -> Misconception:
+    """Return the misconception of softmax normalised as ``mode`` ("columns" or "batch")."""
+    key, title, text = SOFTMAX_TEXT[mode]
+    return Misconception(
+        key=key, title=title, scope="whole", transform=lambda case: case.model(softmax_mode=mode),
+        message="Probably: " + text + ". This explains your wrong {blocks}.")
+
+
+def softmax_no_max_shift() -> Misconception:
+    """Return "softmax without the max shift": finite for small logits, inf/NaN for large ones.
+
+    softmax(z) = softmax(z - max z) (the shift cancels), and exp of a logit near 1000 overflows.
+    """
+    return Misconception(
+        key="softmax_no_max_shift", title="Softmax overflows (no max shift)", scope="whole",
+        transform=lambda case: case.model(softmax_mode="unshifted"), skip_tags=frozenset(),
+        loose=True,
+        message="Probably: your {blocks} {is_} right for small logits but becomes inf or NaN for large "
+                "ones: exp overflows. Subtract each row's largest logit before exp (softmax is "
+                "unchanged by that shift), or use log-sum-exp for the log-probabilities.")
+
+
+def chain_rule_missing_path() -> Misconception:
+    """Return "only one path of the multivariate chain rule", for df/dt with two paths."""
+    return Misconception(
+        key="chain_rule_missing_path", title="Multivariate chain rule: a path missing", scope="whole",
+        transform=lambda case: Variants({"x": case.model(paths="x"), "y": case.model(paths="y")}),
+        message="Probably: your {blocks} keep{s} only the path through {variant}(t). t reaches f "
+                "through both x(t) and y(t), so df/dt = (df/dx)(dx/dt) + (df/dy)(dy/dt): add the "
+                "other term.")
+
+
+def right_for_single_example() -> Misconception:
+    """Return the pattern "right for N = 1, wrong for N > 1" (batch handling)."""
+    def detect(cases: list[Case], targets: set[str]):
+        singles = [c for c in cases if c.n == 1]
+        batches = [c for c in cases if c.n is not None and c.n > 1]
+        if len(singles) < 2 or len(batches) < 2:
+            return None
+        found = {name for name in targets
+                 if all(compare.agree(c.student.get(name), c.reference.get(name)) for c in singles)
+                 and all(compare.distinct(c.student.get(name), c.reference.get(name)) for c in batches)}
+        return (found, "") if found else None
+
+    return Misconception(
+        key="right_for_single_example", title="Right for one example, wrong for a batch",
+        detect=detect, min_observations=4,
+        message="Probably a batch-handling mistake: your {blocks} {is_} right when the batch has one "
+                "example and wrong for several (N = {sizes}). Each example contributes its own "
+                "outer product of error signal and input; sum those over the batch (Z-bar^T X), "
+                "rather than combining batch averages or single rows.")
+
+
+def first_wrong_layer() -> Misconception:
+    """Return the localisation note: deepest layers still right, first wrong layer (deep nets).
+
+    An error in the backward pass propagates toward the input, so the layers above a mistake
+    stay right and every layer from it down is wrong.
+    """
+    def detect(cases: list[Case], targets: set[str]):
+        layers = {int(m.group(2)) for name in cases[0].reference if (m := _LAYER.match(name))}
+        if len(layers) < 2:
+            return None
+        depth = max(layers)
+
+        def layer_ok(case: Case, layer: int) -> bool:
+            return all(compare.agree(case.student.get(f"{p}{layer}"), case.reference.get(f"{p}{layer}"))
+                       for p in ("W", "b"))
+
+        wrong = [layer for layer in range(depth, 0, -1) if not all(layer_ok(c, layer) for c in cases)]
+        if not wrong:
+            return None
+        first = wrong[0]
+        if not all(not layer_ok(c, first) for c in cases if c.n != 1):
+            return None
+        if first == depth:
+            detail = (f"already the last layer (layer {depth}) is wrong: check the error signal of "
+                      "the logits, (softmax(z) - one-hot) / N, and the last layer's gradients")
+        else:
+            right = f"layer {depth}" if first + 1 == depth else f"layers {first + 1}-{depth}"
+            detail = (f"{right} {'is' if first + 1 == depth else 'are'} right, layer {first} is "
+                      f"wrong: look at the backward step through the layer-{first} activation and "
+                      f"at the layer-{first} gradient formulas")
+        blocks = {n for n in targets if (m := _LAYER.match(n)) and int(m.group(2)) <= first}
+        return (blocks, detail) if blocks else None
+
+    return Misconception(
+        key="first_wrong_layer", title="First wrong layer (localisation)", detect=detect,
+        kind="localisation", min_observations=2,
+        message="Probably: {detail}. An error in the backward pass travels toward the input, so "
+                "the first wrong layer from the output is where to look.")
+
+
+def is_bias(name: str) -> bool:
+    """Tell whether a block name is a bias gradient (``b``, ``db``, ``b1``, ...)."""
+    return bool(re.match(r"^d?b\d*$", name))
+
+
+def is_weight(name: str) -> bool:
+    """Tell whether a block name is a weight gradient (``W``, ``dW``, ``W2``, ...)."""
+    return bool(re.match(r"^d?W\d*$", name))

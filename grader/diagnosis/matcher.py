@@ -1,0 +1,174 @@
+"""Match a student's outputs against the registered misconception models.
+
+Rules (issue 6): a misconception is claimed only when its model reproduces the student's output,
+to tolerance, on every one of several independent inputs (at least ``min_observations``), and
+differs from the correct value on at least one of them; nothing is claimed when the student's
+output is right on every input. The result is a short list of diagnoses covering the wrong
+blocks, the one explaining the most blocks first.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from grader.diagnosis import compare
+from grader.diagnosis.model import Blocks, Case, Diagnosis, Misconception, Observation, PartSpec, Variants
+
+log = logging.getLogger(__name__)
+
+#: Error types a misconception model may raise on inputs it does not apply to.
+MODEL_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError)
+
+
+def failing_blocks(cases: Sequence[Case]) -> set[str]:
+    """Return the names of the correct blocks that the student got wrong on at least one input."""
+    failing: set[str] = set()
+    for case in cases:
+        for name, correct in case.reference.items():
+            if not compare.agree(case.student.get(name), correct):
+                failing.add(name)
+    return failing
+
+
+def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
+             observations: Sequence[Observation]) -> list[Diagnosis]:
+    """Return the diagnoses that explain the student's wrong outputs for one function.
+
+    Args:
+        part: how to compute and name the function's outputs.
+        misconceptions: candidates registered for this part (order = priority on ties).
+        observations: inputs the grader generated and the values the student returned.
+
+    Returns:
+        Diagnoses, best first; ``[]`` if every output is correct or nothing explains it.
+    """
+    groups: dict[str, list[Case]] = {}
+    for obs in observations:
+        try:
+            case = Case(part, obs)
+            case.reference  # noqa: B018 - compute now so a bad input is skipped here
+        except MODEL_ERRORS as exc:
+            log.warning("diagnosis skipped an observation of %s: %s", part.name, exc)
+            continue
+        groups.setdefault(part.group(obs.args), []).append(case)
+    found: list[Diagnosis] = []
+    for cases in groups.values():
+        found.extend(_diagnose_group(part, misconceptions, cases))
+    return found
+
+
+def _diagnose_group(part: PartSpec, misconceptions: Sequence[Misconception],
+                    cases: list[Case]) -> list[Diagnosis]:
+    failing = failing_blocks(cases)
+    if not failing:
+        return []
+    candidates: list[tuple[int, int, Diagnosis]] = []
+    notes: list[Diagnosis] = []
+    for priority, mis in enumerate(misconceptions):
+        diagnosis = _try(part, mis, cases, failing)
+        if diagnosis is None:
+            continue
+        if mis.kind == "localisation":
+            notes.append(diagnosis)
+        else:
+            candidates.append((0 if mis.transform is not None else 1, priority, diagnosis))
+    chosen: list[Diagnosis] = []
+    uncovered = set(failing)
+    while candidates and uncovered:
+        candidates.sort(key=lambda c: (c[0], -len(uncovered.intersection(c[2].blocks)), c[1]))
+        _, _, best = candidates.pop(0)
+        if not uncovered.intersection(best.blocks):
+            break
+        uncovered -= set(best.blocks)
+        chosen.append(best)
+    return chosen + notes
+
+
+def _try(part: PartSpec, mis: Misconception, cases: list[Case], failing: set[str]) -> Diagnosis | None:
+    """Return a diagnosis if ``mis`` explains some failing blocks on every usable case."""
+    usable = [c for c in cases if not (c.tags & mis.skip_tags)]
+    if len(usable) < mis.min_observations:
+        return None
+    targets = {name for name in failing if mis.applies(name)}
+    if not targets:
+        return None
+    if mis.transform is None:
+        if mis.detect is None:
+            return None
+        found = mis.detect(usable, targets)
+        if not found:
+            return None
+        blocks, detail = found
+        return _make(part, mis, usable, sorted(blocks), "", detail, None)
+    predictions: list[dict[str, Blocks]] = []
+    for case in usable:
+        try:
+            with np.errstate(all="ignore"):
+                predicted = mis.transform(case)
+        except MODEL_ERRORS as exc:
+            log.debug("misconception %s does not apply to %s: %s", mis.key, part.name, exc)
+            return None
+        predictions.append(predicted if isinstance(predicted, Variants) else {"": predicted})
+    labels = set(predictions[0]).intersection(*predictions[1:])
+    best: tuple[list[str], str] | None = None
+    for label in sorted(labels):
+        explained = _explained(mis, usable, [p[label] for p in predictions], targets)
+        if explained and (best is None or len(explained) > len(best[0])):
+            best = (explained, label)
+    if best is None:
+        return None
+    blocks, label = best
+    return _make(part, mis, usable, blocks, label, "", [p[label] for p in predictions])
+
+
+def _explained(mis: Misconception, cases: list[Case], predicted: list[Blocks],
+               targets: set[str]) -> list[str]:
+    """Return the target blocks that the predictions reproduce on every case."""
+    agree = _loose_agree if mis.loose else compare.agree
+    changed = {name for case, pred in zip(cases, predicted) for name in pred
+               if compare.distinct(pred.get(name), case.reference.get(name))}
+    matching = {name for name in changed
+                if all(agree(case.student.get(name), pred.get(name)) for case, pred in zip(cases, predicted))}
+    if mis.scope == "whole" and matching != changed:
+        return []
+    return sorted(matching & targets)
+
+
+def _loose_agree(student: np.ndarray | None, predicted: np.ndarray | None) -> bool:
+    """Agreement for overflow models: equal where finite, or both non-finite somewhere."""
+    if student is None or predicted is None or student.shape != predicted.shape:
+        return False
+    if np.isfinite(predicted).all():
+        return compare.agree(student, predicted)
+    return not np.isfinite(student).all()
+
+
+def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[str], label: str,
+          detail: str, predicted: list[Blocks] | None) -> Diagnosis:
+    model_error = 0.0
+    correct_error = 0.0
+    for index, case in enumerate(cases):
+        for name in blocks:
+            student = case.student.get(name)
+            if predicted is not None:
+                model_error = max(model_error, compare.gap(student, predicted[index].get(name)))
+            correct_error = max(correct_error, compare.gap(student, case.reference.get(name)))
+    sizes = sorted({c.n for c in cases if c.n is not None})
+    names = ", ".join(display_name(part, b) for b in blocks)
+    single = len(blocks) == 1
+    text = mis.message.format(
+        blocks=names, s="s" if single else "", is_="is" if single else "are",
+        what=("gradient" if part.gradient else "value"), variant=label,
+        sizes=", ".join(str(s) for s in sizes) or "-", detail=detail, part=part.name)
+    return Diagnosis(key=mis.key, title=mis.title, message=text, blocks=list(blocks),
+                     observations=len(cases), model_error=model_error, correct_error=correct_error,
+                     kind=mis.kind, variant=label)
+
+
+def display_name(part: PartSpec, block: str) -> str:
+    """Return how a block is named to the student: ``dW1`` for the gradient of ``W1``."""
+    if part.gradient and not block.startswith("d") and block != "loss":
+        return "d" + block
+    return block
