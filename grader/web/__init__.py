@@ -1,11 +1,45 @@
 """The course web site: blueprints, models, forms and services of the Flask app."""
 from __future__ import annotations
 
-from flask import Flask
+from datetime import datetime, timezone
+
+from flask import Flask, Response
+
+
+def format_utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    """Jinja filter ``utc``: format an aware datetime in UTC, or an em dash for None."""
+    return "—" if value is None else value.astimezone(timezone.utc).strftime(fmt)
+
+
+def format_points(value: float | None) -> str:
+    """Jinja filter ``points``: a score with at most 2 decimals, or an em dash for None."""
+    return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "object-src 'none'; frame-ancestors 'none'",
+    )
+    return response
 
 
 def init_app(app: Flask) -> None:
     """Bind extensions, import the models and register every blueprint on ``app``."""
-    from grader.web import extensions, models  # noqa: F401  (models register their tables)
+    from grader.web import api, auth, errors, extensions, instructor, models, student  # noqa: F401
 
     extensions.init_app(app)
+    for blueprint in (auth.bp, student.bp, instructor.bp, api.bp):
+        app.register_blueprint(blueprint)
+    errors.register(app)
+    app.jinja_env.filters["utc"] = format_utc
+    app.jinja_env.filters["points"] = format_points
+    app.after_request(_security_headers)
+
+    @app.context_processor
+    def _globals() -> dict:
+        return {"course_title": app.config["COURSE_TITLE"]}

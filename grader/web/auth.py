@@ -1,0 +1,115 @@
+"""Log in and out (Flask-Login sessions), the user loader, and API bearer tokens."""
+from __future__ import annotations
+
+import logging
+import secrets
+from functools import wraps
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from grader.web.extensions import db, limiter, login_manager
+from grader.web.forms import ConfirmForm, LoginForm
+from grader.web.models import User, hash_token
+
+log = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Return the user of a session cookie, or None."""
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def issue_token(user: User) -> str:
+    """Create a new API token for ``user``, store only its sha256, and return it (shown once).
+
+    Any earlier token of the user stops working.
+    """
+    token = "glab_" + secrets.token_urlsafe(32)
+    user.api_token_hash = hash_token(token)
+    db.session.commit()
+    log.info("new API token for %s", user.username)
+    return token
+
+
+def user_for_token(header: str | None) -> User | None:
+    """Return the user whose token is in an ``Authorization: Bearer ...`` header, or None."""
+    if not header or not header.startswith("Bearer "):
+        return None
+    token = header[len("Bearer "):].strip()
+    if not token:
+        return None
+    return db.session.scalar(select(User).where(User.api_token_hash == hash_token(token)))
+
+
+def instructor_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a view so that only a logged-in instructor reaches it (others get 404)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_instructor:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Return ``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    """Show the login form; on a valid POST start a session and go to the home page."""
+    if current_user.is_authenticated:
+        return redirect(url_for("student.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is not None and user.check_password(form.password.data):
+            login_user(user)
+            log.info("login %s", user.username)
+            return redirect(_safe_next(request.args.get("next")) or url_for("student.index"))
+        log.info("failed login for %r from %s", form.username.data, request.remote_addr)
+        flash("Wrong username or password.", "error")
+        return render_template("auth/login.html", form=form), 401
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """End the session (POST with CSRF, so a link elsewhere cannot log a user out)."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        logout_user()
+        flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Show the account and issue an API token on request (the token is shown once)."""
+    form = ConfirmForm()
+    token = None
+    if form.validate_on_submit():
+        token = issue_token(current_user)
+    return render_template("auth/settings.html", form=form, token=token)

@@ -1,0 +1,154 @@
+"""Instructor pages: gradebook and its CSV, per-assignment page, regrade, override, extension.
+
+Every view here is behind :func:`grader.web.auth.instructor_required` (404 for students).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timezone
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from grader.web import services
+from grader.web.auth import instructor_required
+from grader.web.charts import histogram_svg, pass_rate_svg
+from grader.web.extensions import db
+from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm
+from grader.web.gradebook import build_gradebook, gradebook_csv
+from grader.web.models import Assignment, Extension, ScoreOverride, Submission, User
+from grader.web.stats import assignment_stats
+from grader.web.student import get_assignment, get_visible_submission
+
+log = logging.getLogger(__name__)
+bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+
+
+def _students() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.role == "student").order_by(User.username)))
+
+
+def _student_choices() -> list[tuple[str, str]]:
+    return [(str(s.id), f"{s.username} ({s.name})" if s.name else s.username) for s in _students()]
+
+
+@bp.route("/")
+@instructor_required
+def gradebook():
+    """Students by assignments with the score that counts; overrides and late work marked."""
+    return render_template("instructor/gradebook.html", book=build_gradebook())
+
+
+@bp.route("/gradebook.csv")
+@instructor_required
+def gradebook_export():
+    """Download the gradebook as CSV (one row per student, one column per assignment)."""
+    return csv_response(gradebook_csv(build_gradebook()))
+
+
+def csv_response(text: str) -> Response:
+    """Wrap CSV text in a download response named ``gradebook.csv``."""
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=gradebook.csv"})
+
+
+def assignment_context(assignment: Assignment) -> dict:
+    """Return the template context of the per-assignment page.
+
+    Sections are independent keys; a new section (e.g. diagnosed mistakes) adds a key here and
+    an include in ``instructor/assignment.html``.
+    """
+    book = build_gradebook(assignments=[assignment])
+    stats = assignment_stats(assignment, book)
+    choices = _student_choices()
+    override_form, extension_form = OverrideForm(prefix="ov"), ExtensionForm(prefix="ext")
+    override_form.student.choices = choices
+    extension_form.student.choices = choices
+    return {
+        "assignment": assignment, "book": book, "stats": stats,
+        "histogram": histogram_svg(stats.percents, title=f"{assignment.title}: counted scores"),
+        "pass_rates": pass_rate_svg(stats.pass_rates, title=f"{assignment.title}: pass rate per test"),
+        "override_form": override_form, "extension_form": extension_form,
+        "regrade_form": ConfirmForm(),
+        "overrides": db.session.scalars(select(ScoreOverride).filter_by(assignment_id=assignment.id)
+                                        .order_by(ScoreOverride.created_at.desc())).all(),
+        "extensions": db.session.scalars(select(Extension).filter_by(assignment_id=assignment.id)
+                                         .order_by(Extension.due_at)).all(),
+    }
+
+
+@bp.route("/assignments/<slug>")
+@instructor_required
+def assignment(slug: str):
+    """Score histogram, per-test pass rates, every student's counted score, overrides, extensions."""
+    return render_template("instructor/assignment.html", **assignment_context(get_assignment(slug)))
+
+
+def _student(form_value: str) -> User:
+    student = db.session.get(User, int(form_value)) if form_value.isdigit() else None
+    if student is None or student.role != "student":
+        abort(404)
+    return student
+
+
+@bp.route("/assignments/<slug>/override", methods=["POST"])
+@instructor_required
+def override(slug: str):
+    """Store a manual score with a comment; no regrade ever changes it."""
+    assignment = get_assignment(slug)
+    form = OverrideForm(prefix="ov")
+    form.student.choices = _student_choices()
+    if not form.validate_on_submit():
+        for field, errors in form.errors.items():
+            flash(f"Override not saved: {field}: {'; '.join(errors)}", "error")
+        return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
+    student = _student(form.student.data)
+    services.override_score(current_user, student, assignment, form.score.data, form.comment.data)
+    flash(f"Score of {student.username} on {assignment.slug} set to {form.score.data:g}.", "info")
+    return redirect(url_for("instructor.assignment", slug=slug))
+
+
+@bp.route("/assignments/<slug>/extension", methods=["POST"])
+@instructor_required
+def extension(slug: str):
+    """Give one student a later due date (the hard deadline moves with it)."""
+    assignment = get_assignment(slug)
+    form = ExtensionForm(prefix="ext")
+    form.student.choices = _student_choices()
+    if not form.validate_on_submit():
+        for field, errors in form.errors.items():
+            flash(f"Extension not saved: {field}: {'; '.join(errors)}", "error")
+        return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
+    student = _student(form.student.data)
+    due = form.due_at.data.replace(tzinfo=timezone.utc)
+    services.grant_extension(current_user, student, assignment, due, form.comment.data or "")
+    flash(f"{student.username} is now due {due:%Y-%m-%d %H:%M} UTC on {assignment.slug}.", "info")
+    return redirect(url_for("instructor.assignment", slug=slug))
+
+
+@bp.route("/assignments/<slug>/regrade", methods=["GET", "POST"])
+@instructor_required
+def regrade_assignment(slug: str):
+    """POST: requeue every finished submission. GET: old vs new score of each submission."""
+    assignment = get_assignment(slug)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        done = services.regrade_assignment(assignment)
+        flash(f"{len(done)} submission(s) of {assignment.slug} queued for regrading.", "info")
+        return redirect(url_for("instructor.regrade_assignment", slug=slug))
+    subs = db.session.scalars(select(Submission).filter_by(assignment_id=assignment.id)
+                              .order_by(Submission.student_id, Submission.attempt)).all()
+    return render_template("instructor/regrade.html", assignment=assignment, subs=subs, form=form)
+
+
+@bp.route("/submissions/<int:submission_id>/regrade", methods=["POST"])
+@instructor_required
+def regrade_submission(submission_id: int):
+    """Requeue one submission; its page then shows the old and the new run."""
+    sub = get_visible_submission(submission_id)
+    if ConfirmForm().validate_on_submit():
+        before = services.regrade(sub)
+        flash(f"Attempt {sub.attempt} queued for regrading (old score: "
+              f"{'none' if before.old_score is None else f'{before.old_score:g}'}).", "info")
+    return redirect(url_for("student.submission", submission_id=submission_id))

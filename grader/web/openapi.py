@@ -1,0 +1,80 @@
+"""The OpenAPI 3.1 document served at ``/api/openapi.json``."""
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_document() -> dict[str, Any]:
+    """Return the API description (paths, schemas, bearer security)."""
+    errors = {str(c): _json(ERROR, d) for c, d in
+              [(401, "No or bad bearer token"), (404, "Not found, or not yours")]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "gradelab API", "version": "1.0.0",
+                 "description": "Submit homework and read grades. Authenticate with "
+                                "`Authorization: Bearer <token>` (Settings page or "
+                                "`python -m grader create-token USER`)."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/assignments": {"get": {
+                "summary": "List open assignments", "operationId": "listAssignments",
+                "responses": {"200": _json({"type": "object", "properties": {"assignments": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/Assignment"}}}},
+                    "Assignments"), **errors}}},
+            "/api/submissions": {"post": {
+                "summary": "Upload a solution", "operationId": "createSubmission",
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["assignment", "file"], "properties": {
+                        "assignment": {"type": "string", "description": "assignment slug"},
+                        "file": {"type": "string", "format": "binary",
+                                 "description": "one UTF-8 .py file"}}}}}},
+                "responses": {
+                    "202": _json({"type": "object", "properties": {
+                        "id": {"type": "integer"}, "url": {"type": "string"},
+                        "page": {"type": "string"}, "status": {"type": "string"},
+                        "attempt": {"type": "integer"}}}, "Stored and queued for grading"),
+                    "400": _json(ERROR, "Bad upload: not .py, not UTF-8, empty, too large"),
+                    "403": _json(ERROR, "No attempts left, or after the hard deadline"),
+                    "429": _json(ERROR, "Rate limit of the assignment; see Retry-After"),
+                    **errors}}},
+            "/api/submissions/{id}": {"get": {
+                "summary": "Status, score and feedback of a submission",
+                "operationId": "getSubmission",
+                "parameters": [{"name": "id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}],
+                "responses": {"200": _json({"$ref": "#/components/schemas/Submission"},
+                                           "The submission"), **errors}}},
+            "/api/gradebook.csv": {"get": {
+                "summary": "Gradebook as CSV (instructors)", "operationId": "getGradebook",
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {
+                    "schema": {"type": "string"}}}}, **errors}}},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {
+                    "error": {"type": "string"}, "message": {"type": "string"}}},
+                "Assignment": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "slug": {"type": "string"},
+                    "title": {"type": "string"},
+                    "due_at": {"type": ["string", "null"], "format": "date-time"},
+                    "hard_deadline_at": {"type": ["string", "null"], "format": "date-time"},
+                    "max_attempts": {"type": "integer"}, "score_policy": {"enum": ["best", "last"]},
+                    "max_score": {"type": "number"}}},
+                "Submission": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "assignment": {"type": "string"},
+                    "student": {"type": "string"}, "attempt": {"type": "integer"},
+                    "status": {"enum": ["queued", "running", "graded", "error", "not_gradable"]},
+                    "final": {"type": "boolean"}, "score": {"type": ["number", "null"]},
+                    "max_score": {"type": ["number", "null"]}, "error": {"type": ["string", "null"]},
+                    "tests": {"type": "array", "items": {"type": "object"}}}},
+            },
+        },
+    }

@@ -1,0 +1,129 @@
+"""Student pages: assignment list, assignment page with upload, submission page and its status."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from grader.web import services
+from grader.web.catalog import assignment_folder
+from grader.web.extensions import db
+from grader.web.forms import ConfirmForm, UploadForm
+from grader.web.gradebook import build_gradebook
+from grader.web.models import Assignment, Submission
+from grader.web.spec_render import render_spec
+
+log = logging.getLogger(__name__)
+bp = Blueprint("student", __name__)
+
+
+def get_assignment(slug: str) -> Assignment:
+    """Return the assignment ``slug`` or abort with 404."""
+    assignment = db.session.scalar(select(Assignment).where(Assignment.slug == slug))
+    if assignment is None or (not assignment.active and not current_user.is_instructor):
+        abort(404)
+    return assignment
+
+
+def get_visible_submission(submission_id: int) -> Submission:
+    """Return the submission if the current user may see it; 404 for everyone else's."""
+    submission = services.visible_submission(current_user, submission_id)
+    if submission is None:
+        abort(404)
+    return submission
+
+
+@bp.route("/")
+@login_required
+def index():
+    """List the open assignments with due date, attempts used and the score that counts."""
+    if current_user.is_instructor:
+        return redirect(url_for("instructor.gradebook"))
+    assignments = list(db.session.scalars(
+        select(Assignment).where(Assignment.active).order_by(Assignment.due_at, Assignment.slug)))
+    book = build_gradebook([current_user], assignments)
+    rows = [(a, book.cell(current_user, a), services.deadlines_for(current_user, a))
+            for a in assignments]
+    return render_template("student/index.html", rows=rows)
+
+
+def _assignment_page(assignment: Assignment, form: UploadForm, status: int = 200):
+    history = db.session.scalars(
+        select(Submission).where(Submission.student_id == current_user.id,
+                                 Submission.assignment_id == assignment.id)
+        .order_by(Submission.attempt.desc())).all()
+    book = build_gradebook([current_user], [assignment])
+    return render_template(
+        "student/assignment.html", assignment=assignment, form=form, history=history,
+        cell=book.cell(current_user, assignment),
+        deadlines=services.deadlines_for(current_user, assignment),
+        attempts_used=services.attempts_used(current_user, assignment),
+        spec_html=render_spec(assignment_folder(assignment) / "spec.md"),
+        has_starter=(assignment_folder(assignment) / "starter.py").is_file(),
+        max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+    ), status
+
+
+@bp.route("/assignments/<slug>", methods=["GET", "POST"])
+@login_required
+def assignment(slug: str):
+    """Show the spec, the rules, the starter link, the upload form and the student's history.
+
+    A POST uploads a solution; a refusal re-renders the page with the reason.
+    """
+    assignment = get_assignment(slug)
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            submission = services.submit(current_user, assignment, upload.filename or "",
+                                         upload.read())
+        except services.SubmissionRefused as exc:
+            flash(str(exc), "error")
+            return _assignment_page(assignment, form, exc.http_status)
+        flash(f"Attempt {submission.attempt} received; grading has started.", "info")
+        return redirect(url_for("student.submission", submission_id=submission.id))
+    if form.errors:
+        for errors in form.errors.values():
+            for error in errors:
+                flash(error, "error")
+        return _assignment_page(assignment, form, 400)
+    return _assignment_page(assignment, form)
+
+
+@bp.route("/assignments/<slug>/starter.py")
+@login_required
+def starter(slug: str):
+    """Download the assignment's ``starter.py``."""
+    assignment = get_assignment(slug)
+    path = assignment_folder(assignment) / "starter.py"
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="text/x-python", as_attachment=True,
+                     download_name=f"{assignment.slug}_starter.py")
+
+
+@bp.route("/submissions/<int:submission_id>")
+@login_required
+def submission(submission_id: int):
+    """Show one submission: status (polled until final), score, per-test feedback, code, times."""
+    sub = get_visible_submission(submission_id)
+    history = db.session.scalars(
+        select(Submission).where(Submission.student_id == sub.student_id,
+                                 Submission.assignment_id == sub.assignment_id)
+        .order_by(Submission.attempt.desc())).all()
+    return render_template(
+        "student/submission.html", sub=sub, results=services.feedback_for(current_user, sub),
+        history=history, regrade_form=ConfirmForm(),
+        poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
+    )
+
+
+@bp.route("/submissions/<int:submission_id>/status.json")
+@login_required
+def submission_status(submission_id: int):
+    """Return the submission's status and score as JSON (polled by the submission page)."""
+    sub = get_visible_submission(submission_id)
+    return jsonify(sub.to_dict() | {"final": sub.is_final})
