@@ -14,12 +14,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from grader.engine.launch import Launcher
 from grader.engine.manifest import Limits
 from grader.sandbox.cgroups import Cgroup
 from grader.sandbox.command import SUBMISSION_NAME, build_argv
 from grader.sandbox.errors import SandboxUnavailableError
 from grader.sandbox.limits import MIB, SANDBOX_OWN_PROCESSES, clamp
-from grader.sandbox.process import ChildGone, SandboxProcess, remove_dir
+from grader.sandbox.process import SandboxProcess
 from grader.sandbox.runtime import SETUP_HINT, find_runtime
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def find_tools() -> dict[str, str]:
     return found
 
 
-class BwrapLauncher:
+class BwrapLauncher(Launcher):
     """Start each child in a fresh bubblewrap sandbox (``Launcher`` contract of the engine).
 
     Args:
@@ -60,12 +61,18 @@ class BwrapLauncher:
         child_py: host path of the engine's ``child.py`` (mounted read-only).
         startup_timeout_s: seconds a sandbox may take to come up before we give up.
 
+    The child's stdout/stderr go through a pipe the host drains (the last
+    ``limits.output_bytes`` are kept), not to a file.
+
     Raises:
         SandboxUnavailableError: on construction when a tool or the runtime is missing.
     """
 
+    sandboxed = True
+
     def __init__(self, *, python: str | None = None, child_py: str | None = None,
                  startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+        super().__init__()
         self.tools = find_tools()
         self.runtime = find_runtime(python)
         self.child_py = child_py or CHILD_PY
@@ -129,8 +136,7 @@ class BwrapLauncher:
                 except OSError:
                     pass
         handle = SandboxProcess(proc=proc, req_w=req_w, rep_r=rep_r, out_r=out_r,
-                                limits=limits, cgroup=cgroup, cleanup=remove_dir(workdir))
-        handle.workdir = workdir
+                                limits=limits, cgroup=cgroup, workdir=Path(workdir))
         if handle.read_ready(self.startup_timeout_s) != b"R":
             handle.kill()
             tail = handle.output_tail().decode("utf-8", "replace").strip()[-2000:]
@@ -154,6 +160,6 @@ class BwrapLauncher:
         os.chmod(path, 0o644)
         handle.start_clock()
         try:
-            handle.send_raw(b"G")
-        except ChildGone as exc:
+            handle.send_go()
+        except EOFError as exc:
             raise SandboxUnavailableError(f"a pre-started sandbox died while idle: {exc}") from exc

@@ -1,11 +1,12 @@
-"""The host's handle on one running sandbox: pipes, output draining, limits, kill, verdict.
+"""The host's handle on one running sandbox: output draining, limits, kill, verdict.
 
-Three things run beside the engine for each sandbox: a thread draining stdout/stderr (keeping
-the last ``output_bytes``, dropping the rest, killing past the output cap), and a watchdog
-thread that waits on the process through a pidfd, kills the whole tree at the wall-clock
-deadline or when the tree's CPU time (cgroup) passes ``cpu_seconds``, and, once the process is
-gone, kills anything left in the cgroup and removes it. Nothing the child writes is parsed here
-except frames on the reply pipe, and only their length prefix (the engine validates payloads).
+Pipe handling (``send``/``recv`` of frames) is the engine's
+:class:`grader.engine.launch.PipeChildHandle`; this subclass adds what a sandbox needs. Two
+threads run beside the engine for each sandbox: one drains the child's merged stdout/stderr
+(keeping the last ``output_bytes``, dropping the rest, killing past the output cap), and a
+watchdog waits on the process through a pidfd, kills the whole tree at the wall-clock deadline
+or when the tree's CPU time passes ``cpu_seconds``, and, once the process is gone, kills
+anything left in the cgroup and removes it. Nothing the child writes is parsed here.
 """
 from __future__ import annotations
 
@@ -17,11 +18,10 @@ import signal
 import subprocess
 import threading
 import time
-from typing import Callable
+from pathlib import Path
 
-from grader.engine.errors import ProtocolError
+from grader.engine.launch import PipeChildHandle
 from grader.engine.manifest import Limits
-from grader.engine.protocol import frame, frame_length
 from grader.sandbox.cgroups import Cgroup
 from grader.sandbox.limits import (
     OUTPUT_TOO_LARGE,
@@ -35,41 +35,37 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 16
 _WATCH_INTERVAL_S = 0.05
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+STOPPED_BY_GRADER = "stopped by the grader"
 
 
-class ChildGone(EOFError):
-    """The sandboxed child closed its reply pipe (it died or exited); see ``death_reason()``."""
+class SandboxProcess(PipeChildHandle):
+    """A started sandbox (``ChildHandle`` of the engine): frames, kill, limits, verdicts.
 
-
-class SandboxProcess:
-    """A started sandbox: ``send``/``recv`` frames, ``kill()`` the tree, ask ``death_reason()``.
-
-    ``proc`` is the host-side process (the exec chain ending in the outer bwrap); ``req_w`` and
-    ``rep_r`` are the host ends of the request and reply pipes, ``out_r`` the read end of the
-    child's merged stdout/stderr. ``cleanup`` runs once after the process is gone (it removes
-    the submission's host directory).
+    Args:
+        proc: the host-side process (the exec chain that ends as the outer bwrap).
+        req_w: host end of the request pipe (child's fd 3).
+        rep_r: host end of the reply pipe (child's fd 4).
+        out_r: read end of the child's merged stdout/stderr.
+        limits: clamped limits of this run.
+        cgroup: the run's cgroup, or ``None`` (rlimits only).
+        workdir: host directory holding the submission (mounted read-only); removed at the end.
     """
 
     def __init__(self, *, proc: subprocess.Popen, req_w: int, rep_r: int, out_r: int,
-                 limits: Limits, cgroup: Cgroup | None,
-                 cleanup: Callable[[], None] | None = None) -> None:
-        self.limits = limits
-        self._proc = proc
-        self._req_w = req_w
-        self._rep_r = rep_r
+                 limits: Limits, cgroup: Cgroup | None, workdir: Path) -> None:
+        super().__init__(proc, req_w, rep_r, limits, workdir, workdir / "no-output-file")
         self._out_r = out_r
         self._cgroup = cgroup
-        self._cleanup = cleanup
-        self.workdir: str | None = None
         self._lock = threading.Lock()
         self._reason: str | None = None
         self._status: int | None = None  # wait status once reaped
-        self._cpu_s: float | None = None
+        self._cpu_final: float | None = None
         self._tail = bytearray()
         self._out_total = 0
         self._deadline: float | None = None
+        self._eof = False
         self._gone = threading.Event()
-        self._stop = threading.Event()
         self._pidfd = os.pidfd_open(proc.pid)
         self._drainer = threading.Thread(target=self._drain, name=f"sandbox-out-{proc.pid}",
                                          daemon=True)
@@ -82,7 +78,7 @@ class SandboxProcess:
     @property
     def pid(self) -> int:
         """Host pid of the sandbox's outermost process."""
-        return self._proc.pid
+        return self.proc.pid
 
     def start_clock(self) -> None:
         """Start the wall clock (``limits.wall_seconds``) now; called when grading begins."""
@@ -95,21 +91,23 @@ class SandboxProcess:
     def kill(self, reason: str | None = None) -> None:
         """Kill the whole tree (SIGKILL, PID namespace and cgroup) and release everything.
 
-        ``reason``, if given and no other reason was recorded first, becomes the verdict.
-        Idempotent; returns once the process is reaped and the pipes are closed.
+        ``reason``, when given and nothing was recorded first, becomes the verdict (default
+        ``"stopped by the grader"`` if the child was still running). Idempotent; returns once
+        the process is reaped, the cgroup removed and the pipes closed.
         """
         with self._lock:
             if self._reason is None and (reason or not self._gone.is_set()):
-                self._reason = reason or "stopped by the grader"
+                self._reason = reason or STOPPED_BY_GRADER
+            self.killed_by_host = True
         self._signal_tree()
-        self._gone.wait(5.0)
-        self._stop.set()
+        if not self._gone.wait(10.0):
+            log.error("sandbox %d did not end after SIGKILL", self.pid)
         self._watchdog.join(5.0)
         self._drainer.join(5.0)
-        for name in ("_req_w", "_rep_r", "_out_r", "_pidfd"):
+        for name in ("req_w", "rep_r", "_out_r", "_pidfd"):
             fd = getattr(self, name)
-            if fd is not None:
-                setattr(self, name, None)
+            if fd is not None and fd >= 0:
+                setattr(self, name, -1)
                 try:
                     os.close(fd)
                 except OSError:
@@ -122,77 +120,39 @@ class SandboxProcess:
             try:
                 # The exec chain is one process: the outer bwrap. Its death takes the sandbox's
                 # pid 1 (--die-with-parent) and with it the whole PID namespace.
-                os.kill(self._proc.pid, signal.SIGKILL)
+                os.kill(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         if self._cgroup is not None:
             self._cgroup.kill_all()
 
-    # -- pipes ------------------------------------------------------------------------------
-    def send(self, payload: bytes) -> None:
-        """Write one frame (u32 big-endian length + ``payload``) to the child's request pipe.
-
-        Raises:
-            ChildGone: the child is gone (its request pipe is closed).
-        """
-        self.send_raw(frame(payload))
-
-    def send_raw(self, data: bytes) -> None:
-        """Write ``data`` as is to the request pipe (raises :class:`ChildGone`)."""
-        data = memoryview(data)
-        fd = self._req_w
-        if fd is None:
-            raise ChildGone("the sandbox was killed")
+    def send_go(self) -> None:
+        """Write the one-byte go signal to the waiting stub (raises EOFError if it is gone)."""
         try:
-            while data:
-                n = os.write(fd, data)
-                data = data[n:]
+            os.write(self.req_w, b"G")
         except (BrokenPipeError, OSError) as exc:
-            raise ChildGone(f"the sandboxed child is gone ({exc.strerror})") from exc
+            raise EOFError(f"the sandbox is gone ({exc})") from exc
 
-    def recv(self, timeout_s: float) -> bytes:
-        """Read one frame's payload from the reply pipe, waiting at most ``timeout_s`` seconds.
-
-        Raises:
-            TimeoutError: no complete frame in time (the child is still running).
-            ChildGone: the child closed the pipe (died, exited, or was killed).
-            ProtocolError: the frame announces more than ``limits.reply_bytes``.
-        """
-        deadline = time.monotonic() + timeout_s
-        prefix = self._read_exact(4, deadline)
-        n = frame_length(prefix, self.limits.reply_bytes)
-        return self._read_exact(n, deadline)
+    def _read(self, n: int, deadline: float) -> bytes:
+        try:
+            return super()._read(n, deadline)
+        except EOFError:
+            self._eof = True
+            raise
 
     def read_ready(self, timeout_s: float) -> bytes:
-        """Read the stub's one-byte ready signal (empty bytes: the pipe closed first)."""
+        """Read the stub's one-byte ready signal; empty bytes if the pipe closed or timed out."""
         try:
-            return self._read_exact(1, time.monotonic() + timeout_s)
-        except ChildGone:
+            return self._read(1, time.monotonic() + timeout_s)
+        except (EOFError, TimeoutError):
             return b""
 
-    def _read_exact(self, n: int, deadline: float) -> bytes:
-        fd = self._rep_r
-        if fd is None:
-            raise ChildGone("the sandbox was killed")
-        buf = bytearray()
-        while len(buf) < n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no reply within the time allowed ({len(buf)}/{n} bytes)")
-            ready, _, _ = select.select([fd], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(fd, min(n - len(buf), 1 << 20))
-            if not chunk:
-                raise ChildGone("the sandboxed child closed its reply pipe")
-            buf += chunk
-        return bytes(buf)
-
     # -- output -----------------------------------------------------------------------------
-    def output_tail(self) -> bytes:
-        """The last ``limits.output_bytes`` bytes the child wrote to stdout/stderr."""
+    def output_tail(self, n_bytes: int = 4096) -> str:
+        """The last ``n_bytes`` (at most ``limits.output_bytes``) of stdout+stderr, as text."""
         with self._lock:
-            return bytes(self._tail)
+            data = bytes(self._tail[-n_bytes:]) if n_bytes > 0 else b""
+        return data.decode("utf-8", "replace")
 
     def output_total(self) -> int:
         """How many bytes of stdout/stderr the child wrote in all (kept or dropped)."""
@@ -215,45 +175,40 @@ class SandboxProcess:
                 self._tail += chunk
                 if len(self._tail) > keep:
                     del self._tail[:len(self._tail) - keep]
-                over = self._out_total > kill_at
-            if over and self.alive():
+                over = self._out_total > kill_at and self._reason is None
+                if over:
+                    self._reason = OUTPUT_TOO_LARGE
+            if over:
                 log.info("sandbox %d: output passed %d bytes, killing", self.pid, kill_at)
-                with self._lock:
-                    if self._reason is None:
-                        self._reason = OUTPUT_TOO_LARGE
                 self._signal_tree()
 
-    # -- watchdog and verdict ---------------------------------------------------------------
+    # -- watchdog, CPU and verdict ----------------------------------------------------------
     def _watch(self) -> None:
         try:
-            while True:
-                ready, _, _ = select.select([self._pidfd], [], [], _WATCH_INTERVAL_S)
-                if ready:
-                    break
+            while not select.select([self._pidfd], [], [], _WATCH_INTERVAL_S)[0]:
                 self._check_limits()
-            _, status, rusage = os.wait4(self._proc.pid, 0)
-            self._proc.returncode = os.waitstatus_to_exitcode(status)
+            _, status, rusage = os.wait4(self.proc.pid, 0)
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
             cpu = rusage.ru_utime + rusage.ru_stime
             if self._cgroup is not None:
                 cpu = max(cpu, self._cgroup.cpu_seconds() or 0.0)
             with self._lock:
                 self._status = status
-                self._cpu_s = cpu
+                self._cpu_final = cpu
                 if self._reason is None:
                     self._reason = self._verdict_after_exit(cpu)
         finally:
             self._gone.set()
             if self._cgroup is not None:
                 self._cgroup.destroy()
-            if self._cleanup is not None:
-                self._cleanup()
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _check_limits(self) -> None:
         reason = None
         if self._deadline is not None and time.monotonic() > self._deadline:
             reason = wall_verdict(self.limits.wall_seconds)
-        elif self._cgroup is not None:
-            cpu = self._cgroup.cpu_seconds()
+        else:
+            cpu = self.cpu_seconds()
             if cpu is not None and cpu > self.limits.cpu_seconds:
                 reason = cpu_verdict(self.limits.cpu_seconds)
         if reason:
@@ -270,20 +225,38 @@ class SandboxProcess:
             return cpu_verdict(self.limits.cpu_seconds)
         return None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) used by every process of the sandbox so far.
+
+        From the cgroup's ``cpuacct.usage`` when there is one, else summed over the live
+        process tree in ``/proc`` (plus what its members already reaped).
+        """
+        with self._lock:
+            if self._cpu_final is not None:
+                return self._cpu_final
+        if self._cgroup is not None and self._cgroup.has("cpuacct"):
+            return self._cgroup.cpu_seconds()
+        return _tree_cpu_seconds(self.proc.pid)
+
     def death_reason(self) -> str | None:
         """Why the sandbox ended, naming the limit hit; ``None`` while it runs.
 
         ``"time limit (20.0 s CPU)"``, ``"time limit (60.0 s wall clock)"``,
-        ``"memory limit (512 MiB)"``, ``"output too large"``, or, when no limit explains it,
-        ``"the program exited (status 3)"`` / ``"the program was killed by signal 11"``. The
-        exit status is the child's own word and only ever reported, never trusted.
+        ``"memory limit (512 MiB)"``, ``"output too large"``, ``"stopped by the grader"``, or,
+        when no limit explains it, ``"the program exited (status 3)"`` /
+        ``"the program was killed by signal SIGSEGV"``. The exit status is the child's own word
+        and only ever reported, never trusted.
         """
         with self._lock:
             reason = self._reason
         if not self._gone.is_set():
-            if reason is None:
+            if reason is None and not self._eof:
                 return None
-            self._gone.wait(2.0)  # a kill is on its way: report once the tree is gone
+            # A kill is on its way, or the reply pipe closed because the child is exiting:
+            # report once the tree is gone and its end is known.
+            self._gone.wait(2.0)
+            if not self._gone.is_set() and reason is None:
+                return None
         with self._lock:
             if self._reason is not None:
                 return self._reason
@@ -292,17 +265,30 @@ class SandboxProcess:
             return "the sandbox ended"
         code = os.waitstatus_to_exitcode(status)
         if code < 0:
-            return f"the program was killed by signal {-code}"
-        return f"the program exited (status {code})"
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"the program was killed by signal {name}"
+        return f"the program exited (status {code}; did your code call exit()?)"
 
-    def cpu_seconds(self) -> float | None:
-        """CPU seconds the whole tree used, once it has ended (``None`` before)."""
-        with self._lock:
-            return self._cpu_s
 
-
-def remove_dir(path: str) -> Callable[[], None]:
-    """Return a cleanup callback that removes the host directory ``path`` (no errors raised)."""
-    def _rm() -> None:
-        shutil.rmtree(path, ignore_errors=True)
-    return _rm
+def _tree_cpu_seconds(root: int) -> float | None:
+    """Sum utime+stime of ``root`` and its live descendants, plus their reaped children's."""
+    total, todo, seen = 0, [root], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                    todo.extend(int(x) for x in f.read().split())
+        except (OSError, ValueError, IndexError):
+            if pid == root:
+                return None
+    return total / _CLK_TCK
