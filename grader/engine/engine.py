@@ -1,15 +1,137 @@
-"""Grade one submission: ``grade_source`` (stub until the session layer lands)."""
+"""Grade one submission: :func:`grade_source` runs every manifest test against one child.
+
+Flow: load the assignment (manifest, trusted ``tests.py`` and reference) -> start one child that
+imports the submission (a syntax error or import-time crash ends grading with a report whose
+``outcome`` is ``error``) -> for each test build a :class:`TestContext` with its own seed and run
+the check; a failed check, an exception in the student's code or a timeout becomes that test's
+result, and a lost child is replaced before the next test -> call the diagnosis hook on failed
+tests -> return a :class:`Report`. Only our own faults raise (``GraderInfrastructureError``).
+"""
 from __future__ import annotations
 
+import importlib
+import logging
+import time
 from typing import Any
 
-from grader.engine.results import Report
+from grader.engine.assignment import Assignment, load_assignment
+from grader.engine.errors import AssignmentError, CheckFailed, GraderInfrastructureError
+from grader.engine.launch import Launcher, default_launcher
+from grader.engine.manifest import TestSpec
+from grader.engine.results import Report, TestResult
+from grader.engine.seeds import seed_key as resolve_key
+from grader.engine.seeds import test_seed
+from grader.engine.session import Session
+from grader.engine.testkit import TestContext
 
-GRADER_VERSION = "0.1.0"
+log = logging.getLogger(__name__)
+
+GRADER_VERSION = "engine-1"
+MAX_SOURCE_BYTES = 1024 * 1024
 
 
 def grade_source(slug: str, source: str | bytes, *, student_id: str | None = None,
-                 public_only: bool = False, launcher: Any = None,
+                 public_only: bool = False, launcher: Launcher | None = None,
                  seed_key: bytes | None = None) -> Report:
-    """Grade ``source`` against assignment ``slug`` and return a Report (work in progress)."""
-    raise NotImplementedError("grade_source is being implemented")
+    """Grade the Python ``source`` of one submission for assignment ``slug``.
+
+    Args:
+        slug: assignment folder name, e.g. ``"mlp_backprop"``.
+        source: the submitted file (str, or bytes in UTF-8).
+        student_id: selects the student's input variant (None: the anonymous variant).
+        public_only: run only ``visible`` tests (the student's ``check``).
+        launcher: how to start the child; None means :func:`default_launcher` (sandboxed,
+            failing closed). ``PlainLauncher()`` gives no isolation.
+        seed_key: secret for hidden-test seeds (default ``$GRADELAB_SEED_KEY``).
+
+    Returns:
+        A Report; scores in points, ``duration_s`` in seconds.
+
+    Raises:
+        UnknownAssignmentError / AssignmentError: bad slug or broken assignment folder.
+        GraderInfrastructureError: no sandbox, or the child cannot be started.
+    """
+    t0 = time.monotonic()
+    assignment = load_assignment(slug)
+    tests = [t for t in assignment.manifest.tests if not (public_only and t.hidden)]
+    checks = assignment.tests_module()
+    assignment.reference_module()
+    raw = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+    key = resolve_key(seed_key) if any(t.hidden for t in tests) else None
+
+    def report(results: list[TestResult], error: str | None = None) -> Report:
+        return Report(slug=slug, score=round(sum(r.score for r in results), 6),
+                      max_score=float(sum(t.points for t in tests)), tests=results,
+                      outcome="error" if error else "graded", error=error,
+                      grader_version=GRADER_VERSION, student_id=student_id,
+                      duration_s=time.monotonic() - t0)
+
+    if len(raw) > MAX_SOURCE_BYTES:
+        return report(_all_failed(tests, "not graded: the file is too large"),
+                      f"Your file is {len(raw)} bytes; the limit is {MAX_SOURCE_BYTES}.")
+    launcher = launcher if launcher is not None else default_launcher()
+    session = Session(launcher, raw, assignment.manifest.limits)
+    try:
+        hello = session.start()
+        if not hello.ok:
+            return report(_all_failed(tests, "not graded: your file could not be imported",
+                                      "timeout" if hello.timed_out else "error"), hello.error)
+        results = [_run_test(assignment, spec, checks, session, student_id, key) for spec in tests]
+    finally:
+        session.close()
+    return report(results)
+
+
+def _all_failed(tests: list[TestSpec], feedback: str, status: str = "error") -> list[TestResult]:
+    return [TestResult(t.name, t.part, 0.0, t.points, status, feedback, t.visibility) for t in tests]
+
+
+def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Session,
+              student_id: str | None, key: bytes | None) -> TestResult:
+    """Run one check in isolation and turn every outcome into a TestResult."""
+    seed = test_seed(assignment.slug, spec.check, student_id, hidden=spec.hidden, key=key)
+    ctx = TestContext(spec, runner=session, ref=assignment.reference_module(), seed=seed)
+    t0 = time.monotonic()
+    status, fraction, message = "passed", 1.0, ""
+    try:
+        getattr(checks, spec.check)(ctx)
+    except CheckFailed as exc:
+        status, fraction, message = exc.status, exc.fraction, exc.message
+        if exc.status == "failed" and exc.fraction >= 1.0:
+            status = "passed"
+    except GraderInfrastructureError:
+        raise
+    except Exception:  # a bug in tests.py must not lose the submission; log it loudly
+        log.exception("check %s of %s crashed", spec.check, assignment.slug)
+        status, fraction = "error", 0.0
+        message = ("The grader could not run this test (an internal error, not your fault); "
+                   "your instructor can see the details in the grader log.")
+    feedback = "\n".join([message] + ctx.notes if message else ctx.notes) or "Passed."
+    result = TestResult(spec.name, spec.part, round(spec.points * fraction, 6), spec.points,
+                        status, feedback, spec.visibility, duration_s=time.monotonic() - t0,
+                        records=ctx.records)
+    if status != "passed":
+        result.diagnosis = _diagnose(assignment, spec, result)
+    return result
+
+
+def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult) -> list[dict[str, Any]]:
+    """Call ``grader.diagnosis.diagnose(slug, spec, result) -> list[dict]`` if that package exists.
+
+    The hook gets the trusted-side ``result.records`` (inputs, outputs, expected values of
+    failed comparisons) and may replay them through the reference solution.
+    """
+    try:
+        module = importlib.import_module("grader.diagnosis")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("grader.diagnosis",):
+            raise
+        return []
+    diagnose = getattr(module, "diagnose", None)
+    if diagnose is None:
+        return []
+    try:
+        return list(diagnose(assignment.slug, spec, result))
+    except (AssignmentError, ValueError, TypeError, KeyError, IndexError, ArithmeticError):
+        log.exception("diagnosis of %s / %s failed", assignment.slug, spec.check)
+        return []

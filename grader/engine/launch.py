@@ -1,0 +1,419 @@
+"""Start the untrusted child: the ``Launcher`` contract, a pipe-based handle and ``PlainLauncher``.
+
+Contract (docs/ARCHITECTURE.md, "Launcher contract"): ``Launcher.start(source, limits)`` writes
+the submission to a private file and starts ``<python> -I <child.py> <submission.py>`` with the
+request pipe on fd 3 and the reply pipe on fd 4, stdout/stderr captured to a size-capped file.
+It returns a :class:`ChildHandle`. ``grader.sandbox.BwrapLauncher`` implements the same contract
+inside bubblewrap; :class:`PlainLauncher` only sets rlimits and gives NO isolation (for a
+student's own ``check --no-sandbox`` and for tests).
+"""
+from __future__ import annotations
+
+import abc
+import fcntl
+import logging
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader.engine.errors import GraderInfrastructureError, ProtocolError
+from grader.engine.manifest import Limits
+from grader.engine.protocol import frame, frame_length
+
+log = logging.getLogger(__name__)
+
+CHILD_PATH = Path(__file__).with_name("child.py")
+#: Environment of the child: one BLAS thread (fair CPU accounting), no user site, UTF-8.
+CHILD_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONHASHSEED": "0",
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+}
+
+
+class ChildHandle(abc.ABC):
+    """A running child process speaking the frame protocol (see ``grader.engine.protocol``)."""
+
+    @abc.abstractmethod
+    def send(self, payload: bytes, timeout_s: float) -> None:
+        """Write one frame (``payload`` with its length prefix) within ``timeout_s`` seconds.
+
+        Raises TimeoutError when the child does not read it in time, EOFError when it is gone.
+        """
+
+    @abc.abstractmethod
+    def recv(self, timeout_s: float) -> bytes:
+        """Read one frame's payload within ``timeout_s`` seconds (wall clock).
+
+        After a TimeoutError the bytes already read are kept: the next ``recv`` continues the
+        same frame, so the caller may poll in short slices (checking CPU time in between).
+
+        Raises TimeoutError, EOFError (child exited or closed fd 4) or ProtocolError (frame
+        above ``Limits.reply_bytes``).
+        """
+
+    @abc.abstractmethod
+    def kill(self) -> None:
+        """Kill the child and everything it started; idempotent."""
+
+    @abc.abstractmethod
+    def alive(self) -> bool:
+        """True while the child process runs."""
+
+    @abc.abstractmethod
+    def death_reason(self) -> str | None:
+        """Why the child ended, in words for the student, e.g. ``"memory limit (512 MiB)"``."""
+
+    @abc.abstractmethod
+    def output_tail(self, n_bytes: int = 4096) -> str:
+        """The last ``n_bytes`` of the child's captured stdout+stderr (never parsed)."""
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) used by the child so far, or None if unknown."""
+        return None
+
+
+class Launcher(abc.ABC):
+    """Starts children for one submission each; implementations decide the isolation."""
+
+    #: True when children run isolated (no network, no host files, no secrets).
+    sandboxed: bool = False
+
+    @abc.abstractmethod
+    def start(self, source: bytes, limits: Limits) -> ChildHandle:
+        """Start a child importing ``source``; raise GraderInfrastructureError if it cannot start."""
+
+
+class PipeChildHandle(ChildHandle):
+    """Handle of a ``subprocess.Popen`` child with fd 3 / fd 4 pipes; reusable by sandboxes.
+
+    Args:
+        proc: the started process (own session, so ``kill`` reaches the whole tree).
+        req_w: our write end of the request pipe (child's fd 3).
+        rep_r: our read end of the reply pipe (child's fd 4).
+        limits: the limits the child runs under (for ``reply_bytes`` and death reasons).
+        workdir: a private temporary directory removed on ``kill``.
+        output_path: file receiving the child's stdout and stderr.
+    """
+
+    def __init__(self, proc: subprocess.Popen, req_w: int, rep_r: int, limits: Limits,
+                 workdir: Path, output_path: Path) -> None:
+        self.proc = proc
+        self.req_w = req_w
+        self.rep_r = rep_r
+        self.limits = limits
+        self.workdir = workdir
+        self.output_path = output_path
+        self.killed_by_host = False
+        self._buf = bytearray()
+        for fd in (req_w, rep_r):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+    def send(self, payload: bytes, timeout_s: float) -> None:
+        data = memoryview(frame(payload))
+        deadline = time.monotonic() + timeout_s
+        while data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("child did not read its request in time")
+            _, writable, _ = select.select([], [self.req_w], [], min(left, 0.5))
+            if not writable:
+                if not self.alive():
+                    raise EOFError("child exited")
+                continue
+            try:
+                n = os.write(self.req_w, data[:1 << 20])
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, OSError) as exc:
+                raise EOFError(f"child closed its request pipe ({exc})") from exc
+            data = data[n:]
+
+    def _fill(self, n: int, deadline: float) -> None:
+        """Read until the buffer holds ``n`` bytes; partial data survives a TimeoutError."""
+        while len(self._buf) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("child did not reply in time")
+            readable, _, _ = select.select([self.rep_r], [], [], min(left, 0.5))
+            if not readable:
+                continue
+            try:
+                chunk = os.read(self.rep_r, min(n - len(self._buf), 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise EOFError("child closed its reply pipe")
+            self._buf += chunk
+
+    def recv(self, timeout_s: float) -> bytes:
+        deadline = time.monotonic() + timeout_s
+        self._fill(4, deadline)
+        n = frame_length(bytes(self._buf[:4]), self.limits.reply_bytes)
+        self._fill(4 + n, deadline)
+        payload = bytes(self._buf[4:4 + n])
+        del self._buf[:4 + n]
+        return payload
+
+    def kill(self) -> None:
+        """Kill the child and everything it started; idempotent."""
+
+    @abc.abstractmethod
+    def alive(self) -> bool:
+        """True while the child process runs."""
+
+    @abc.abstractmethod
+    def death_reason(self) -> str | None:
+        """Why the child ended, in words for the student, e.g. ``"memory limit (512 MiB)"``."""
+
+    @abc.abstractmethod
+    def output_tail(self, n_bytes: int = 4096) -> str:
+        """The last ``n_bytes`` of the child's captured stdout+stderr (never parsed)."""
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds (user + system) used by the child so far, or None if unknown."""
+        return None
+
+
+class Launcher(abc.ABC):
+    """Starts children for one submission each; implementations decide the isolation."""
+
+    #: True when children run isolated (no network, no host files, no secrets).
+    sandboxed: bool = False
+
+    @abc.abstractmethod
+    def start(self, source: bytes, limits: Limits) -> ChildHandle:
+        """Start a child importing ``source``; raise GraderInfrastructureError if it cannot start."""
+
+
+class PipeChildHandle(ChildHandle):
+    """Handle of a ``subprocess.Popen`` child with fd 3 / fd 4 pipes; reusable by sandboxes.
+
+    Args:
+        proc: the started process (own session, so ``kill`` reaches the whole tree).
+        req_w: our write end of the request pipe (child's fd 3).
+        rep_r: our read end of the reply pipe (child's fd 4).
+        limits: the limits the child runs under (for ``reply_bytes`` and death reasons).
+        workdir: a private temporary directory removed on ``kill``.
+        output_path: file receiving the child's stdout and stderr.
+    """
+
+    def __init__(self, proc: subprocess.Popen, req_w: int, rep_r: int, limits: Limits,
+                 workdir: Path, output_path: Path) -> None:
+        self.proc = proc
+        self.req_w = req_w
+        self.rep_r = rep_r
+        self.limits = limits
+        self.workdir = workdir
+        self.output_path = output_path
+        self.killed_by_host = False
+        self._buf = bytearray()
+        for fd in (req_w, rep_r):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+
+    def send(self, payload: bytes, timeout_s: float) -> None:
+        data = memoryview(frame(payload))
+        deadline = time.monotonic() + timeout_s
+        while data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("child did not read its request in time")
+            _, writable, _ = select.select([], [self.req_w], [], min(left, 0.5))
+            if not writable:
+                if not self.alive():
+                    raise EOFError("child exited")
+                continue
+            try:
+                n = os.write(self.req_w, data[:1 << 20])
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, OSError) as exc:
+                raise EOFError(f"child closed its request pipe ({exc})") from exc
+            data = data[n:]
+
+    def _read(self, n: int, deadline: float) -> bytes:
+        chunks: list[bytes] = []
+        got = 0
+        while got < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("child did not reply in time")
+            readable, _, _ = select.select([self.rep_r], [], [], min(left, 0.5))
+            if not readable:
+                continue
+            try:
+                chunk = os.read(self.rep_r, min(n - got, 1 << 20))
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise EOFError("child closed its reply pipe")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def recv(self, timeout_s: float) -> bytes:
+        deadline = time.monotonic() + timeout_s
+        n = frame_length(self._read(4, deadline), self.limits.reply_bytes)
+        return self._read(n, deadline)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.killed_by_host = True
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log.error("child %d did not die after SIGKILL", self.proc.pid)
+        for fd in (self.req_w, self.rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.req_w = self.rep_r = -1
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def death_reason(self) -> str | None:
+        try:  # the reply pipe closes a moment before the process is reaped
+            code = self.proc.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
+            return None
+        lim = self.limits
+        if code == -signal.SIGXCPU or (code == -signal.SIGKILL and not self.killed_by_host):
+            return f"time limit ({lim.cpu_seconds:g} s CPU for the whole submission)"
+        if code == -signal.SIGXFSZ:
+            return f"output too large (more than {lim.file_size_mb} MiB written)"
+        if code == -signal.SIGSEGV:
+            return f"crashed (segmentation fault; possibly the memory limit of {lim.memory_mb} MiB)"
+        if code < 0:
+            return f"killed by signal {signal.Signals(-code).name}"
+        return f"exited with status {code} (did your code call exit()?)"
+
+    def output_tail(self, n_bytes: int = 4096) -> str:
+        try:
+            with open(self.output_path, "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - n_bytes))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def cpu_seconds(self) -> float | None:
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        ticks = os.sysconf("SC_CLK_TCK")
+        # fields[0] is the state (field 3 of proc(5)); utime, stime, cutime, cstime follow at 14-17
+        return sum(int(x) for x in fields[11:15]) / ticks
+
+
+def spawn_child(argv: list[str], limits: Limits, workdir: Path, *,
+                set_rlimits: bool = True, env: dict[str, str] | None = None) -> PipeChildHandle:
+    """Start ``argv`` with the request pipe on fd 3 and the reply pipe on fd 4.
+
+    Sets rlimits (CPU = ``limits.cpu_seconds``, address space = ``memory_mb``, file size,
+    open files, no core dumps) unless ``set_rlimits`` is False (a sandbox setting its own).
+    Raises GraderInfrastructureError when the process cannot be started.
+    """
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    output_path = workdir / "output.txt"
+
+    def preexec() -> None:  # runs in the forked child before exec
+        hi_req = fcntl.fcntl(req_r, fcntl.F_DUPFD, 100)
+        hi_rep = fcntl.fcntl(rep_w, fcntl.F_DUPFD, 100)
+        os.dup2(hi_req, 3)
+        os.dup2(hi_rep, 4)
+        os.close(hi_req)
+        os.close(hi_rep)
+        if set_rlimits:
+            cpu = int(limits.cpu_seconds + 1)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            mem = limits.memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+            fsize = limits.file_size_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    try:
+        with open(output_path, "wb") as out:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cwd=workdir, env=dict(CHILD_ENV if env is None else env), close_fds=False,
+                start_new_session=True, preexec_fn=preexec)
+    except (OSError, subprocess.SubprocessError) as exc:
+        for fd in (req_r, req_w, rep_r, rep_w):
+            os.close(fd)
+        raise GraderInfrastructureError(f"cannot start the grading child: {exc}") from exc
+    os.close(req_r)
+    os.close(rep_w)
+    return PipeChildHandle(proc, req_w, rep_r, limits, workdir, output_path)
+
+
+class PlainLauncher(Launcher):
+    """Run the child as a normal subprocess with rlimits only: NO sandbox.
+
+    The student's code can read files and use the network as the current user. Use only for
+    a student's own ``python -m grader check --no-sandbox`` and for the engine's tests.
+    """
+
+    sandboxed = False
+
+    def __init__(self, python: str | None = None) -> None:
+        self.python = python or sys.executable
+
+    def start(self, source: bytes, limits: Limits) -> ChildHandle:
+        workdir = Path(tempfile.mkdtemp(prefix="gradelab-child-"))
+        sub = workdir / "submission.py"
+        sub.write_bytes(source)
+        return spawn_child([self.python, "-I", str(CHILD_PATH), str(sub)], limits, workdir)
+
+
+class SandboxUnavailable(GraderInfrastructureError):
+    """No sandboxing launcher is available on this machine."""
+
+
+def default_launcher() -> Launcher:
+    """Return ``grader.sandbox.BwrapLauncher()``; fail closed when sandboxing is unavailable.
+
+    Raises:
+        SandboxUnavailable: ``grader.sandbox`` is not installed or bubblewrap cannot run here.
+            Pass ``launcher=PlainLauncher()`` (CLI: ``--no-sandbox``) only for code you trust.
+    """
+    try:
+        from grader.sandbox import BwrapLauncher  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise SandboxUnavailable(
+            "sandboxed grading is unavailable (grader.sandbox.BwrapLauncher cannot be "
+            f"imported: {exc}). Install bubblewrap and the sandbox module, or grade your own "
+            "code with --no-sandbox.") from exc
+    try:
+        return BwrapLauncher()
+    except GraderInfrastructureError:
+        raise
+    except (OSError, RuntimeError) as exc:
+        raise SandboxUnavailable(f"the bubblewrap sandbox cannot start: {exc}") from exc
+
+
+__all__ = ["ChildHandle", "Launcher", "PipeChildHandle", "PlainLauncher", "ProtocolError",
+           "SandboxUnavailable", "default_launcher", "spawn_child"]

@@ -1,0 +1,191 @@
+"""Host side of the pipe protocol between the grader and the untrusted child.
+
+Frame: ``u32 big-endian length`` + payload, at most ``max_bytes`` (``Limits.reply_bytes``).
+Payload: ``u32 header length`` + UTF-8 JSON header + binary blobs. The header is
+``{"blobs": [len, ...], "body": <message>}``; each blob is one ``.npy`` file (numpy's format,
+written with ``allow_pickle=False``). Values inside a message are a tagged tree:
+
+- JSON null/bool/int/str and finite floats stand for themselves; JSON arrays are lists;
+- ``{"$": "f", "v": "nan" | "inf" | "-inf"}`` a non-finite float;
+- ``{"$": "tuple", "v": [...]}``, ``{"$": "dict", "k": [...], "v": [...]}`` (str/int keys);
+- ``{"$": "nd", "i": n}`` the ndarray in blob ``n`` (numeric or bool dtype only);
+- ``{"$": "np", "d": "float64", "v": x}`` a numpy scalar.
+
+The host never unpickles and trusts nothing from the child: sizes, nesting depth, tags, dtypes
+and blob bounds are all validated, and any violation raises :class:`ProtocolError`.
+``grader/engine/child.py`` holds the child's own copy of this format (it may not import us).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+from typing import Any
+
+import numpy as np
+
+from grader.engine.errors import ProtocolError
+
+MAX_DEPTH = 32
+MAX_HEADER_BYTES = 32 * 1024 * 1024
+_DTYPE_KINDS = "biufc"
+_SCALAR_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                  "uint64", "float16", "float32", "float64", "longdouble", "complex64",
+                  "complex128"}
+_U32 = struct.Struct(">I")
+
+
+def encode_message(body: Any, max_bytes: int = 2**31) -> bytes:
+    """Encode a message (dict of plain data with arrays anywhere) into one payload.
+
+    Raises:
+        ProtocolError: a value of an unsupported type, or a payload above ``max_bytes``.
+    """
+    blobs: list[bytes] = []
+    tree = _encode(body, blobs, 0, top=True)
+    header = json.dumps({"blobs": [len(b) for b in blobs], "body": tree},
+                        allow_nan=False, separators=(",", ":")).encode()
+    payload = b"".join([_U32.pack(len(header)), header, *blobs])
+    if len(payload) > max_bytes:
+        raise ProtocolError(f"message of {len(payload)} bytes exceeds the limit of {max_bytes}")
+    return payload
+
+
+def _encode(x: Any, blobs: list[bytes], depth: int, top: bool = False) -> Any:
+    if depth > MAX_DEPTH:
+        raise ProtocolError("value nested too deeply to send")
+    if x is None or isinstance(x, (bool, str)):
+        return x
+    if isinstance(x, int) and not isinstance(x, np.integer):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else {"$": "f", "v": repr(x)}
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in _DTYPE_KINDS or x.dtype.fields is not None:
+            raise ProtocolError(f"cannot send an array of dtype {x.dtype}")
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(x), allow_pickle=False)
+        blobs.append(buf.getvalue())
+        return {"$": "nd", "i": len(blobs) - 1}
+    if isinstance(x, np.generic):
+        if x.dtype.name not in _SCALAR_DTYPES:
+            raise ProtocolError(f"cannot send a numpy scalar of dtype {x.dtype}")
+        v = x.item()
+        return {"$": "np", "d": x.dtype.name, "v": _encode(v, blobs, depth + 1)}
+    if isinstance(x, dict):
+        if top:
+            return {str(k): _encode(v, blobs, depth + 1) for k, v in x.items()}
+        return {"$": "dict", "k": [_encode(k, blobs, depth + 1) for k in x],
+                "v": [_encode(v, blobs, depth + 1) for v in x.values()]}
+    if isinstance(x, list):
+        return [_encode(v, blobs, depth + 1) for v in x]
+    if isinstance(x, tuple):
+        return {"$": "tuple", "v": [_encode(v, blobs, depth + 1) for v in x]}
+    raise ProtocolError(f"cannot send a value of type {type(x).__name__}")
+
+
+def decode_message(payload: bytes) -> dict[str, Any]:
+    """Decode and validate one payload from the child; return its message dict.
+
+    Raises:
+        ProtocolError: anything malformed (bad lengths, JSON, tags, dtypes, nesting, blobs).
+    """
+    if len(payload) < 4:
+        raise ProtocolError("frame shorter than its header length")
+    (hlen,) = _U32.unpack_from(payload, 0)
+    if hlen > min(MAX_HEADER_BYTES, len(payload) - 4):
+        raise ProtocolError("header length out of bounds")
+    try:
+        header = json.loads(payload[4:4 + hlen].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"header is not valid JSON: {type(exc).__name__}") from exc
+    if not isinstance(header, dict) or set(header) != {"blobs", "body"}:
+        raise ProtocolError("header must have exactly the keys 'blobs' and 'body'")
+    lengths = header["blobs"]
+    if not isinstance(lengths, list) or not all(
+            type(n) is int and n >= 0 for n in lengths):
+        raise ProtocolError("'blobs' must be a list of non-negative integers")
+    if 4 + hlen + sum(lengths) != len(payload):
+        raise ProtocolError("blob lengths do not add up to the frame length")
+    offsets, pos = [], 4 + hlen
+    for n in lengths:
+        offsets.append((pos, pos + n))
+        pos += n
+    body = header["body"]
+    if not isinstance(body, dict):
+        raise ProtocolError("message body must be a JSON object")
+    decoder = _Decoder(payload, offsets)
+    return {str(k): decoder.value(v, 1) for k, v in body.items()}
+
+
+class _Decoder:
+    def __init__(self, payload: bytes, offsets: list[tuple[int, int]]) -> None:
+        self.payload = payload
+        self.offsets = offsets
+        self.used: set[int] = set()
+
+    def value(self, node: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise ProtocolError("value nested too deeply")
+        if node is None or isinstance(node, (bool, str, float)):
+            return node
+        if isinstance(node, int):
+            return node
+        if isinstance(node, list):
+            return [self.value(v, depth + 1) for v in node]
+        if not isinstance(node, dict):
+            raise ProtocolError(f"unexpected JSON node {type(node).__name__}")
+        tag = node.get("$")
+        if tag == "f" and set(node) == {"$", "v"} and node["v"] in ("nan", "inf", "-inf"):
+            return float(node["v"])
+        if tag == "tuple" and set(node) == {"$", "v"} and isinstance(node["v"], list):
+            return tuple(self.value(v, depth + 1) for v in node["v"])
+        if tag == "dict" and set(node) == {"$", "k", "v"} and isinstance(node["k"], list) \
+                and isinstance(node["v"], list) and len(node["k"]) == len(node["v"]):
+            keys = [self.value(k, depth + 1) for k in node["k"]]
+            if not all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in keys):
+                raise ProtocolError("dict keys must be str or int")
+            return dict(zip(keys, (self.value(v, depth + 1) for v in node["v"])))
+        if tag == "nd" and set(node) == {"$", "i"} and type(node["i"]) is int:
+            return self.array(node["i"])
+        if tag == "np" and set(node) == {"$", "d", "v"} and node["d"] in _SCALAR_DTYPES:
+            v = self.value(node["v"], depth + 1)
+            if isinstance(v, (list, tuple, dict)) or v is None or isinstance(v, str):
+                raise ProtocolError("numpy scalar with a non-numeric value")
+            try:
+                return np.dtype(node["d"]).type(v)
+            except (TypeError, ValueError, OverflowError) as exc:
+                raise ProtocolError(f"bad numpy scalar: {exc}") from exc
+        raise ProtocolError(f"unknown or malformed tag {str(tag)[:20]!r}")
+
+    def array(self, i: int) -> np.ndarray:
+        if not 0 <= i < len(self.offsets) or i in self.used:
+            raise ProtocolError("array reference out of range or used twice")
+        self.used.add(i)
+        start, end = self.offsets[i]
+        blob = self.payload[start:end]
+        if not blob.startswith(b"\x93NUMPY"):
+            raise ProtocolError("blob is not in .npy format")
+        try:
+            arr = np.load(io.BytesIO(blob), allow_pickle=False)
+        except (ValueError, OSError, EOFError, TypeError, SyntaxError, MemoryError) as exc:
+            raise ProtocolError(f"blob is not a valid .npy array: {type(exc).__name__}") from exc
+        if not isinstance(arr, np.ndarray) or type(arr) is not np.ndarray \
+                or arr.dtype.kind not in _DTYPE_KINDS or arr.dtype.fields is not None \
+                or arr.dtype.subdtype is not None:
+            raise ProtocolError("array has an unsupported dtype")
+        return arr
+
+
+def frame(payload: bytes) -> bytes:
+    """Prefix ``payload`` with its u32 big-endian length."""
+    return _U32.pack(len(payload)) + payload
+
+
+def frame_length(prefix: bytes, max_bytes: int) -> int:
+    """Return the payload length announced by a 4-byte prefix; ProtocolError above ``max_bytes``."""
+    (n,) = _U32.unpack(prefix)
+    if n > max_bytes:
+        raise ProtocolError(f"reply of {n} bytes exceeds the limit of {max_bytes} bytes")
+    return n

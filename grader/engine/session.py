@@ -1,0 +1,248 @@
+"""Host side of one submission's child: start it, send calls, enforce time limits, restart.
+
+One child serves all tests of a submission (one import, many calls); after a crash or a
+timeout the next call starts a fresh child. Time limits: each request gets ``time_limit`` CPU
+seconds per evaluation (measured on the child through ``ChildHandle.cpu_seconds``) and a wall
+clock allowance of ``3 x CPU + 2`` seconds, both capped by what is left of the submission's
+``Limits.cpu_seconds`` / ``Limits.wall_seconds``. Everything the child says is validated.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from grader.engine.errors import ProtocolError, StudentCallError
+from grader.engine.launch import ChildHandle, Launcher
+from grader.engine.manifest import Limits
+from grader.engine.protocol import decode_message, encode_message
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05
+IMPORT_CPU_S = 10.0
+MAX_MESSAGE = 4000
+_ERROR_KINDS = {"missing", "not_implemented", "exception", "unsendable", "mutated", "view",
+                "memory", "protocol"}
+
+
+@dataclass
+class Hello:
+    """Result of importing the submission: ``ok`` and the public names, or an error message."""
+
+    ok: bool
+    functions: list[str] = field(default_factory=list)
+    error: str | None = None
+    timed_out: bool = False
+
+
+def _text(x: Any, limit: int = MAX_MESSAGE) -> str:
+    return str(x)[:limit] if isinstance(x, (str, int)) else ""
+
+
+class Session:
+    """The child process of one submission and the budget it may spend.
+
+    Args:
+        launcher: starts children (sandboxed or plain).
+        source: the submission's bytes.
+        limits: the assignment's limits (whole-submission CPU and wall budgets, reply size).
+    """
+
+    def __init__(self, launcher: Launcher, source: bytes, limits: Limits) -> None:
+        self.launcher = launcher
+        self.source = source
+        self.limits = limits
+        self.handle: ChildHandle | None = None
+        self.started_at = time.monotonic()
+        self.cpu_spent = 0.0
+        self.children_started = 0
+        self.last_output = ""
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> Hello:
+        """Start a child and wait for its import report.
+
+        Raises GraderInfrastructureError (from the launcher) when no child can be started.
+        """
+        self.close()
+        self.handle = self.launcher.start(self.source, self.limits)
+        self.children_started += 1
+        cpu = min(IMPORT_CPU_S, self.limits.cpu_seconds)
+        try:
+            msg = self._receive(cpu, cpu * 3 + 2, "importing your file")
+        except StudentCallError as exc:
+            return Hello(False, error=exc.message, timed_out=exc.kind == "timeout")
+        if msg.get("kind") != "hello" or not isinstance(msg.get("ok"), bool):
+            self._lose()
+            return Hello(False, error="your file sent an unreadable start-up message")
+        if msg["ok"]:
+            names = msg.get("functions")
+            names = [n for n in names if isinstance(n, str)][:200] if isinstance(names, list) else []
+            return Hello(True, functions=names)
+        self._lose()
+        return Hello(False, error=self._import_error(msg.get("error")))
+
+    def _import_error(self, err: Any) -> str:
+        if not isinstance(err, dict):
+            return "your file could not be imported"
+        if err.get("kind") == "syntax":
+            line = err.get("line") if isinstance(err.get("line"), int) else 0
+            text = _text(err.get("text"), 200).strip()
+            where = f"line {line}" + (f": {text}" if text else "")
+            return (f"Syntax error on {where}\n{_text(err.get('message'))}\n"
+                    "Fix this line (and check the lines just before it), then submit again.")
+        return ("Your file crashed while being imported, before any test could run:\n"
+                f"{_text(err.get('message'))}\nCode at the top level of your file runs on "
+                "import; move experiments into functions or under `if __name__ == \"__main__\":`.")
+
+    def close(self) -> None:
+        """Stop the current child (politely is not needed: it is killed) and count its CPU."""
+        if self.handle is not None:
+            cpu = self.handle.cpu_seconds()
+            self.cpu_spent += cpu or 0.0
+            self.last_output = self.handle.output_tail()
+            self.handle.kill()
+            self.handle = None
+
+    def _lose(self) -> None:
+        self.close()
+
+    @property
+    def wall_left(self) -> float:
+        """Seconds of the submission's wall-clock budget still available."""
+        return self.limits.wall_seconds - (time.monotonic() - self.started_at)
+
+    def cpu_left(self) -> float:
+        """CPU seconds of the submission's budget still available (all children together)."""
+        current = self.handle.cpu_seconds() if self.handle is not None else 0.0
+        return self.limits.cpu_seconds - self.cpu_spent - (current or 0.0)
+
+    # ------------------------------------------------------------------ calls
+    def call(self, fn: str, args: tuple[Any, ...], time_limit: float) -> Any:
+        """Run ``fn(*args)`` in the child; see ``TestContext.call``."""
+        return self._request({"op": "call", "fn": fn, "args": list(args)}, fn, 1, time_limit)[0]
+
+    def call_many(self, fn: str, args_list: Sequence[tuple[Any, ...]],
+                  time_limit: float) -> list[Any]:
+        """Run ``fn`` on every argument tuple in one round trip; see ``TestContext.call_many``."""
+        if not args_list:
+            return []
+        body = {"op": "call_many", "fn": fn, "args_list": [list(a) for a in args_list]}
+        return self._request(body, fn, len(args_list), time_limit)
+
+    def call_perturbed(self, fn: str, args: tuple[Any, ...], edits: Sequence[Any],
+                       pick: int | None, time_limit: float) -> list[Any]:
+        """Evaluate ``fn`` at ``args`` plus each edit ``(path, index, delta)`` (gradcheck)."""
+        if not edits:
+            return []
+        wire = [[list(path[:1]) + list(path[1:]), index, delta] for path, index, delta in edits]
+        body = {"op": "perturbed", "fn": fn, "args": list(args), "edits": wire, "pick": pick}
+        return self._request(body, fn, len(edits), time_limit)
+
+    def _ensure_child(self, fn: str) -> None:
+        if self.handle is not None and self.handle.alive():
+            return
+        hello = self.start()
+        if not hello.ok:
+            self.close()
+            raise StudentCallError(f"{fn}: your file could not be restarted after an earlier "
+                                   f"failure: {hello.error}", kind="crash", child_lost=True)
+
+    def _request(self, body: dict[str, Any], fn: str, n_evals: int, time_limit: float) -> list[Any]:
+        cpu_left = self.cpu_left()
+        if self.wall_left <= 0 or cpu_left <= 0:
+            raise StudentCallError(
+                f"{fn} was not run: your submission used up its total time budget "
+                f"({self.limits.cpu_seconds:g} s CPU, {self.limits.wall_seconds:g} s wall clock).",
+                kind="timeout")
+        self._ensure_child(fn)
+        payload = encode_message(body)
+        cpu_limit = min(time_limit * n_evals, max(self.cpu_left(), 0.01))
+        wall_limit = min(cpu_limit * 3 + 2, max(self.wall_left, 0.01))
+        try:
+            self.handle.send(payload, wall_limit)  # type: ignore[union-attr]
+        except (TimeoutError, EOFError) as exc:
+            reason = self.handle.death_reason() if self.handle else None  # type: ignore[union-attr]
+            self._lose()
+            raise StudentCallError(f"{fn}: your code stopped responding ({reason or exc}).",
+                                   kind="crash", child_lost=True) from exc
+        msg = self._receive(cpu_limit, wall_limit, f"running {fn}", per_call=time_limit,
+                            n_evals=n_evals)
+        if msg.get("kind") != "reply" or not isinstance(msg.get("ok"), bool):
+            self._lose()
+            raise StudentCallError(f"{fn}: the reply from your code could not be read.",
+                                   kind="protocol", child_lost=True)
+        if not msg["ok"]:
+            raise self._call_error(fn, msg)
+        values = msg.get("values")
+        if not isinstance(values, list) or len(values) != n_evals:
+            self._lose()
+            raise StudentCallError(f"{fn}: the reply from your code had the wrong length.",
+                                   kind="protocol", child_lost=True)
+        return values
+
+    def _call_error(self, fn: str, msg: dict[str, Any]) -> StudentCallError:
+        err = msg.get("error")
+        if not isinstance(err, dict) or err.get("kind") not in _ERROR_KINDS:
+            self._lose()
+            return StudentCallError(f"{fn}: the reply from your code could not be read.",
+                                    kind="protocol", child_lost=True)
+        kind = err["kind"]
+        message = _text(err.get("message"))
+        tb = _text(err.get("traceback"))
+        if kind == "missing":
+            message = (f"Your file does not define a function {fn}(...). Check the name and "
+                       "the arguments against starter.py.")
+        elif kind == "not_implemented":
+            message = f"{fn} is not implemented yet (it raises NotImplementedError)."
+        elif kind == "memory":
+            message = (f"{fn} ran out of memory (limit {self.limits.memory_mb} MiB); avoid "
+                       "building huge intermediate arrays.")
+        elif kind == "exception" and tb:
+            message = f"{message}\nWhere it happened in your file:\n{tb}"
+        index = msg.get("index")
+        if kind != "missing" and isinstance(index, int) and index > 0:
+            message += f" (on evaluation {index + 1} of a batch)"
+        return StudentCallError(message, kind=kind)
+
+    def _receive(self, cpu_limit: float, wall_limit: float, doing: str, *,
+                 per_call: float | None = None, n_evals: int = 1) -> dict[str, Any]:
+        handle = self.handle
+        assert handle is not None
+        t0 = time.monotonic()
+        cpu0 = handle.cpu_seconds()
+        shown = f"{per_call:g} s CPU per call" if per_call is not None else f"{cpu_limit:g} s CPU"
+        while True:
+            try:
+                payload = handle.recv(POLL_S)
+                break
+            except TimeoutError:
+                cpu = handle.cpu_seconds()
+                over_cpu = cpu is not None and cpu0 is not None and cpu - cpu0 > cpu_limit
+                if over_cpu or time.monotonic() - t0 > wall_limit:
+                    self._lose()
+                    what = "CPU time" if over_cpu else "wall-clock time"
+                    raise StudentCallError(
+                        f"Time limit exceeded while {doing}: it used more than its {what} "
+                        f"allowance ({shown}{f' x {n_evals} calls' if n_evals > 1 else ''}). Look "
+                        "for an endless loop, a sleep, or Python loops where numpy would do.",
+                        kind="timeout", child_lost=True) from None
+            except EOFError:
+                reason = handle.death_reason() or "it exited"
+                self._lose()
+                kind = "timeout" if reason.startswith("time limit") else "crash"
+                raise StudentCallError(f"Your code stopped while {doing}: {reason}.",
+                                       kind=kind, child_lost=True) from None
+            except ProtocolError as exc:
+                self._lose()
+                raise StudentCallError(f"Your code sent an unreadable reply while {doing} "
+                                       f"({exc}).", kind="protocol", child_lost=True) from None
+        try:
+            return decode_message(payload)
+        except ProtocolError as exc:
+            self._lose()
+            raise StudentCallError(f"Your code sent an unreadable reply while {doing} ({exc}).",
+                                   kind="protocol", child_lost=True) from None
