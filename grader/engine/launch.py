@@ -118,6 +118,7 @@ class PipeChildHandle(ChildHandle):
         self.output_path = output_path
         self.killed_by_host = False
         self._buf = bytearray()
+        self._pending: int | None = None
         for fd in (req_w, rep_r):
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
 
@@ -158,13 +159,19 @@ class PipeChildHandle(ChildHandle):
                 raise EOFError("child closed its reply pipe")
             self._buf += chunk
 
+    def _read(self, n: int, deadline: float) -> bytes:
+        """Return exactly ``n`` bytes, or raise leaving everything read so far buffered."""
+        self._fill(n, deadline)
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
     def recv(self, timeout_s: float) -> bytes:
         deadline = time.monotonic() + timeout_s
-        self._fill(4, deadline)
-        n = frame_length(bytes(self._buf[:4]), self.limits.reply_bytes)
-        self._fill(4 + n, deadline)
-        payload = bytes(self._buf[4:4 + n])
-        del self._buf[:4 + n]
+        if self._pending is None:
+            self._pending = frame_length(self._read(4, deadline), self.limits.reply_bytes)
+        payload = self._read(self._pending, deadline)
+        self._pending = None
         return payload
 
     def kill(self) -> None:
@@ -220,6 +227,7 @@ class PipeChildHandle(ChildHandle):
         self.output_path = output_path
         self.killed_by_host = False
         self._buf = bytearray()
+        self._pending: int | None = None
         for fd in (req_w, rep_r):
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
 

@@ -202,7 +202,7 @@ class Session:
             message = (f"{fn} ran out of memory (limit {self.limits.memory_mb} MiB); avoid "
                        "building huge intermediate arrays.")
         elif kind == "exception" and tb:
-            message = f"{message}\nWhere it happened in your file:\n{tb}"
+            message = f"{fn} raised an exception. Where it happened in your file:\n{tb}"
         index = msg.get("index")
         if kind != "missing" and isinstance(index, int) and index > 0:
             message += f" (on evaluation {index + 1} of a batch)"
