@@ -1,8 +1,99 @@
-"""``python -m grader grade`` and ``check`` (work in progress)."""
+"""``python -m grader grade`` (instructors) and ``python -m grader check`` (students).
+
+Both exit 0 when a report was produced, whatever the score; 2 on a usage error, an unknown slug
+or an unreadable file; 3 when grading itself failed (GraderInfrastructureError).
+"""
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 import click
 
+from grader.engine.engine import grade_source
+from grader.engine.errors import AssignmentError, GraderInfrastructureError
+from grader.engine.launch import Launcher, PlainLauncher
+from grader.engine.results import Report
+
+EXIT_USAGE = 2
+EXIT_INFRA = 3
+
+
+def _read_source(file: str) -> bytes:
+    try:
+        return Path(file).read_bytes()
+    except OSError as exc:
+        raise click.UsageError(f"cannot read {file}: {exc.strerror or exc}") from exc
+
+
+def _run(slug: str, file: str, *, student: str | None, public_only: bool,
+         no_sandbox: bool) -> Report:
+    source = _read_source(file)
+    launcher: Launcher | None = PlainLauncher() if no_sandbox else None
+    if no_sandbox:
+        click.echo("warning: --no-sandbox runs the submission without isolation; use it only "
+                   "for code you trust.", err=True)
+    try:
+        return grade_source(slug, source, student_id=student, public_only=public_only,
+                            launcher=launcher)
+    except AssignmentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except GraderInfrastructureError as exc:
+        click.echo(f"grading failed (not your code's fault): {exc}", err=True)
+        sys.exit(EXIT_INFRA)
+
+
+def format_report(report: Report) -> str:
+    """Render a report as text for a terminal: one block per test, then the total."""
+    lines = []
+    if report.error:
+        lines += [f"ERROR: {report.error}", ""]
+    for t in report.tests:
+        lines.append(f"[{t.status.upper():7}] {t.score:g}/{t.max_score:g}  {t.name}")
+        if t.status != "passed" or t.feedback != "Passed.":
+            lines += ["          " + line for line in t.feedback.splitlines()]
+    lines.append(f"Total: {report.score:g} / {report.max_score:g}")
+    return "\n".join(lines)
+
+
+@click.command("grade")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print Gradescope's results.json shape (plus status and part).")
+@click.option("--student", default=None, help="Student id: selects that student's inputs.")
+@click.option("--public-only", is_flag=True, help="Run only the visible tests.")
+@click.option("--no-sandbox", is_flag=True,
+              help="Run without bubblewrap (NO isolation; only for trusted code).")
+def grade_cmd(slug: str, file: str, as_json: bool, student: str | None, public_only: bool,
+              no_sandbox: bool) -> None:
+    """Grade FILE for assignment SLUG (all tests, hidden ones included)."""
+    report = _run(slug, file, student=student, public_only=public_only,
+                  no_sandbox=no_sandbox)
+    click.echo(json.dumps(report.to_gradescope(), indent=2) if as_json
+               else format_report(report))
+
+
+@click.command("check")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--student", default=None, help="Your student id (reproduces your variant).")
+@click.option("--no-sandbox", is_flag=True,
+              help="Run without bubblewrap (fine for your own code on your own machine).")
+def check_cmd(slug: str, file: str, student: str | None, no_sandbox: bool) -> None:
+    """Run the public tests of SLUG on your FILE before submitting."""
+    report = _run(slug, file, student=student, public_only=True, no_sandbox=no_sandbox)
+    click.echo(format_report(report))
+    click.echo("(public tests only; the hidden tests run when you submit)")
+
 
 def register(cli: click.Group) -> None:
-    """Attach the engine's commands to the ``python -m grader`` group."""
+    """Attach ``grade`` and ``check`` to the ``python -m grader`` group.
+
+    They are plain click commands added with ``add_command``, so a Flask group does not wrap
+    them in an application context: grading needs no database, web configuration or secret.
+    """
+    cli.add_command(grade_cmd)
+    cli.add_command(check_cmd)
