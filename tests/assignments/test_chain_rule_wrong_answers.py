@@ -1,0 +1,81 @@
+"""Assignment-specific wrong answers for ``chain_rule`` lose points on exactly the right tests.
+
+Each mutant is the reference solution with one realistic mistake. Together they show that the
+two gradient checks tell "your loss is wrong" from "your gradient does not match your loss".
+(The engine's general mutant suite in ``tests/engine`` covers calling-convention faults.)
+"""
+from __future__ import annotations
+
+import pytest
+
+from assignment_helpers import all_checks, lost_points, mutate, reference_source
+
+SLUG = "chain_rule"
+SOFTMAX = {c for c in all_checks(SLUG) if "softmax" in c}
+
+MUTANTS = [
+    pytest.param(
+        "shifted = Z - Z.max(axis=1, keepdims=True)\n    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))",
+        "shifted = Z - Z.max()\n    return shifted - np.log(np.exp(shifted).sum())",
+        SOFTMAX, ["softmax_regression_loss", "softmax_regression_grad", "dW"],
+        id="softmax-normalised-over-the-whole-batch"),
+    pytest.param(
+        "shifted = Z - Z.max(axis=1, keepdims=True)", "shifted = Z",
+        {"check_softmax_loss_large_logits", "check_softmax_grad_large_logits"},
+        ["softmax_regression_loss", "not a finite number"],
+        id="softmax-without-max-shift"),
+    pytest.param(
+        "return (y * e) * (-np.sin(t)) + (1.0 + x * e) * (2.0 * t)",
+        "return (1.0 + x * e) * (2.0 * t)",
+        {"check_dfdt_values", "check_dfdt_hidden"}, ["multivariate_dfdt", "df/dt"],
+        id="dfdt-missing-the-x-path"),
+    pytest.param(
+        "return (y * e) * (-np.sin(t)) + (1.0 + x * e) * (2.0 * t)",
+        "return (y * e) * (-np.sin(t)) + (1.0 + x * e)",
+        {"check_dfdt_values", "check_dfdt_hidden"}, ["multivariate_dfdt"],
+        id="dfdt-missing-dy-dt"),
+    pytest.param(
+        "z_bar = (y - t) * y * (1.0 - y)", "z_bar = (y - t)",
+        {"check_ls_grad_reference", "check_ls_grad_finite_differences", "check_ls_grad_hidden"},
+        ["logistic_ls_grad", "central differences of your logistic_ls_loss"],
+        id="ls-grad-missing-sigma-prime"),
+    pytest.param(
+        "return 0.5 * (y - t) ** 2", "return (y - t) ** 2",
+        {"check_ls_loss_values", "check_ls_loss_hidden", "check_ls_grad_finite_differences"},
+        ["logistic_ls_loss", "does not match central differences"],
+        id="ls-loss-without-one-half-grad-still-right"),
+    pytest.param(
+        "return z_bar * x, z_bar.copy()", "return z_bar * x, np.full_like(z_bar, z_bar.mean())",
+        {"check_ls_grad_reference", "check_ls_grad_finite_differences", "check_ls_grad_hidden"},
+        ["db"], id="ls-grad-db-averaged-over-the-batch"),
+    pytest.param(
+        "Z_bar = (np.exp(_log_softmax(Z)) - T) / X.shape[0]", "Z_bar = np.exp(_log_softmax(Z)) - T",
+        {"check_softmax_grad_reference", "check_softmax_grad_finite_differences",
+         "check_softmax_grad_large_logits", "check_softmax_grad_hidden"},
+        ["softmax_regression_grad", "relative error"], id="softmax-grad-sum-instead-of-mean"),
+    pytest.param(
+        "return Z_bar.T @ X, Z_bar.sum(axis=0)", "return Z_bar.T @ X, Z_bar.sum()",
+        {"check_softmax_grad_reference", "check_softmax_grad_finite_differences",
+         "check_softmax_grad_large_logits", "check_softmax_grad_hidden"},
+        ["softmax_regression_grad", "db"], id="softmax-bias-gradient-summed-over-every-axis"),
+]
+
+
+@pytest.mark.parametrize("old, new, expected_lost, words", MUTANTS)
+def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, words):
+    report = grade(SLUG, mutate(reference_source(SLUG), old, new))
+    assert lost_points(SLUG, report) == expected_lost
+    feedback = "\n".join(t.feedback for t in report.tests if t.score < t.max_score)
+    for word in words:
+        assert word in feedback
+
+
+def test_loss_and_gradient_wrong_together_are_told_apart(grade):
+    """Both functions use a loss without the 1/2: the gradient matches the student's own loss
+    (central-difference test passes) but not the reference (reference test fails)."""
+    source = mutate(reference_source(SLUG), "return 0.5 * (y - t) ** 2", "return (y - t) ** 2")
+    source = mutate(source, "return z_bar * x, z_bar.copy()",
+                    "return 2.0 * z_bar * x, 2.0 * z_bar")
+    report = grade(SLUG, source)
+    assert lost_points(SLUG, report) == {"check_ls_loss_values", "check_ls_loss_hidden",
+                                         "check_ls_grad_reference", "check_ls_grad_hidden"}

@@ -1,0 +1,75 @@
+"""Assignment-specific wrong answers for ``xor`` lose points on exactly the right tests.
+
+Each mutant is the reference solution with one realistic mistake. (The engine's general mutant
+suite in ``tests/engine`` covers calling-convention faults such as mutated inputs, views, lists
+and NaNs; these cover what only this assignment's checks can catch.)
+"""
+from __future__ import annotations
+
+import pytest
+
+from assignment_helpers import lost_points, mutate, reference_source
+
+SLUG = "xor"
+
+# (id, old text, new text, checks that must lose points, words the feedback must contain)
+MUTANTS = [
+    pytest.param(
+        '"b1": np.array([-0.5, -1.5]),', '"b1": np.array([-0.5, -0.5]),',
+        {"check_threshold_truth_table"}, ["threshold_xor_params", "x = (1, 1)"],
+        id="wrong-xor-weights-both-hidden-units-OR"),
+    pytest.param(
+        "return np.array([1.0, 1.0, -2.0]), -0.5", "return np.array([1.0, 1.0, -1.0]), -0.5",
+        {"check_linear_truth_table"}, ["xor_linear_params", "x = (1, 1)"],
+        id="xor-linear-weight-too-small"),
+    pytest.param(
+        "X[:, 0] * X[:, 1]])", "X[:, 0] + X[:, 1]])",
+        {"check_features_values", "check_features_hidden"}, ["xor_features", "Phi"],
+        id="features-sum-instead-of-product"),
+    pytest.param(
+        "return 1.0, 1.0, -1.0, 2.0", "return 1.0, 1.0, -1.0, 2.0 + 1e-9",
+        {"check_interval_indicator"}, ["interval_indicator_params", "f(2)"],
+        id="interval-right-end-not-excluded"),
+    pytest.param(
+        "c = np.array([1.0 - delta, 1.0, 2.0, 2.0 + delta])",
+        "c = np.array([1.0, 1.0 + delta, 2.0 - delta, 2.0])",
+        {"check_relu_bump_public", "check_relu_bump_hidden"}, ["relu_bump_params", "[1, 2]"],
+        id="relu-bump-ramps-inside-the-interval"),
+    pytest.param(
+        "X, t = XOR_INPUTS, XOR_TARGETS[:, None]", "X, t = XOR_INPUTS, 1.0 - XOR_TARGETS[:, None]",
+        {"check_train_xor_public", "check_train_xor_hidden"}, ["train_xor"],
+        id="train-xor-learns-xnor"),
+    pytest.param(
+        "hidden: int = 4,", "hidden: int = 10,",
+        {"check_train_xor_public", "check_train_xor_hidden"}, ["train_xor", "2 <= H <= 8"],
+        id="train-xor-too-many-hidden-units"),
+]
+
+
+def _xnor_fix(source: str) -> str:
+    """Make the XNOR mutant return its (wrong) network instead of raising after 10 restarts."""
+    return mutate(source, "np.abs(xor_mlp_output(params, X) - XOR_TARGETS) < 0.3",
+                  "np.abs(xor_mlp_output(params, X) - t[:, 0]) < 0.3")
+
+
+@pytest.mark.parametrize("old, new, expected_lost, words", MUTANTS)
+def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, words):
+    source = mutate(reference_source(SLUG), old, new)
+    if "1.0 - XOR_TARGETS" in new:
+        source = _xnor_fix(source)
+    report = grade(SLUG, source)
+    assert lost_points(SLUG, report) == expected_lost
+    feedback = "\n".join(t.feedback for t in report.tests if t.score < t.max_score)
+    for word in words:
+        assert word in feedback
+
+
+def test_hidden_relu_bump_feedback_hides_delta(grade):
+    source = mutate(reference_source(SLUG), "c = np.array([1.0 - delta, 1.0, 2.0, 2.0 + delta])",
+                    "c = np.array([1.0, 1.0 + delta, 2.0 - delta, 2.0])")
+    report = grade(SLUG, source)
+    hidden = [t for t in report.tests if t.visibility != "visible" and t.part == "relu_bump_params"]
+    assert hidden and all(t.score == 0 for t in hidden)
+    for t in hidden:
+        assert "delta =" not in t.feedback
+        assert "hidden case" in t.feedback
