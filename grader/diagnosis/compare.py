@@ -24,6 +24,10 @@ MATCH_TOL = 1e-6
 #: by more than this norm-relative error on at least one input.
 DISTINCT_TOL = 1e-3
 
+#: Entries that differ by less than this are equal whatever their relative error: values that are
+#: zero up to rounding (a sum of error signals that cancel) have no meaningful relative error.
+ABS_FLOOR = 1e-12
+
 
 def as_block(value: Any) -> np.ndarray | None:
     """Read one returned quantity as a float64 array, or ``None`` if it is not numeric.
@@ -125,7 +129,7 @@ def agree(a: np.ndarray | None, b: np.ndarray | None, tol: float = MATCH_TOL) ->
         inf = ~fa & ~np.isnan(a)
         if not np.array_equal(a[inf], b[inf]):
             return False
-    return relative_error(a[fa], b[fa]) <= tol
+    return relative_error(a[fa], b[fa]) <= tol or float(np.abs(a[fa] - b[fa]).max(initial=0.0)) <= ABS_FLOOR
 
 
 def distinct(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -147,4 +151,6 @@ def gap(a: np.ndarray | None, b: np.ndarray | None) -> float:
     fa, fb = np.isfinite(a), np.isfinite(b)
     if not np.array_equal(fa, fb):
         return float("inf")
+    if float(np.abs(a[fa] - b[fa]).max(initial=0.0)) <= ABS_FLOOR:
+        return 0.0
     return relative_error(a[fa], b[fa])

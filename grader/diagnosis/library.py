@@ -155,8 +155,8 @@ def softmax_no_max_shift() -> Misconception:
         key="softmax_no_max_shift", title="Softmax overflows (no max shift)", scope="whole",
         transform=lambda case: case.model(softmax_mode="unshifted"), skip_tags=frozenset(),
         loose=True,
-        message="Probably: your {blocks} {is_} right for small logits but becomes inf or NaN for large "
-                "ones: exp overflows. Subtract each row's largest logit before exp (softmax is "
+        message="Probably: your {blocks}: right for small logits, inf or NaN for large ones "
+                "(logits near 1000): exp overflows. Subtract each row's largest logit before exp (softmax is "
                 "unchanged by that shift), or use log-sum-exp for the log-probabilities.")
 
 
@@ -198,10 +198,13 @@ def first_wrong_layer() -> Misconception:
     stay right and every layer from it down is wrong.
     """
     def detect(cases: list[Case], targets: set[str]):
-        layers = {int(m.group(2)) for name in cases[0].reference if (m := _LAYER.match(name))}
-        if len(layers) < 2:
+        def depth_of(case: Case) -> int:
+            return max((int(m.group(2)) for n in case.reference if (m := _LAYER.match(n))), default=0)
+
+        depth = depth_of(cases[0])
+        cases = [c for c in cases if depth_of(c) == depth]  # layer numbers mean the same thing
+        if depth < 2 or len(cases) < 2:
             return None
-        depth = max(layers)
 
         def layer_ok(case: Case, layer: int) -> bool:
             return all(compare.agree(case.student.get(f"{p}{layer}"), case.reference.get(f"{p}{layer}"))
@@ -213,7 +216,14 @@ def first_wrong_layer() -> Misconception:
         first = wrong[0]
         if not all(not layer_ok(c, first) for c in cases if c.n != 1):
             return None
-        if first == depth:
+        bias_right = all(compare.agree(c.student.get(f"b{first}"), c.reference.get(f"b{first}"))
+                         for c in cases)
+        if bias_right:
+            detail = (f"in layer {first} the bias gradient is right but the weight gradient is "
+                      f"wrong (layers above it are right): the error signal reaching layer "
+                      f"{first} is fine, so check the weight-gradient formula, the sum over "
+                      f"examples of (error signal) x (layer input)^T")
+        elif first == depth:
             detail = (f"already the last layer (layer {depth}) is wrong: check the error signal of "
                       "the logits, (softmax(z) - one-hot) / N, and the last layer's gradients")
         else:

@@ -53,10 +53,16 @@ def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
             log.warning("diagnosis skipped an observation of %s: %s", part.name, exc)
             continue
         groups.setdefault(part.group(obs.args), []).append(case)
-    found: list[Diagnosis] = []
+    found: dict[str, Diagnosis] = {}
     for cases in groups.values():
-        found.extend(_diagnose_group(part, misconceptions, cases))
-    return found
+        for diagnosis in _diagnose_group(part, misconceptions, cases):
+            seen = found.setdefault(diagnosis.key, diagnosis)
+            if seen is not diagnosis:  # same mistake in another group (e.g. activation): merge
+                seen.blocks = sorted(set(seen.blocks) | set(diagnosis.blocks))
+                seen.observations += diagnosis.observations
+                seen.model_error = max(seen.model_error, diagnosis.model_error)
+                seen.correct_error = max(seen.correct_error, diagnosis.correct_error)
+    return sorted(found.values(), key=lambda d: d.kind == "localisation")
 
 
 def _diagnose_group(part: PartSpec, misconceptions: Sequence[Misconception],
@@ -130,7 +136,9 @@ def _explained(mis: Misconception, cases: list[Case], predicted: list[Blocks],
     changed = {name for case, pred in zip(cases, predicted) for name in pred
                if compare.distinct(pred.get(name), case.reference.get(name))}
     matching = {name for name in changed
-                if all(agree(case.student.get(name), pred.get(name)) for case, pred in zip(cases, predicted))}
+                if all(agree(case.student.get(name), pred.get(name))
+                       for case, pred in zip(cases, predicted)
+                       if name in pred or name in case.reference)}
     if mis.scope == "whole" and matching != changed:
         return []
     return sorted(matching & targets)

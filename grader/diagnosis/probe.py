@@ -1,0 +1,65 @@
+"""Run a student's function on the diagnoser's probe inputs and diagnose the results.
+
+The caller supplies ``call_many(args_list) -> list[output | None]``: for the engine this sends the
+probes to the sandboxed child (one round trip) and returns ``None`` for a probe whose call failed;
+for the corpus tests it calls trusted corpus code directly. Nothing here executes student code.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from grader.diagnosis.matcher import diagnose
+from grader.diagnosis.model import Diagnosis, Observation
+from grader.diagnosis.registry import load_registry
+
+log = logging.getLogger(__name__)
+
+#: Seed material of the probe inputs; fixed so a student's diagnosis is reproducible.
+PROBE_SEED = b"gradelab-diagnosis-probes-v1"
+
+
+def probe_seed(slug: str, function: str) -> int:
+    """Return the integer seed of the probes for one function (independent of any test seed)."""
+    digest = hashlib.sha256(PROBE_SEED + f"/{slug}/{function}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def probe_inputs(slug: str, function: str, seen_args: Sequence[tuple] = ()) -> list[tuple]:
+    """Return the probe inputs of ``function`` (empty if it has no registered part spec).
+
+    ``seen_args`` (inputs of the failed check) only choose configuration such as the activation.
+    """
+    part, _ = load_registry(slug).for_part(function)
+    if part is None:
+        return []
+    return part.probes(np.random.default_rng(probe_seed(slug, function)), seen_args)
+
+
+def probe_and_diagnose(slug: str, function: str,
+                       call_many: Callable[[list[tuple]], list[Any]],
+                       seen_args: Sequence[tuple] = ()) -> list[Diagnosis]:
+    """Diagnose ``function`` from the student's outputs on the probe inputs.
+
+    Args:
+        slug: assignment slug (selects ``assignments/<slug>/misconceptions.py``).
+        function: the student function whose check failed.
+        call_many: runs the student's function on a list of argument tuples; returns one output
+            per tuple, ``None`` where the call failed.
+        seen_args: inputs of the failed check (configuration only; never echoed).
+
+    Returns:
+        Diagnoses, best first; ``[]`` when the function has no registered misconceptions, the
+        student's outputs are all correct, or nothing explains them.
+    """
+    part, misconceptions = load_registry(slug).for_part(function)
+    if part is None or not misconceptions:
+        return []
+    probes = probe_inputs(slug, function, seen_args)
+    outputs = call_many(probes)
+    observations = [Observation(args, out) for args, out in zip(probes, outputs) if out is not None]
+    return diagnose(part, misconceptions, observations)
