@@ -6,6 +6,7 @@ sandbox does not come up, :class:`grader.sandbox.errors.SandboxUnavailableError`
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -20,6 +21,7 @@ from grader.sandbox.cgroups import Cgroup
 from grader.sandbox.command import SUBMISSION_NAME, build_argv
 from grader.sandbox.errors import SandboxUnavailableError
 from grader.sandbox.limits import MIB, SANDBOX_OWN_PROCESSES, clamp
+from grader.sandbox.pool import get_pool
 from grader.sandbox.process import SandboxProcess
 from grader.sandbox.runtime import SETUP_HINT, find_runtime
 
@@ -60,6 +62,8 @@ class BwrapLauncher(Launcher):
             ``/opt/gradelab/sandbox-runtime/bin/python``.
         child_py: host path of the engine's ``child.py`` (mounted read-only).
         startup_timeout_s: seconds a sandbox may take to come up before we give up.
+        use_pool: take pre-started sandboxes from this process's pool (size
+            ``$GRADELAB_SANDBOX_POOL``, default 1; see :mod:`grader.sandbox.pool`).
 
     The child's stdout/stderr go through a pipe the host drains (the last
     ``limits.output_bytes`` are kept), not to a file.
@@ -71,8 +75,9 @@ class BwrapLauncher(Launcher):
     sandboxed = True
 
     def __init__(self, *, python: str | None = None, child_py: str | None = None,
-                 startup_timeout_s: float = STARTUP_TIMEOUT_S) -> None:
+                 startup_timeout_s: float = STARTUP_TIMEOUT_S, use_pool: bool = True) -> None:
         super().__init__()
+        self.use_pool = use_pool
         self.tools = find_tools()
         self.runtime = find_runtime(python)
         self.child_py = child_py or CHILD_PY
@@ -89,7 +94,14 @@ class BwrapLauncher(Launcher):
         Raises:
             SandboxUnavailableError: the sandbox could not start (our fault; nothing graded).
         """
-        handle = self.prestart(limits)
+        limits = clamp(limits)
+        handle = None
+        if self.use_pool:
+            key = (self.runtime.python, self.child_py, limits)
+            pool = get_pool(key, functools.partial(self.prestart, limits))
+            handle = pool.take() if pool is not None else None
+        if handle is None:
+            handle = self.prestart(limits)
         try:
             self.hand_over(handle, source)
         except BaseException:

@@ -58,13 +58,14 @@ def output_kill_bytes(limits: Limits) -> int:
 def prlimit_args(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool) -> list[str]:
     """Arguments for util-linux ``prlimit`` (``--RESOURCE=soft:hard``) for one sandbox.
 
-    CPU is per process: soft ``cpu_seconds`` (SIGXCPU), hard one grace second later (SIGKILL);
-    the host also sums CPU over the tree when cgroups allow. Address space is capped only when
+    CPU is per process and a backstop: the host's watchdog sums CPU over the whole tree and
+    kills at ``cpu_seconds``; the soft limit (SIGXCPU) is one grace second later, the hard
+    limit (SIGKILL) one more. Address space is capped only when
     no memory cgroup holds the tree (an address-space cap breaks nothing numpy needs at these
     sizes, but the cgroup is exact). The process count is per uid, and every sandbox gets its
     own uid, so it is per sandbox.
     """
-    cpu_soft = max(1, math.ceil(limits.cpu_seconds))
+    cpu_soft = math.ceil(limits.cpu_seconds + CPU_GRACE_S)
     cpu_hard = cpu_soft + max(1, math.ceil(CPU_GRACE_S))
     fsize = limits.file_size_mb * MIB
     nproc = limits.max_processes + SANDBOX_OWN_PROCESSES

@@ -65,6 +65,7 @@ class SandboxProcess(PipeChildHandle):
         self._out_total = 0
         self._deadline: float | None = None
         self._eof = False
+        self._cpu_sample = 0.0  # largest CPU total the watchdog saw while the tree lived
         self._gone = threading.Event()
         self._pidfd = os.pidfd_open(proc.pid)
         self._drainer = threading.Thread(target=self._drain, name=f"sandbox-out-{proc.pid}",
@@ -189,7 +190,9 @@ class SandboxProcess(PipeChildHandle):
                 self._check_limits()
             _, status, rusage = os.wait4(self.proc.pid, 0)
             self.proc.returncode = os.waitstatus_to_exitcode(status)
-            cpu = rusage.ru_utime + rusage.ru_stime
+            # bwrap does not wait() for the sandbox's pid 1, so rusage misses the child's CPU:
+            # the cgroup, or the watchdog's last sample of the live tree, has it.
+            cpu = max(rusage.ru_utime + rusage.ru_stime, self._cpu_sample)
             if self._cgroup is not None:
                 cpu = max(cpu, self._cgroup.cpu_seconds() or 0.0)
             with self._lock:
@@ -209,6 +212,8 @@ class SandboxProcess(PipeChildHandle):
             reason = wall_verdict(self.limits.wall_seconds)
         else:
             cpu = self.cpu_seconds()
+            if cpu is not None:
+                self._cpu_sample = max(self._cpu_sample, cpu)
             if cpu is not None and cpu > self.limits.cpu_seconds:
                 reason = cpu_verdict(self.limits.cpu_seconds)
         if reason:
@@ -221,7 +226,9 @@ class SandboxProcess(PipeChildHandle):
     def _verdict_after_exit(self, cpu: float) -> str | None:
         if self._cgroup is not None and self._cgroup.oom_killed():
             return memory_verdict(self.limits.memory_mb)
-        if cpu >= self.limits.cpu_seconds - 0.05:
+        # Killed by RLIMIT_CPU (whole seconds, so at or after the limit); the live samples
+        # lag by up to one watchdog interval and one clock tick.
+        if cpu >= self.limits.cpu_seconds - 2 * _WATCH_INTERVAL_S - 2.0 / _CLK_TCK:
             return cpu_verdict(self.limits.cpu_seconds)
         return None
 
