@@ -87,7 +87,8 @@ def finalize(app: Flask) -> None:
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     # Room for the multipart envelope around the largest accepted file.
-    cfg.setdefault("MAX_CONTENT_LENGTH", int(cfg["MAX_UPLOAD_BYTES"]) + 64 * 1024)
+    if cfg.get("MAX_CONTENT_LENGTH") is None:
+        cfg["MAX_CONTENT_LENGTH"] = int(cfg["MAX_UPLOAD_BYTES"]) + 64 * 1024
     if not cfg.get("SECRET_KEY"):
         if cfg["ENVIRONMENT"] == "development" or app.debug or cfg.get("TESTING"):
             log.warning("No GRADELAB_SECRET_KEY set: using a random key (sessions end on restart)")

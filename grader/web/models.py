@@ -204,7 +204,7 @@ class Submission(db.Model):
         The caller (``grader.web.grading.run_grading``) adds and commits in one transaction.
         Manual overrides live in :class:`ScoreOverride` and are never touched here.
         """
-        run.submission = self
+        self.runs.append(run)  # cascades the run into the submission's session
         self.status = run.outcome
         self.score = run.score
         self.max_score = run.max_score
