@@ -111,11 +111,12 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
                         status, feedback, spec.visibility, duration_s=time.monotonic() - t0,
                         records=ctx.records)
     if status != "passed":
-        result.diagnosis = _diagnose(assignment, spec, result)
+        result.diagnosis = _diagnose(assignment, spec, result, session)  # session: probes (issue 6)
     return result
 
 
-def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult) -> list[dict[str, Any]]:
+def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult,
+              session: Session | None = None) -> list[dict[str, Any]]:
     """Call ``grader.diagnosis.diagnose(slug, spec, result) -> list[dict]`` if that package exists.
 
     The hook gets the trusted-side ``result.records`` (inputs, outputs, expected values of
@@ -131,7 +132,8 @@ def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult) -> lis
     if diagnose is None:
         return []
     try:
-        return list(diagnose(assignment.slug, spec, result))
+        # runner: the diagnoser re-runs the failed function on its own probe inputs (issue 6)
+        return list(diagnose(assignment.slug, spec, result, runner=session))
     except (AssignmentError, ValueError, TypeError, KeyError, IndexError, ArithmeticError):
         log.exception("diagnosis of %s / %s failed", assignment.slug, spec.check)
         return []

@@ -1,0 +1,78 @@
+"""Engine-facing hook: diagnose a failed test (called by ``grader.engine.engine``).
+
+The engine calls :func:`diagnose` for every test that did not pass, on the trusted side, with the
+test's :class:`~grader.engine.results.TestResult` (whose ``records`` hold the failed comparisons)
+and the submission's session. Only a *failed* value or gradient check is diagnosed (an exception,
+a timeout or a missing function is not a misconception). The hook asks the session to run the
+failed function on the diagnoser's own probe inputs, in the sandboxed child like every other
+call, and returns the JSON-safe diagnoses for ``TestResult.diagnosis``.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from grader.diagnosis.probe import probe_and_diagnose
+from grader.diagnosis.registry import load_registry
+
+log = logging.getLogger(__name__)
+
+#: CPU seconds per probe call (probes are small: at most a few hundred numbers per argument).
+PROBE_TIME_LIMIT = 2.0
+
+
+def diagnose(slug: str, spec: Any, result: Any, runner: Any = None) -> list[dict[str, Any]]:
+    """Return the diagnoses of one failed test, best first (``[]`` if none applies).
+
+    Args:
+        slug: assignment slug.
+        spec: the manifest test (``part``, ``time_limit``); ``grader.engine.manifest.TestSpec``.
+        result: the ``TestResult`` (``status``, ``part``, trusted ``records``).
+        runner: the submission's session (``call_many(fn, args_list, time_limit)``); without it
+            nothing can be probed and no diagnosis is made.
+
+    Returns:
+        ``Diagnosis.to_dict()`` dicts. Never reveals the test's inputs or reference outputs: the
+        evidence comes only from the diagnoser's own probe inputs.
+    """
+    if result.status != "failed" or runner is None:
+        return []
+    registry = load_registry(slug)
+    functions = []
+    for record in getattr(result, "records", []) or []:
+        if record.function not in functions:
+            functions.append(record.function)
+    if not functions:
+        functions = [result.part]
+    found: list[dict[str, Any]] = []
+    for function in functions:
+        if registry.for_part(function)[0] is None:
+            continue
+        seen = [tuple(r.inputs) for r in result.records if r.function == function and r.inputs]
+        limit = min(PROBE_TIME_LIMIT, getattr(spec, "time_limit", None) or PROBE_TIME_LIMIT)
+        diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit), seen)
+        found.extend(d.to_dict() for d in diagnoses)
+    return found
+
+
+def _caller(runner: Any, function: str, time_limit: float):
+    """Return ``call_many(args_list)`` over the session; a failed probe gives ``None``."""
+    from grader.engine.errors import StudentCallError
+
+    def call_many(args_list: list[tuple]) -> list[Any]:
+        try:
+            return list(runner.call_many(function, args_list, time_limit))
+        except StudentCallError as exc:
+            log.info("probe batch of %s failed (%s); probing one by one", function, exc.kind)
+        outputs: list[Any] = []
+        for args in args_list:
+            try:
+                outputs.append(runner.call(function, args, time_limit))
+            except StudentCallError as exc:
+                log.info("probe of %s failed: %s", function, exc.kind)
+                outputs.append(None)
+                if exc.kind == "timeout":
+                    break
+        return outputs + [None] * (len(args_list) - len(outputs))
+
+    return call_many
