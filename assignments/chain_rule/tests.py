@@ -134,16 +134,18 @@ def _softmax_inputs(ctx: TestContext, n: int, d: int, k: int,
                     logit_size: float | None = None) -> tuple[np.ndarray, ...]:
     """Random (W (k, d), b (k,), X (n, d), T one-hot (n, k)).
 
-    With ``logit_size`` the weights are scaled so that the largest |logit| equals it, while
-    the logits of each row still differ by amounts of the same order (a hard case for a softmax
-    without the max shift).
+    With ``logit_size`` the first input is +1 or -1 (both signs occur) and feeds every class
+    with weight ``logit_size``, so each row's logits sit near +logit_size or -logit_size (exp
+    overflows or underflows to 0 without the max shift) and differ within the row by up to
+    0.2 * logit_size (the softmax saturates).
     """
     W = ctx.rng.standard_normal((k, d))
     b = ctx.rng.standard_normal(k)
     X = ctx.rng.standard_normal((n, d))
     if logit_size is not None:
-        scale = logit_size / np.abs(X @ W.T + b).max()
-        W, b = W * scale, b * scale
+        X[:, 0] = ctx.rng.permutation(np.where(np.arange(n) % 2 == 0, 1.0, -1.0))
+        W[:, 1:] *= 0.2 * logit_size / np.abs(X[:, 1:] @ W[:, 1:].T).max()
+        W[:, 0] = logit_size
     T = np.eye(k)[ctx.rng.integers(0, k, n)]
     return W, b, X, T
 
@@ -165,7 +167,7 @@ def check_softmax_loss_large_logits(ctx: TestContext) -> None:
 
 
 def check_softmax_loss_hidden(ctx: TestContext) -> None:
-    """Mean cross-entropy with N=11, D=6, K=4 and logits up to about 50."""
+    """Mean cross-entropy with N=11, D=6, K=4 and logits near +-50."""
     _softmax_loss_case(ctx, 11, 6, 4, logit_size=50.0)
 
 

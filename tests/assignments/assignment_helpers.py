@@ -40,3 +40,9 @@ def lost_points(slug: str, report: Report) -> set[str]:
 def all_checks(slug: str) -> set[str]:
     """Return the ``check`` names of every test of an assignment."""
     return {t.check for t in load_assignment(slug).manifest.tests}
+
+
+def summary(report: Report) -> str:
+    """Return one line per test that lost points (for assertion messages)."""
+    return "\n".join(f"{t.name} [{t.status}] {t.score}/{t.max_score}: {t.feedback[:300]}"
+                     for t in report.tests if t.score < t.max_score) or "(all tests passed)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from assignment_helpers import all_checks, lost_points, mutate, reference_source
+from assignment_helpers import all_checks, lost_points, mutate, reference_source, summary
 
 SLUG = "chain_rule"
 SOFTMAX = {c for c in all_checks(SLUG) if "softmax" in c}
@@ -64,7 +64,7 @@ MUTANTS = [
 @pytest.mark.parametrize("old, new, expected_lost, words", MUTANTS)
 def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, words):
     report = grade(SLUG, mutate(reference_source(SLUG), old, new))
-    assert lost_points(SLUG, report) == expected_lost
+    assert lost_points(SLUG, report) == expected_lost, summary(report)
     feedback = "\n".join(t.feedback for t in report.tests if t.score < t.max_score)
     for word in words:
         assert word in feedback

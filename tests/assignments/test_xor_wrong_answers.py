@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from assignment_helpers import lost_points, mutate, reference_source
+from assignment_helpers import lost_points, mutate, reference_source, summary
 
 SLUG = "xor"
 
@@ -16,7 +16,7 @@ SLUG = "xor"
 MUTANTS = [
     pytest.param(
         '"b1": np.array([-0.5, -1.5]),', '"b1": np.array([-0.5, -0.5]),',
-        {"check_threshold_truth_table"}, ["threshold_xor_params", "x = (1, 1)"],
+        {"check_threshold_truth_table"}, ["threshold_xor_params", "x = (0, 1)"],
         id="wrong-xor-weights-both-hidden-units-OR"),
     pytest.param(
         "return np.array([1.0, 1.0, -2.0]), -0.5", "return np.array([1.0, 1.0, -1.0]), -0.5",
@@ -58,7 +58,7 @@ def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, wo
     if "1.0 - XOR_TARGETS" in new:
         source = _xnor_fix(source)
     report = grade(SLUG, source)
-    assert lost_points(SLUG, report) == expected_lost
+    assert lost_points(SLUG, report) == expected_lost, summary(report)
     feedback = "\n".join(t.feedback for t in report.tests if t.score < t.max_score)
     for word in words:
         assert word in feedback
