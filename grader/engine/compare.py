@@ -43,7 +43,7 @@ def _index(variable: str, idx: tuple[int, ...]) -> str:
 
 def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: str,
                   rtol: float, atol: float, reveal: bool = True, kind: str = "float",
-                  worst: int = 3) -> str | None:
+                  worst: int = 3, values: bool = True) -> str | None:
     """Check that ``got`` is an ndarray like ``expected`` and numerically close to it.
 
     Args:
@@ -55,6 +55,7 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
         reveal: include expected values in the message (False for hidden tests).
         kind: required dtype family, a key of :data:`KINDS`.
         worst: how many of the worst entries to list.
+        values: False checks only type, shape, dtype and finiteness.
 
     Returns:
         None when acceptable, else a feedback message for the student.
@@ -83,6 +84,8 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
             return (f"{function}: {variable} contains {n_bad} non-finite entr"
                     f"{'y' if n_bad == 1 else 'ies'} (NaN or inf), first at {_index(variable, idx)} "
                     f"= {g[idx]}. Look for overflow in exp, log of 0, or division by 0.")
+        if not values:
+            return None
         e = expected.astype(np.float64)
         bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
     if not bad.any():
