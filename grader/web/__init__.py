@@ -36,6 +36,9 @@ def init_app(app: Flask) -> None:
     for blueprint in (auth.bp, student.bp, instructor.bp, api.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
+    from grader.web.cli import register as register_commands
+
+    register_commands(app.cli)  # also `flask --app grader create-user ...`
     app.jinja_env.filters["utc"] = format_utc
     app.jinja_env.filters["points"] = format_points
     app.after_request(_security_headers)

@@ -12,11 +12,18 @@ from functools import lru_cache
 from pathlib import Path
 
 import markdown
+from latex2mathml import exceptions as latex_errors
 from latex2mathml.converter import convert
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 
 log = logging.getLogger(__name__)
+
+#: Every error latex2mathml raises for a formula it cannot parse, plus parser slips.
+LATEX_ERRORS = tuple(
+    obj for obj in vars(latex_errors).values()
+    if isinstance(obj, type) and issubclass(obj, Exception)
+) + (ValueError, KeyError, IndexError, TypeError, NotImplementedError, RecursionError)
 
 DISPLAY_MATH = r"\$\$(.+?)\$\$"
 INLINE_MATH = r"(?<![\\$])\$(?!\s)([^$]+?)(?<![\s\\])\$(?!\d)"
@@ -30,7 +37,7 @@ def latex_to_mathml(latex: str, *, display: bool) -> str:
     """
     try:
         return convert(latex.strip(), display="block" if display else "inline")
-    except (ValueError, KeyError, IndexError, TypeError, NotImplementedError) as exc:
+    except LATEX_ERRORS as exc:
         log.warning("cannot convert LaTeX %r to MathML: %s", latex, exc)
         return f'<code class="math-source">{html.escape(latex)}</code>'
 

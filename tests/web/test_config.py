@@ -1,0 +1,60 @@
+"""Configuration: defaults, GRADELAB_* environment variables, secret key rule, database URL."""
+from __future__ import annotations
+
+import pytest
+
+from grader import create_app
+from grader.config import ConfigurationError, sqlalchemy_uri
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch, tmp_path):
+    for name in ("GRADELAB_SECRET_KEY", "GRADELAB_ENVIRONMENT", "GRADELAB_DATABASE_URL",
+                 "DATABASE_URL", "GRADELAB_MAX_UPLOAD_BYTES", "FLASK_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_secret_key_is_required_outside_development():
+    with pytest.raises(ConfigurationError, match="GRADELAB_SECRET_KEY is not set"):
+        create_app()
+
+
+def test_development_runs_without_a_secret_key(monkeypatch):
+    monkeypatch.setenv("GRADELAB_ENVIRONMENT", "development")
+    app = create_app()
+    assert len(app.config["SECRET_KEY"]) >= 32
+
+
+def test_environment_variables_override_defaults(monkeypatch):
+    monkeypatch.setenv("GRADELAB_SECRET_KEY", "s3cret")
+    monkeypatch.setenv("GRADELAB_MAX_UPLOAD_BYTES", "1000")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "s3cret"
+    assert app.config["MAX_UPLOAD_BYTES"] == 1000
+    assert app.config["MAX_CONTENT_LENGTH"] == 1000 + 64 * 1024
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_test_config_wins_over_the_environment(monkeypatch):
+    monkeypatch.setenv("GRADELAB_SECRET_KEY", "from-env")
+    assert create_app({"SECRET_KEY": "from-test"}).config["SECRET_KEY"] == "from-test"
+
+
+def test_default_database_is_sqlite_in_the_instance_folder(monkeypatch):
+    monkeypatch.setenv("GRADELAB_SECRET_KEY", "x")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{app.instance_path}/gradelab.sqlite3"
+
+
+@pytest.mark.parametrize("var", ["GRADELAB_DATABASE_URL", "DATABASE_URL"])
+def test_database_url_selects_postgresql_with_psycopg(monkeypatch, var):
+    monkeypatch.setenv("GRADELAB_SECRET_KEY", "x")
+    monkeypatch.setenv(var, "postgresql://u@db.example/course")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.example/course"
+
+
+def test_sqlalchemy_uri_keeps_other_urls():
+    assert sqlalchemy_uri("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert sqlalchemy_uri("sqlite:///x.db") == "sqlite:///x.db"
