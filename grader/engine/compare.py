@@ -30,6 +30,8 @@ def describe(value: Any) -> str:
         return f"a dict with keys {sorted(map(str, value))[:8]}"
     if isinstance(value, np.generic):
         return f"a numpy scalar of dtype {value.dtype}"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"the {type(value).__name__} {value:.6g}"
     return f"a {type(value).__name__}"
 
 
