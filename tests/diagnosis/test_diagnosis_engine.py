@@ -1,0 +1,53 @@
+"""Diagnosis through the real engine (child process via PlainLauncher; isolation is tested in
+tests/sandbox)."""
+from __future__ import annotations
+
+import pytest
+
+from grader.diagnosis import corpus
+from grader.engine import grade_source
+from grader.engine.launch import PlainLauncher
+
+
+def _grade(entry, seed_key=b"k1", student_id="alice"):
+    return grade_source(entry.slug, corpus.source(entry), student_id=student_id,
+                        launcher=PlainLauncher(), seed_key=seed_key)
+
+
+def _mutant(name):
+    (entry,) = [m for m in corpus.mutants() if m.name == name]
+    return entry
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["sm_grad_transposed", "dfdt_only_y_path", "sm_loss_no_shift"])
+def test_failed_tests_carry_the_planted_diagnosis_and_passed_tests_none(name):
+    entry = _mutant(name)
+    report = _grade(entry)
+    failed = [t for t in report.tests if t.status == "failed"]
+    assert failed
+    assert all(t.diagnosis == [] for t in report.tests if t.status == "passed")
+    assert any(t.diagnosis and t.diagnosis[0]["key"] == entry.key for t in failed)
+    assert all(d["message"].startswith("Probably") for t in failed for d in t.diagnosis)
+    assert "diagnosis" in report.to_dict()["tests"][0]
+
+
+@pytest.mark.slow
+def test_reference_solution_gets_no_diagnosis():
+    entry = corpus.Entry("chain_rule", "reference", "", "", "")
+    report = _grade(entry)
+    assert report.score == report.max_score
+    assert all(t.diagnosis == [] for t in report.tests)
+
+
+@pytest.mark.slow
+def test_diagnosis_does_not_depend_on_hidden_inputs():
+    # the evidence comes from the diagnoser's own probes: changing the hidden-test key and the
+    # student (so every test input changes) leaves every diagnosis identical
+    entry = _mutant("sm_grad_sum")
+    first = _grade(entry, seed_key=b"key-one", student_id="alice")
+    second = _grade(entry, seed_key=b"key-two", student_id="bob")
+    hidden = [(a.diagnosis, b.diagnosis) for a, b in zip(first.tests, second.tests)
+              if a.visibility != "visible" and a.status == "failed"]
+    assert hidden
+    assert all(a == b for a, b in hidden)

@@ -1,0 +1,86 @@
+"""Tests of the engine-facing hook with a stand-in session (no child process)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from grader.diagnosis import corpus, diagnose
+from grader.engine.errors import StudentCallError
+from grader.engine.results import CheckRecord, TestResult
+
+from .helpers import in_process_caller
+
+
+class FakeSession:
+    """Answers ``call``/``call_many`` with a trusted function; counts calls."""
+
+    def __init__(self, fn, fail_on=None):
+        self.fn, self.fail_on, self.calls = fn, fail_on, 0
+
+    def call_many(self, name, args_list, time_limit):
+        self.calls += 1
+        if self.fail_on is not None:
+            raise StudentCallError("boom", kind="exception")
+        return in_process_caller(self.fn)(list(args_list))
+
+    def call(self, name, args, time_limit):
+        self.calls += 1
+        if self.fail_on is not None and self.fail_on(args):
+            raise StudentCallError("boom", kind="exception")
+        return in_process_caller(self.fn)([args])[0]
+
+
+def _mutant(name):
+    (entry,) = [m for m in corpus.mutants() if m.name == name]
+    return entry, corpus.functions(entry)
+
+
+def _result(status, function, inputs=()):
+    record = CheckRecord(function, "W1", inputs, None, None, "off")
+    return TestResult("t", function, 0.0, 1.0, status, "feedback", records=[record])
+
+
+SPEC = SimpleNamespace(time_limit=2.0)
+
+
+def test_failed_gradient_test_is_diagnosed():
+    entry, fns = _mutant("bw_sum")
+    found = diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=FakeSession(fns["mlp_backward"]))
+    assert [d["key"] for d in found] == ["times_batch_size"]
+    assert found[0]["message"].startswith("Probably")
+
+
+@pytest.mark.parametrize("status", ["passed", "error", "timeout"])
+def test_only_failed_checks_are_diagnosed(status):
+    _, fns = _mutant("bw_sum")
+    session = FakeSession(fns["mlp_backward"])
+    assert diagnose("mlp_backprop", SPEC, _result(status, "mlp_backward"), runner=session) == []
+    assert session.calls == 0
+
+
+def test_no_runner_or_unknown_function_gives_nothing():
+    assert diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=None) == []
+    _, fns = _mutant("bw_sum")
+    assert diagnose("mlp_backprop", SPEC, _result("failed", "train_digits"), runner=FakeSession(fns["mlp_backward"])) == []
+    assert diagnose("no_such_assignment", SPEC, _result("failed", "f"), runner=FakeSession(fns["mlp_backward"])) == []
+
+
+def test_probe_failures_fall_back_to_single_calls():
+    # a student whose code crashes for N = 1 is still diagnosed from the other probes
+    entry, fns = _mutant("bw_sum")
+    session = FakeSession(fns["mlp_backward"], fail_on=lambda args: args[1].shape[0] == 1)
+    found = diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=session)
+    assert [d["key"] for d in found] == ["times_batch_size"]
+    assert found[0]["evidence"]["independent_inputs"] == 3
+
+
+def test_activation_of_failed_test_selects_probes():
+    entry, fns = _mutant("deep_tanh_one_minus_z2")
+    seen = ([{"W": 0, "b": 0}], None, None, "tanh")
+    found = diagnose("mlp_backprop", SPEC, _result("failed", "deep_loss_and_grads", seen),
+                     runner=FakeSession(fns["deep_loss_and_grads"]))
+    assert found[0]["key"] == "derivative_formula_on_preactivation"
+    seen_sigmoid = ([{"W": 0, "b": 0}], None, None, "sigmoid")
+    assert diagnose("mlp_backprop", SPEC, _result("failed", "deep_loss_and_grads", seen_sigmoid),
+                    runner=FakeSession(fns["deep_loss_and_grads"])) == []
