@@ -55,9 +55,11 @@ def encode_message(body: Any, max_bytes: int = 2**31) -> bytes:
 def _encode(x: Any, blobs: list[bytes], depth: int, top: bool = False) -> Any:
     if depth > MAX_DEPTH:
         raise ProtocolError("value nested too deeply to send")
-    if x is None or isinstance(x, (bool, str)):
-        return x
-    if isinstance(x, int) and not isinstance(x, np.integer):
+    if isinstance(x, np.generic):
+        if x.dtype.name not in _SCALAR_DTYPES:
+            raise ProtocolError(f"cannot send a numpy scalar of dtype {x.dtype}")
+        return {"$": "np", "d": x.dtype.name, "v": _encode(x.item(), blobs, depth + 1)}
+    if x is None or isinstance(x, (bool, str, int)):
         return x
     if isinstance(x, float):
         return x if math.isfinite(x) else {"$": "f", "v": repr(x)}
@@ -68,11 +70,6 @@ def _encode(x: Any, blobs: list[bytes], depth: int, top: bool = False) -> Any:
         np.save(buf, np.ascontiguousarray(x), allow_pickle=False)
         blobs.append(buf.getvalue())
         return {"$": "nd", "i": len(blobs) - 1}
-    if isinstance(x, np.generic):
-        if x.dtype.name not in _SCALAR_DTYPES:
-            raise ProtocolError(f"cannot send a numpy scalar of dtype {x.dtype}")
-        v = x.item()
-        return {"$": "np", "d": x.dtype.name, "v": _encode(v, blobs, depth + 1)}
     if isinstance(x, dict):
         if top:
             return {str(k): _encode(v, blobs, depth + 1) for k, v in x.items()}

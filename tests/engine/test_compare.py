@@ -1,0 +1,81 @@
+"""Comparison feedback: type -> shape -> dtype -> finite -> allclose, named and explained."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.engine.compare import compare_array, compare_scalar, norm_relative_error
+
+KW = dict(function="mlp_forward", variable="Y", rtol=1e-6, atol=1e-8)
+
+
+def test_equal_arrays_pass():
+    e = np.linspace(0, 1, 12).reshape(3, 4)
+    assert compare_array(e.copy(), e, **KW) is None
+    assert compare_array(e + 1e-12, e, **KW) is None
+
+
+def test_list_instead_of_array_is_a_type_error_with_a_hint():
+    msg = compare_array([[1.0, 2.0]], np.ones((1, 2)), **KW)
+    assert msg.startswith("mlp_forward: Y should be a numpy array of shape (1, 2)")
+    assert "a list of length 1" in msg and "np.asarray" in msg
+
+
+def test_shape_must_match_exactly_even_when_broadcastable():
+    msg = compare_array(np.ones((1, 4)), np.ones((3, 4)), **KW)
+    assert "shape (1, 4), expected (3, 4)" in msg and "no broadcasting" in msg
+    assert compare_array(np.ones(4), np.ones((4, 1)), **KW) is not None
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.complex128, np.bool_])
+def test_non_float_dtype_is_refused(dtype):
+    msg = compare_array(np.ones(3, dtype=dtype), np.ones(3), **KW)
+    assert f"dtype {np.dtype(dtype)}" in msg
+
+
+def test_inf_is_reported_with_its_first_index():
+    got = np.ones((2, 3))
+    got[1, 2] = np.inf
+    msg = compare_array(got, np.ones((2, 3)), **KW)
+    assert "non-finite" in msg and "Y[1, 2]" in msg
+
+
+def test_worst_entries_are_listed_worst_first_with_relative_error_and_tolerance():
+    e = np.arange(1.0, 11.0)
+    got = e.copy()
+    got[3] += 0.5   # relative error 0.125
+    got[7] += 4.0   # relative error 0.5: the worst
+    msg = compare_array(got, e, **KW)
+    assert "2 of 10 entries of Y are off" in msg
+    assert msg.index("Y[7]") < msg.index("Y[3]")
+    assert "expected 8, got 12" in msg and "relative error 5.00e-01" in msg
+    assert "rtol=1e-06, atol=1e-08" in msg
+
+
+def test_hidden_mode_never_shows_expected_values():
+    e = np.array([0.123456, 0.5])
+    got = np.array([0.9, 0.5])
+    msg = compare_array(got, e, reveal=False, **KW)
+    assert "0.123456" not in msg and "expected" not in msg
+    assert "got 0.9" in msg
+
+
+def test_scalar_checks():
+    kw = dict(function="mlp_loss", variable="the loss", rtol=1e-6, atol=1e-8)
+    assert compare_scalar(2.0, 2.0, **kw) is None
+    assert compare_scalar(np.float64(2.0), 2.0, **kw) is None
+    assert compare_scalar(np.array(2.0), 2.0, **kw) is None
+    assert "float(x)" in compare_scalar(np.array([2.0]), 2.0, **kw)
+    assert "real number" in compare_scalar(True, 1.0, **kw)
+    assert "not a finite number" in compare_scalar(float("nan"), 1.0, **kw)
+    msg = compare_scalar(3.0, 2.0, **kw)
+    assert "expected 2, got 3" in msg and "relative error 5.00e-01" in msg
+    assert "expected" not in compare_scalar(3.0, 2.0, reveal=False, **kw)
+
+
+def test_norm_relative_error():
+    a = np.array([1.0, 2.0, 2.0])
+    assert norm_relative_error(a, a) == 0.0
+    assert norm_relative_error(a, -a) == pytest.approx(1.0)
+    assert norm_relative_error(a, 2 * a) == pytest.approx(1 / 3)
+    assert norm_relative_error(np.zeros(3), np.zeros(3)) == 0.0

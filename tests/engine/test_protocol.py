@@ -1,0 +1,171 @@
+"""The pipe protocol: round trips, and hostile frames that must be refused, never unpickled."""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from grader.engine import launch, protocol
+from grader.engine.errors import ProtocolError
+from grader.engine.manifest import Limits
+
+
+@pytest.fixture(scope="module")
+def child():
+    """The untrusted child's module, imported for its encoder (it is self-contained)."""
+    spec = importlib.util.spec_from_file_location("gradelab_child_for_tests", launch.CHILD_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.np = np
+    return module
+
+
+def payload_of(header: dict, *blobs: bytes) -> bytes:
+    head = json.dumps(header).encode()
+    return struct.pack(">I", len(head)) + head + b"".join(blobs)
+
+
+def npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=True)
+    return buf.getvalue()
+
+
+VALUES = [
+    None, True, 3, -2.5, "text", float("nan"), float("inf"),
+    np.arange(12.0).reshape(3, 4), np.array([1, 2], dtype=np.int32), np.array([True, False]),
+    np.zeros((0, 3)), np.float64(1.25), np.int64(7),
+    [1.0, np.ones(2)], (1, (2.0, "x")), {"W1": np.eye(2), "b1": np.zeros(2), 3: "int key"},
+    [{"W": np.ones((2, 3)), "b": np.ones(2)}, {"W": np.ones((1, 2)), "b": np.ones(1)}],
+]
+
+
+def same(a, b) -> bool:
+    if isinstance(a, np.ndarray):
+        return type(b) is np.ndarray and a.dtype == b.dtype and a.shape == b.shape and \
+            np.array_equal(a, b)
+    if isinstance(a, float) and a != a:
+        return isinstance(b, float) and b != b
+    if isinstance(a, dict):
+        return type(b) is dict and list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(same, a, b))
+    return type(a) is type(b) and a == b
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: type(v).__name__)
+def test_host_round_trip_keeps_type_shape_and_dtype(value):
+    out = protocol.decode_message(protocol.encode_message({"v": value}))["v"]
+    assert same(value, out)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=lambda v: type(v).__name__)
+def test_child_encoding_decodes_on_the_host(child, value, monkeypatch):
+    written = []
+    monkeypatch.setattr(child, "write_all", lambda fd, data: written.append(data))
+    child.send_message({"kind": "reply", "ok": True, "values": [value]})
+    frame = written[0]
+    (n,) = struct.unpack(">I", frame[:4])
+    assert n == len(frame) - 4
+    assert same(value, protocol.decode_message(frame[4:])["values"][0])
+
+
+def test_list_and_tuple_and_array_stay_distinct():
+    msg = protocol.decode_message(protocol.encode_message(
+        {"a": [1.0, 2.0], "b": (1.0, 2.0), "c": np.array([1.0, 2.0])}))
+    assert type(msg["a"]) is list and type(msg["b"]) is tuple and type(msg["c"]) is np.ndarray
+
+
+def test_pickled_object_array_is_refused():
+    blob = npy(np.array([object(), 1], dtype=object))
+    bad = payload_of({"blobs": [len(blob)], "body": {"v": {"$": "nd", "i": 0}}}, blob)
+    with pytest.raises(ProtocolError, match="not a valid .npy"):
+        protocol.decode_message(bad)
+
+
+def test_raw_pickle_blob_is_refused():
+    blob = pickle.dumps(np.ones(3))
+    bad = payload_of({"blobs": [len(blob)], "body": {"v": {"$": "nd", "i": 0}}}, blob)
+    with pytest.raises(ProtocolError, match=".npy"):
+        protocol.decode_message(bad)
+
+
+def test_structured_dtype_is_refused():
+    blob = npy(np.zeros(2, dtype=[("a", "f8"), ("b", "i4")]))
+    bad = payload_of({"blobs": [len(blob)], "body": {"v": {"$": "nd", "i": 0}}}, blob)
+    with pytest.raises(ProtocolError, match="dtype"):
+        protocol.decode_message(bad)
+
+
+def test_npy_header_claiming_more_data_than_sent_is_refused():
+    blob = npy(np.ones(4))
+    blob = blob.replace(b"(4,)", b"(9999999,)".ljust(4)[:10], 1)
+    bad = payload_of({"blobs": [len(blob)], "body": {"v": {"$": "nd", "i": 0}}}, blob)
+    with pytest.raises(ProtocolError):
+        protocol.decode_message(bad)
+
+
+@pytest.mark.parametrize("header, blobs, match", [
+    ({"blobs": [5], "body": {}}, [b"abc"], "add up"),
+    ({"blobs": [], "body": {"v": {"$": "nd", "i": 0}}}, [], "out of range"),
+    ({"blobs": [], "body": {"v": {"$": "pickle", "v": "x"}}}, [], "unknown or malformed tag"),
+    ({"blobs": [], "body": {"v": {"$": "np", "d": "object", "v": 1}}}, [], "malformed"),
+    ({"blobs": [-1], "body": {}}, [], "non-negative"),
+    ({"blobs": [], "body": [1, 2]}, [], "JSON object"),
+    ({"blobs": [], "body": {}, "extra": 1}, [], "exactly the keys"),
+    ({"blobs": [], "body": {"v": {"$": "dict", "k": [[1]], "v": [2]}}}, [], "dict keys"),
+])
+def test_malformed_headers_are_refused(header, blobs, match):
+    with pytest.raises(ProtocolError, match=match):
+        protocol.decode_message(payload_of(header, *blobs))
+
+
+def test_array_blob_used_twice_is_refused():
+    blob = npy(np.ones(2))
+    bad = payload_of({"blobs": [len(blob)], "body": {"a": {"$": "nd", "i": 0},
+                                                    "b": {"$": "nd", "i": 0}}}, blob)
+    with pytest.raises(ProtocolError, match="used twice"):
+        protocol.decode_message(bad)
+
+
+def test_deep_nesting_is_refused():
+    node: object = 1
+    for _ in range(200):
+        node = [node]
+    with pytest.raises(ProtocolError, match="deeply"):
+        protocol.decode_message(payload_of({"blobs": [], "body": {"v": node}}))
+    deep = "[" * 100_000 + "]" * 100_000
+    head = ('{"blobs": [], "body": {"v": ' + deep + "}}").encode()
+    with pytest.raises(ProtocolError):
+        protocol.decode_message(struct.pack(">I", len(head)) + head)
+
+
+@pytest.mark.parametrize("raw", [b"", b"\x00\x00", struct.pack(">I", 10**9) + b"{}",
+                                 struct.pack(">I", 3) + b"\xff\xfe\xfd", struct.pack(">I", 2) + b"{]"])
+def test_truncated_or_garbled_payloads_are_refused(raw):
+    with pytest.raises(ProtocolError):
+        protocol.decode_message(raw)
+
+
+def test_oversized_frame_is_refused_before_reading_it():
+    with pytest.raises(ProtocolError, match="exceeds the limit"):
+        protocol.frame_length(struct.pack(">I", Limits().reply_bytes + 1), Limits().reply_bytes)
+    assert protocol.frame_length(struct.pack(">I", 10), 10) == 10
+
+
+def test_huge_integer_in_json_is_refused():
+    head = ('{"blobs": [], "body": {"v": ' + "9" * 10_000 + "}}").encode()
+    with pytest.raises(ProtocolError):
+        protocol.decode_message(struct.pack(">I", len(head)) + head)
+
+
+def test_encoder_refuses_unsupported_host_values():
+    with pytest.raises(ProtocolError, match="type"):
+        protocol.encode_message({"v": object()})
+    with pytest.raises(ProtocolError, match="dtype"):
+        protocol.encode_message({"v": np.array(["a", "b"])})

@@ -1,0 +1,64 @@
+"""Report data shapes (ours and Gradescope's) and the seeding scheme."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grader.engine.results import CheckRecord, Report, TestResult
+from grader.engine.seeds import test_seed as seed_of
+
+
+def sample_report() -> Report:
+    tests = [
+        TestResult("f: values", "f", 2.0, 2.0, "passed", "Passed.", "visible"),
+        TestResult("f: hidden", "f", 0.5, 1.0, "failed", "f: 1 of 3 entries", "hidden",
+                   records=[CheckRecord("f", "y", ("secret",), 1, 2, "m")]),
+    ]
+    return Report("demo", 2.5, 3.0, tests, grader_version="engine-1", student_id="s1",
+                  duration_s=0.25)
+
+
+def test_to_dict_has_every_field_and_no_trusted_records():
+    d = sample_report().to_dict()
+    assert set(d) == {"slug", "score", "max_score", "outcome", "error", "grader_version",
+                      "student_id", "duration_s", "tests"}
+    assert set(d["tests"][1]) == {"name", "part", "score", "max_score", "status", "feedback",
+                                  "visibility", "diagnosis", "duration_s"}
+    assert "secret" not in json.dumps(d)
+
+
+def test_to_gradescope_shape():
+    g = sample_report().to_gradescope()
+    assert (g["score"], g["max_score"]) == (2.5, 3.0)
+    assert g["tests"][1] == {"name": "f: hidden", "score": 0.5, "max_score": 1.0,
+                             "output": "f: 1 of 3 entries", "visibility": "hidden",
+                             "status": "failed", "part": "f"}
+    assert "output" not in g
+    err = Report("demo", 0.0, 3.0, [], outcome="error", error="Syntax error on line 3")
+    assert err.to_gradescope()["output"] == "Syntax error on line 3"
+    assert "secret" not in json.dumps(g)
+
+
+def test_invalid_status_and_outcome_are_rejected():
+    with pytest.raises(ValueError):
+        TestResult("x", "f", 0, 1, "crashed", "")
+    with pytest.raises(ValueError):
+        Report("demo", 0, 1, [], outcome="maybe")
+
+
+def test_public_seeds_are_reproducible_and_differ_per_test_and_student():
+    a = seed_of("mlp_backprop", "check_forward_values", "alice", hidden=False)
+    assert a == seed_of("mlp_backprop", "check_forward_values", "alice", hidden=False)
+    assert a != seed_of("mlp_backprop", "check_forward_values", "bob", hidden=False)
+    assert a != seed_of("mlp_backprop", "check_loss_values", "alice", hidden=False)
+    assert a != seed_of("xor", "check_forward_values", "alice", hidden=False)
+
+
+def test_hidden_seeds_depend_on_the_server_key():
+    k1 = seed_of("m", "c", "alice", hidden=True, key=b"server-secret")
+    assert k1 == seed_of("m", "c", "alice", hidden=True, key=b"server-secret")
+    assert k1 != seed_of("m", "c", "alice", hidden=True, key=b"other-secret")
+    assert k1 != seed_of("m", "c", "alice", hidden=False)
+    with pytest.raises(ValueError):
+        seed_of("m", "c", "alice", hidden=True)
