@@ -1,0 +1,170 @@
+"""End to end in headless Chromium: a live server, a real Celery worker and the real engine.
+
+The student logs in, uploads a correct and a broken file and watches both get graded (the page
+polls its status endpoint); the instructor then finds both in the gradebook, the submission
+history and the CSV. Screenshots go to ``artifacts/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from werkzeug.serving import make_server
+
+from grader import create_app
+from grader.web.catalog import sync_assignments
+from grader.web.extensions import db
+from grader.web.models import User
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+REDIS_URL = "redis://127.0.0.1:6379/0"
+PASSWORD = "e2e password"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="apt-get install chromium")]
+
+
+@pytest.fixture
+def stack(tmp_path, monkeypatch):
+    """A live server on 127.0.0.1 and a Celery worker sharing one SQLite file and one queue."""
+    monkeypatch.delenv("GRADELAB_ASSIGNMENTS_DIR", raising=False)
+    queue = f"gradelab-e2e-{uuid.uuid4().hex[:10]}"
+    settings = {
+        "SECRET_KEY": "e2e-secret",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY": {"task_default_queue": queue},
+        "SEED_KEY": "e2e",
+        "POLL_INTERVAL_SECONDS": 1,
+    }
+    app = create_app({"TESTING": True, **settings})
+    with app.app_context():
+        db.create_all()
+        sync_assignments()
+        for name, role in [("ada", "student"), ("prof", "instructor")]:
+            user = User(username=name, role=role, name=name.title(), email=f"{name}@example.org")
+            user.set_password(PASSWORD)
+            db.session.add(user)
+        db.session.commit()
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRADELAB_")}
+    env.update({f"GRADELAB_{k}": v if isinstance(v, str) else json.dumps(v)
+                for k, v in settings.items()})
+    log_path = tmp_path / "worker.log"
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).with_name("celery")), "-A", "worker.make_celery", "worker",
+             "--queues", queue, "--pool", "solo", "--loglevel", "INFO", "--without-mingle",
+             "--without-gossip", "--hostname", f"{queue}@%h"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log_path.read_text(errors="replace"):
+            assert worker.poll() is None, log_path.read_text(errors="replace")
+            assert time.monotonic() < deadline, "worker did not start"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{server.server_port}", log_path
+    finally:
+        server.shutdown()
+        thread.join(10)
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+        client = redis.Redis.from_url(REDIS_URL)
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/**")
+
+
+def upload(page, base: str, path: Path) -> None:
+    page.goto(f"{base}/assignments/xor")
+    page.get_by_label("Your solution (.py)").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and grade").click()
+    page.wait_for_url(f"{base}/submissions/*")
+
+
+def test_student_and_instructor_in_chromium(stack, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, worker_log = stack
+    ARTIFACTS.mkdir(exist_ok=True)
+    correct = tmp_path / "xor_solution.py"
+    correct.write_bytes((REPO / "reference_solutions" / "xor.py").read_bytes())
+    broken = tmp_path / "xor_broken.py"
+    broken.write_text("import numpy as np\n\ndef xor_features(X:\n    return X\n")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.set_default_timeout(90_000)
+            log_in(page, base, "ada")
+            expect(page.get_by_role("heading", name="Assignments")).to_be_visible()
+
+            upload(page, base, correct)
+            status = page.locator("#status .status")
+            expect(status).to_have_text("graded", timeout=90_000)  # poll.js reloads when final
+            expect(page.locator(".score")).to_contain_text("22 / 22")
+            expect(page.locator("table.tests")).to_contain_text("passed")
+            expect(page.locator("pre.code")).to_contain_text("def xor_features")
+            page.screenshot(path=str(ARTIFACTS / "student_submission_graded.png"), full_page=True)
+
+            upload(page, base, broken)
+            expect(page.locator("#status .status")).to_have_text("error", timeout=90_000)
+            expect(page.locator(".flash.error")).to_contain_text("Syntax error on line 3")
+            page.screenshot(path=str(ARTIFACTS / "student_submission_error.png"), full_page=True)
+
+            page.get_by_role("button", name="Log out").click()
+            log_in(page, base, "prof")
+            expect(page.get_by_role("heading", name="Gradebook")).to_be_visible()
+            row = page.locator("table.gradebook tbody tr", has_text="ada")
+            expect(row).to_contain_text("22")
+            page.screenshot(path=str(ARTIFACTS / "instructor_gradebook.png"), full_page=True)
+
+            row.get_by_role("link", name="22").click()
+            history = page.locator("section", has_text="All attempts of ada")
+            expect(history).to_contain_text("#1")
+            expect(history).to_contain_text("#2")
+            expect(history.locator(".status-graded")).to_have_count(1)
+            expect(history.locator(".status-error")).to_have_count(1)
+
+            page.goto(f"{base}/instructor/assignments/xor")
+            expect(page.locator("svg.chart")).to_have_count(2)
+            page.screenshot(path=str(ARTIFACTS / "instructor_assignment.png"), full_page=True)
+
+            csv_text = page.request.get(f"{base}/instructor/gradebook.csv").text()
+            lines = csv_text.splitlines()
+            assert lines[0].startswith("username,name,email,")
+            assert any(line.startswith("ada,Ada,ada@example.org,") and "22.00" in line
+                       for line in lines), csv_text
+        finally:
+            browser.close()
+    assert "succeeded" in worker_log.read_text(errors="replace")
