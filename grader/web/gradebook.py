@@ -115,19 +115,24 @@ def build_gradebook(students: list[User] | None = None,
     return Gradebook(students, assignments, cells)
 
 
-def gradebook_csv(book: Gradebook) -> str:
+def gradebook_csv(book: Gradebook, diagnoses: dict[tuple[int, int], list[str]] | None = None) -> str:
     """Return the gradebook as CSV: one row per student, one score column per assignment.
 
     Columns: ``username, name, email``, then ``<slug> (<max> pts)`` per assignment, then
     ``total``. Empty cells mean no graded submission; scores have at most 2 decimals.
+    With ``diagnoses`` (``{(student_id, assignment_id): [keys]}``, issue 6) one more column per
+    assignment, ``<slug> diagnoses``, lists the keys separated by ``; ``.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
+    extra = [f"{a.slug} diagnoses" for a in book.assignments] if diagnoses is not None else []
     writer.writerow(["username", "name", "email",
-                     *[f"{a.slug} ({a.max_score:g} pts)" for a in book.assignments], "total"])
+                     *[f"{a.slug} ({a.max_score:g} pts)" for a in book.assignments], "total", *extra])
     for student in book.students:
         scores = [book.cell(student, a).score for a in book.assignments]
         total = sum(s for s in scores if s is not None)
+        open_keys = ["; ".join(diagnoses.get((student.id, a.id), [])) for a in book.assignments] \
+            if diagnoses is not None else []
         writer.writerow([student.username, student.name, student.email,
-                         *["" if s is None else f"{s:.2f}" for s in scores], f"{total:.2f}"])
+                         *["" if s is None else f"{s:.2f}" for s in scores], f"{total:.2f}", *open_keys])
     return out.getvalue()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import logging
 from datetime import timezone
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from grader.diagnosis.classroom import chart_rows, class_mistakes, diagnoses_by_student  # issue 6
 from grader.web import services
 from grader.web.auth import instructor_required
 from grader.web.charts import histogram_svg, pass_rate_svg
@@ -43,8 +44,16 @@ def gradebook():
 @bp.route("/gradebook.csv")
 @instructor_required
 def gradebook_export():
-    """Download the gradebook as CSV (one row per student, one column per assignment)."""
-    return csv_response(gradebook_csv(build_gradebook()))
+    """Download the gradebook as CSV (one row per student, one column per assignment).
+
+    ``?diagnoses=1`` adds one column per assignment with the student's open diagnoses (issue 6).
+    """
+    book = build_gradebook()
+    diagnoses = None
+    if request.args.get("diagnoses") == "1":
+        diagnoses = {(sid, a.id): keys for a in book.assignments
+                     for sid, keys in diagnoses_by_student(a.submissions).items()}
+    return csv_response(gradebook_csv(book, diagnoses=diagnoses))
 
 
 def csv_response(text: str) -> Response:
@@ -65,7 +74,11 @@ def assignment_context(assignment: Assignment) -> dict:
     override_form, extension_form = OverrideForm(prefix="ov"), ExtensionForm(prefix="ext")
     override_form.student.choices = choices
     extension_form.student.choices = choices
+    mistakes, graded = class_mistakes(assignment.submissions)  # diagnosed mistakes (issue 6)
     return {
+        "mistakes": mistakes, "mistakes_graded": graded,
+        "mistakes_chart": pass_rate_svg(chart_rows(mistakes, graded),
+                                        title=f"{assignment.title}: diagnosed mistakes") if mistakes else "",
         "assignment": assignment, "book": book, "stats": stats,
         "histogram": histogram_svg(stats.percents, title=f"{assignment.title}: counted scores"),
         "pass_rates": pass_rate_svg(stats.pass_rates, title=f"{assignment.title}: pass rate per test"),
