@@ -21,7 +21,8 @@ def histogram_svg(percents: list[float], *, bins: int = 10, title: str = "Score 
     for p in percents:
         counts[min(int(max(p, 0.0) / (100.0 / bins)), bins - 1)] += 1
     width, height, left, bottom, top = 560, 240, 40, 40, 20
-    plot_w, plot_h = width - left - 10, height - bottom - top
+    plot_right = 20
+    plot_w, plot_h = width - left - plot_right, height - bottom - top
     peak = max(counts) or 1
     bar_w = plot_w / bins
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
@@ -32,7 +33,7 @@ def histogram_svg(percents: list[float], *, bins: int = 10, title: str = "Score 
              + "</desc>"]
     for tick in range(0, peak + 1, max(1, -(-peak // 4))):
         y = top + plot_h - tick / peak * plot_h
-        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="{GRID}"/>')
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" '
                      f'fill="{TEXT}">{tick}</text>')
     for i, count in enumerate(counts):
@@ -44,7 +45,11 @@ def histogram_svg(percents: list[float], *, bins: int = 10, title: str = "Score 
         if count:
             parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h - h - 4:.1f}" '
                          f'text-anchor="middle" font-size="12" fill="{TEXT}">{count}</text>')
-        parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 16:.1f}" text-anchor="middle" '
+    for i in range(bins + 1):  # ticks on the bin edges: a bar sits between its two limits
+        x = left + i * bar_w
+        parts.append(f'<line x1="{x:.1f}" y1="{top + plot_h}" x2="{x:.1f}" y2="{top + plot_h + 4}" '
+                     f'stroke="{TEXT}"/>')
+        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 16:.1f}" text-anchor="middle" '
                      f'font-size="11" fill="{TEXT}">{i * 100 // bins}%</text>')
     parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" '
                  f'font-size="12" fill="{TEXT}">score (% of maximum, after late penalty)</text>')
@@ -54,7 +59,7 @@ def histogram_svg(percents: list[float], *, bins: int = 10, title: str = "Score 
 
 def pass_rate_svg(rates: list[tuple[str, float, int]], *, title: str = "Pass rate per test") -> str:
     """Return horizontal bars, one per test: ``(test name, fraction passed 0..1, students)``."""
-    row_h, label_w, bar_max, width = 26, 330, 180, 600
+    row_h, label_w, bar_max, width = 26, 470, 220, 780
     height = row_h * max(len(rates), 1) + 10
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'width="{width}" height="{height}" role="img" class="chart">',
@@ -62,7 +67,7 @@ def pass_rate_svg(rates: list[tuple[str, float, int]], *, title: str = "Pass rat
              "<desc>" + escape("; ".join(f"{n}: {r:.0%} of {k}" for n, r, k in rates)) + "</desc>"]
     for i, (name, rate, n) in enumerate(rates):
         y = 5 + i * row_h
-        short = name if len(name) <= 48 else name[:46] + "…"
+        short = name if len(name) <= 72 else name[:70] + "…"
         parts.append(f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" font-size="12" '
                      f'fill="{TEXT}"><title>{escape(name)}</title>{escape(short)}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{bar_max}" height="{row_h - 8}" fill="{GRID}"/>')

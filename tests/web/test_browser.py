@@ -128,6 +128,9 @@ def test_student_and_instructor_in_chromium(stack, tmp_path):
             page.set_default_timeout(90_000)
             log_in(page, base, "ada")
             expect(page.get_by_role("heading", name="Assignments")).to_be_visible()
+            page.goto(f"{base}/assignments/xor")
+            expect(page.locator(".spec math").first).to_be_visible()  # MathML rendered
+            page.screenshot(path=str(ARTIFACTS / "student_assignment.png"), full_page=True)
 
             upload(page, base, correct)
             status = page.locator("#status .status")
