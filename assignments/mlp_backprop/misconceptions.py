@@ -6,7 +6,8 @@ a ``Misconception`` whose ``transform`` computes what a student with that mistak
 list it under the function it concerns. Order is priority on ties.
 """
 from grader.diagnosis import library as lib
-from grader.diagnosis import parts
+from grader.diagnosis import numerics, parts
+from grader.diagnosis.model import Misconception
 
 PARTS = [
     parts.mlp_forward(),
@@ -21,7 +22,23 @@ _DERIVATIVES = [lib.activation_derivative(m)
                 for m in ("missing", "on_activation", "formula_on_preactivation")]
 _BIAS = [lib.bias_not_summed(), lib.bias_summed_all_axes()]
 
+
+
+def _forward_without_bias(case):
+    """What a student who leaves b out of Z = X W^T + b (both layers) returns (lecture 2)."""
+    params, X = case.args
+    H = numerics.sigmoid(X @ params["W1"].T)
+    return {"Y": H @ params["W2"].T}
+
+
+FORWARD_BIAS_MISSING = Misconception(
+    key="forward_bias_missing", title="Bias left out of the forward pass", scope="whole",
+    transform=_forward_without_bias,
+    message="Probably: your {blocks} {is_} computed without the biases. Each layer adds its bias "
+            "after the weights, Z = X W^T + b (b broadcast over the rows of the batch).")
+
 MISCONCEPTIONS = {
+    "mlp_forward": [FORWARD_BIAS_MISSING],
     "mlp_loss": [*_FACTORS, lib.right_for_single_example()],
     "mlp_backward": [
         *_DERIVATIVES, *_BIAS, lib.transposed(applies=lib.is_weight), *_FACTORS,

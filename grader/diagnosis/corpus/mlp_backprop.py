@@ -89,6 +89,11 @@ _SIG_OF_H = ("(_m_sigmoid(Hs[l]) * (1 - _m_sigmoid(Hs[l])) if activation == 'sig
 _FIRST_LAYER_ONLY = "(1.0 if l == 1 else _m_dact(Zs[l - 1], Hs[l], activation))"
 
 MUTANTS = [
+    ("forward_no_bias", "forward_bias_missing", """
+def mlp_forward(params, X):
+    H = _m_sigmoid(X @ params["W1"].T)
+    return H @ params["W2"].T
+"""),
     ("loss_sum", "times_batch_size", """
 def mlp_loss(params, X, T):
     H = _m_sigmoid(X @ params["W1"].T + params["b1"])
