@@ -7,7 +7,8 @@
 #
 # Environment (all optional):
 #   GRADELAB_PORT (8000)  GRADELAB_BIND (127.0.0.1)  GRADELAB_WEB_WORKERS (2)
-#   GRADELAB_WORKER_CONCURRENCY (2)   GRADELAB_SECRET_KEY (else kept in instance/secret_key)
+#   GRADELAB_WORKER_CONCURRENCY (2)   GRADELAB_BEAT_SCHEDULE (instance/celerybeat-schedule)
+#   GRADELAB_SECRET_KEY, GRADELAB_SEED_KEY (else made once and kept in instance/)
 #   GRADELAB_SKIP_BOOTSTRAP=1         do not run scripts/bootstrap.sh first
 # Ctrl-C (or SIGTERM) stops all three; if one of them dies, the others are stopped too.
 set -euo pipefail
@@ -19,16 +20,21 @@ PY=.venv/bin/python
 export PATH="$PWD/.venv/bin:$PATH"
 
 mkdir -p instance
-if [[ -z "${GRADELAB_SECRET_KEY:-}" ]]; then
-  if [[ ! -s instance/secret_key ]]; then
-    (umask 077; "$PY" -c 'import secrets; print(secrets.token_hex(32))' > instance/secret_key)
+# Secrets made once and kept in instance/ (mode 600) unless given in the environment:
+# the session key of the web app and the key that seeds the hidden tests' inputs.
+keep_secret() {  # keep_secret VAR FILE
+  if [[ -z "${!1:-}" ]]; then
+    if [[ ! -s "$2" ]]; then
+      (umask 077; "$PY" -c 'import secrets; print(secrets.token_hex(32))' > "$2")
+    fi
+    export "$1=$(cat "$2")"
   fi
-  GRADELAB_SECRET_KEY=$(cat instance/secret_key)
-  export GRADELAB_SECRET_KEY
-fi
+}
+keep_secret GRADELAB_SECRET_KEY instance/secret_key
+keep_secret GRADELAB_SEED_KEY instance/seed_key
 
-log "database: ${DATABASE_URL:+PostgreSQL/\$DATABASE_URL}${DATABASE_URL:-SQLite in instance/}"
-log "broker:   ${REDIS_URL:+Redis/\$REDIS_URL}${REDIS_URL:-embedded (instance/broker.sqlite3)}"
+log "database: ${DATABASE_URL:+\$DATABASE_URL}${DATABASE_URL:-SQLite in instance/}"
+log "broker:   ${REDIS_URL:+\$REDIS_URL}${REDIS_URL:-embedded (instance/broker.sqlite3)}"
 "$PY" -m grader db upgrade
 "$PY" -m grader sync-assignments
 
@@ -49,7 +55,8 @@ celery -A worker.make_celery worker --loglevel INFO \
   --concurrency "${GRADELAB_WORKER_CONCURRENCY:-2}" --queues grading,maintenance \
   --hostname "worker@%h" &
 pids+=($!)
-celery -A worker.make_celery beat --loglevel INFO --schedule instance/celerybeat-schedule &
+celery -A worker.make_celery beat --loglevel INFO \
+  --schedule "${GRADELAB_BEAT_SCHEDULE:-instance/celerybeat-schedule}" &
 pids+=($!)
 log "web on http://${GRADELAB_BIND:-127.0.0.1}:${GRADELAB_PORT:-8000}/ (pids ${pids[*]}); Ctrl-C stops"
 

@@ -1,0 +1,96 @@
+"""``worker.sweeper.sweep`` as a plain function, on the real PostgreSQL and Redis (no worker).
+
+Jobs it sends land in the Redis list ``grading`` of the test db, where they are counted.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from grader import create_app
+from grader.web import services
+from grader.web.extensions import db
+from grader.web.models import Submission, utcnow
+from grader.web.queue import job_time_limits
+from worker.sweeper import sweep
+from worker_helpers import SETTINGS, reference
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+def queued(app, assignments, make_student, redis_client):
+    """Store a queued submission, drop its job from Redis; returns a setter for its columns."""
+    with app.app_context():
+        sid = services.submit(make_student(), assignments["xor"], "x.py", reference("xor")).id
+    redis_client.delete("grading")
+
+    def _set(**values):
+        db.session.execute(update(Submission).where(Submission.id == sid).values(**values))
+        db.session.commit()
+        return sid
+
+    return _set
+
+
+def test_recent_queued_submission_is_left_alone(app, queued, redis_client):
+    with app.app_context():
+        sid = queued(queued_at=utcnow())
+        report = sweep()
+        assert report.resent == [] and redis_client.llen("grading") == 0
+        assert db.session.get(Submission, sid).grading_tries == 0
+
+
+def test_old_queued_submission_is_resent_with_backoff(app, queued, redis_client):
+    with app.app_context():
+        sid = queued(queued_at=utcnow() - timedelta(seconds=SETTINGS["SWEEP_QUEUED_AFTER_SECONDS"]
+                                                   + 1))
+        assert sweep().resent == [sid]
+        assert redis_client.llen("grading") == 1
+        sub = db.session.get(Submission, sid)
+        assert (sub.status, sub.grading_tries) == ("queued", 1)
+        # The next re-send waits twice as long: an immediate second sweep sends nothing.
+        assert sweep().resent == []
+        assert redis_client.llen("grading") == 1
+
+
+def test_queued_submission_gives_up_after_max_tries(app, queued, redis_client):
+    with app.app_context():
+        sid = queued(queued_at=utcnow() - timedelta(days=1),
+                     grading_tries=SETTINGS["GRADING_MAX_TRIES"])
+        assert sweep().given_up == [sid]
+        sub = db.session.get(Submission, sid)
+        assert sub.status == "not_gradable" and sub.score is None
+        assert "grading queue 4 times" in sub.error and "regrade" in sub.error
+        assert [r.outcome for r in sub.runs] == ["not_gradable"]
+        assert redis_client.llen("grading") == 0
+
+
+def test_stuck_running_submission_is_requeued(app, queued, redis_client):
+    with app.app_context():
+        hard = job_time_limits("xor")[1]
+        grace = SETTINGS["SWEEP_RUNNING_GRACE_SECONDS"]
+        fresh = queued(status="running", started_at=utcnow(), grading_tries=1)
+        assert sweep().resent == []
+        stuck = queued(started_at=utcnow() - timedelta(seconds=hard + grace + 1))
+        assert stuck == fresh
+        assert sweep().resent == [stuck]
+        sub = db.session.get(Submission, stuck)
+        assert sub.status == "queued" and sub.grading_tries == 1
+        assert redis_client.llen("grading") == 1
+
+
+def test_broker_down_costs_no_try(app, pg_url, queued, redis_client):
+    with app.app_context():
+        sid = queued(queued_at=utcnow() - timedelta(hours=1))
+    down = create_app({"TESTING": True, "DATABASE_URL": pg_url, **SETTINGS,
+                       "REDIS_URL": "redis://127.0.0.1:1/11"})
+    with down.app_context():
+        report = sweep()
+        tries = db.session.get(Submission, sid).grading_tries
+        db.session.remove()
+        db.engine.dispose()
+    assert report.unsent == [sid] and report.resent == []
+    assert tries == 0
