@@ -84,3 +84,15 @@ def test_activation_of_failed_test_selects_probes():
     seen_sigmoid = ([{"W": 0, "b": 0}], None, None, "sigmoid")
     assert diagnose("mlp_backprop", SPEC, _result("failed", "deep_loss_and_grads", seen_sigmoid),
                     runner=FakeSession(fns["deep_loss_and_grads"])) == []
+
+
+def test_probe_timeout_stops_probing():
+    class SlowSession(FakeSession):
+        def call_many(self, name, args_list, time_limit):
+            self.calls += 1
+            raise StudentCallError("too slow", kind="timeout")
+
+    _, fns = _mutant("bw_sum")
+    session = SlowSession(fns["mlp_backward"])
+    assert diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=session) == []
+    assert session.calls == 1
