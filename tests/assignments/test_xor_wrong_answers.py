@@ -73,3 +73,29 @@ def test_hidden_relu_bump_feedback_hides_delta(grade):
     for t in hidden:
         assert "delta =" not in t.feedback
         assert "hidden case" in t.feedback
+
+
+def test_hidden_train_xor_feedback_hides_the_seeds():
+    """The hidden seeds are derived from the server key; none of them appears in feedback."""
+    import numpy as np
+
+    from grader.engine import grade_source
+    from grader.engine.launch import PlainLauncher
+    from grader.engine.seeds import test_seed
+
+    key = b"test-key-for-hidden-seeds"
+    source = mutate(reference_source(SLUG), "X, t = XOR_INPUTS, XOR_TARGETS[:, None]",
+                    "X, t = XOR_INPUTS, 1.0 - XOR_TARGETS[:, None]")
+    source = _xnor_fix(source)
+    report = grade_source(SLUG, source, student_id="bob", launcher=PlainLauncher(), seed_key=key)
+    rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_hidden", "bob", hidden=True,
+                                          key=key))
+    seeds = [str(int(s)) for s in rng.integers(0, 2**31 - 1, 3)]
+    (hidden,) = [t for t in report.tests if t.name.startswith("train_xor") and t.visibility == "hidden"]
+    assert hidden.score == 0 and "hidden seed 1" in hidden.feedback
+    assert not any(s in hidden.feedback for s in seeds)
+    # Positive control: the same derivation finds the public test's seed in its feedback.
+    public_rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_public", "bob",
+                                                 hidden=False))
+    (public,) = [t for t in report.tests if t.name.startswith("train_xor") and t.visibility == "visible"]
+    assert f"train_xor({int(public_rng.integers(0, 2**31 - 1, 1)[0])})" in public.feedback
