@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 CGROUP_ROOT = "/sys/fs/cgroup"
 CONTROLLERS = ("memory", "pids", "cpuacct")
 ENV_DISABLE = "GRADELAB_SANDBOX_CGROUPS"
+PREFIX = "gradelab-"  # then "<pid of the worker that made it>-<random>"
+SWEEP_EVERY_S = 60.0
+_last_sweep = 0.0
 
 
 def _own_path(controller: str) -> str | None:
@@ -34,6 +37,45 @@ def _own_path(controller: str) -> str | None:
     except OSError:
         return None
     return None
+
+
+def parent_dirs() -> dict[str, str]:
+    """Where this process makes its groups: ``controller -> directory`` (mounted ones only)."""
+    out = {}
+    for ctrl in CONTROLLERS:
+        own = _own_path(ctrl)
+        base = os.path.join(CGROUP_ROOT, ctrl)
+        if own is not None and os.path.isfile(os.path.join(base, "cgroup.procs")):
+            out[ctrl] = base + own.rstrip("/")
+    return out
+
+
+def _sweep_stale() -> None:
+    """Remove empty groups left by workers that died without cleaning up (at most once a minute).
+
+    A group is stale when the worker pid in its name no longer exists and no process is in it.
+    """
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep < SWEEP_EVERY_S:
+        return
+    _last_sweep = now
+    for parent in parent_dirs().values():
+        try:
+            names = [n for n in os.listdir(parent) if n.startswith(PREFIX)]
+        except OSError:
+            continue
+        for name in names:
+            owner = name[len(PREFIX):].split("-", 1)[0]
+            if not owner.isdigit() or os.path.exists(f"/proc/{owner}"):
+                continue
+            path = os.path.join(parent, name)
+            try:
+                if not _read(os.path.join(path, "cgroup.procs")).strip():
+                    os.rmdir(path)
+                    log.info("removed stale cgroup %s", path)
+            except OSError:
+                continue
 
 
 def _write(path: str, value: str) -> None:
@@ -62,14 +104,11 @@ class Cgroup:
         """
         if os.environ.get(ENV_DISABLE, "1") == "0":
             return None
-        name = f"gradelab-{uuid.uuid4().hex[:16]}"
+        _sweep_stale()
+        name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         dirs: dict[str, str] = {}
-        for ctrl in CONTROLLERS:
-            own = _own_path(ctrl)
-            base = os.path.join(CGROUP_ROOT, ctrl)
-            if own is None or not os.path.isfile(os.path.join(base, "cgroup.procs")):
-                continue
-            path = os.path.join(base + own, name)
+        for ctrl, parent in parent_dirs().items():
+            path = os.path.join(parent, name)
             try:
                 os.mkdir(path, 0o700)
             except OSError as exc:
@@ -131,11 +170,14 @@ class Cgroup:
                 continue
         return sorted(found)
 
-    def kill_all(self, timeout_s: float = 2.0) -> bool:
-        """SIGKILL every process in the group until it is empty; True when it emptied in time."""
+    def kill_all(self, timeout_s: float = 2.0, exclude: frozenset[int] | set[int] = frozenset()) -> bool:
+        """SIGKILL every process in the group but ``exclude`` until none is left.
+
+        Returns True when that happened within ``timeout_s`` seconds.
+        """
         deadline = time.monotonic() + timeout_s
         while True:
-            pids = self.pids()
+            pids = [p for p in self.pids() if p not in exclude]
             if not pids:
                 return True
             for pid in pids:

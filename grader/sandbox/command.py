@@ -6,7 +6,10 @@ The host runs, each ``exec``-ing the next (one pid from start to end)::
     no capabilities, no_new_privs) -> bwrap (namespaces, mounts) -> python -I stub.py child.py sub.py
 
 (``stub.py`` imports numpy, says ready, waits for the go, then runs ``child.py sub.py`` exactly
-as ``python -I child.py sub.py`` would.)
+as ``python -I child.py sub.py`` would.) The child runs as the namespace's pid 1
+(``--as-pid-1``): with bwrap's own init in between, the outer bwrap exits as soon as the child
+does and orphans that init to the host's pid 1, which inside a container often never reaps
+it. A seccomp filter (:mod:`grader.sandbox.seccomp`) refuses system calls numpy never needs.
 
 Inside, the child sees only: the runtime's interpreter, stdlib, numpy and shared libraries
 (read-only, at their host paths), ``/grader/child.py`` (read-only), ``/submission/`` (read-only,
@@ -46,15 +49,18 @@ CHILD_ENV = {
 }
 
 # Started with the request pipe as stdin, the reply pipe as stdout and the output pipe as
-# stderr: moves them to fds 3 and 4 (stdout joins stderr, stdin becomes /dev/null), joins every
-# cgroup.procs file given before "--", then execs the rest of the arguments.
+# stderr: moves them to fds 3 and 4 (stdout joins stderr, stdin becomes /dev/null), opens the
+# seccomp filter file named by $1 (if any) on fd 5, joins every cgroup.procs file given before
+# "--", then execs the rest of the arguments.
+SECCOMP_FD = 5
 _PRELUDE = ('exec 3<&0 4>&1 0</dev/null 1>&2; '
+            'if [ -n "$1" ]; then exec 5<"$1" || exit 125; fi; shift; '
             'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"')
 
 
 def build_argv(*, runtime: Runtime, limits: Limits, stub_py: str, child_py: str,
                submission_dir: str, uid: int | None, cgroup: Cgroup | None,
-               tools: dict[str, str]) -> list[str]:
+               seccomp_path: str | None, tools: dict[str, str]) -> list[str]:
     """Return the argv that starts the sandboxed child (see the module docstring).
 
     Args:
@@ -66,10 +72,12 @@ def build_argv(*, runtime: Runtime, limits: Limits, stub_py: str, child_py: str,
             :data:`SUBMISSION_DIR` (the file may be written after start: the pool does so).
         uid: unprivileged uid/gid to switch to (needs root); ``None`` when already unprivileged.
         cgroup: the run's cgroup (joined before anything else runs), or ``None``.
+        seccomp_path: file holding the BPF program of :mod:`grader.sandbox.seccomp`, or
+            ``None`` for no filter.
         tools: absolute paths of ``sh``, ``prlimit``, ``setpriv`` and ``bwrap``.
     """
     procs = cgroup.procs_files() if cgroup is not None else []
-    argv = [tools["sh"], "-c", _PRELUDE, "sh", *procs, "--"]
+    argv = [tools["sh"], "-c", _PRELUDE, "sh", seccomp_path or "", *procs, "--"]
     argv += [tools["prlimit"],
              *prlimit_args(limits, memory_by_cgroup=cgroup is not None and cgroup.has("memory"),
                            pids_by_cgroup=cgroup is not None and cgroup.has("pids")), "--"]
@@ -77,8 +85,10 @@ def build_argv(*, runtime: Runtime, limits: Limits, stub_py: str, child_py: str,
         argv += [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     argv += [tools["bwrap"], "--unshare-all", "--unshare-user", "--disable-userns",
-             "--new-session", "--die-with-parent", "--cap-drop", "ALL",
+             "--new-session", "--die-with-parent", "--as-pid-1", "--cap-drop", "ALL",
              "--hostname", "sandbox", "--clearenv"]
+    if seccomp_path:
+        argv += ["--seccomp", str(SECCOMP_FD)]
     for key, value in CHILD_ENV.items():
         argv += ["--setenv", key, value]
     for path in runtime.binds:

@@ -6,6 +6,7 @@ sandbox does not come up, :class:`grader.sandbox.errors.SandboxUnavailableError`
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -24,6 +25,7 @@ from grader.sandbox.limits import MIB, SANDBOX_OWN_PROCESSES, clamp
 from grader.sandbox.pool import get_pool
 from grader.sandbox.process import SandboxProcess
 from grader.sandbox.runtime import SETUP_HINT, find_runtime
+from grader.sandbox.seccomp import build_filter
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,39 @@ CHILD_PY = str(Path(__file__).resolve().parent.parent / "engine" / "child.py")
 STUB_PY = str(Path(__file__).resolve().with_name("stub.py"))
 # Each sandbox runs as its own uid drawn from [UID_BASE, UID_BASE + UID_SPAN): sandboxes cannot
 # signal each other, and RLIMIT_NPROC (counted per uid) is per sandbox.
-UID_BASE = int(os.environ.get("GRADELAB_SANDBOX_UID_BASE", "1500000000"))
+# ``$GRADELAB_SANDBOX_UID_BASE`` moves the range (read at each start).
+ENV_UID_BASE = "GRADELAB_SANDBOX_UID_BASE"
+DEFAULT_UID_BASE = 1_500_000_000
 UID_SPAN = 1 << 24
 STARTUP_TIMEOUT_S = 30.0
 TOOLS = ("sh", "prlimit", "setpriv", "bwrap")
+
+
+def uid_base() -> int:
+    """First uid of the range sandboxes run as (``$GRADELAB_SANDBOX_UID_BASE``)."""
+    try:
+        base = int(os.environ.get(ENV_UID_BASE, DEFAULT_UID_BASE))
+    except ValueError:
+        base = DEFAULT_UID_BASE
+    if not 1000 <= base <= 0x7FFF_FFFF - UID_SPAN:  # bwrap maps uids below 2**31 only
+        raise SandboxUnavailableError(f"{ENV_UID_BASE}={base} is out of range; unset it")
+    return base
+
+
+@functools.lru_cache(maxsize=1)
+def _write_seccomp_filter() -> str | None:
+    """Write the seccomp program once per process to a private file; return its path."""
+    program = build_filter()
+    if program is None:
+        log.warning("no seccomp filter for %s; sandboxes rely on namespaces alone",
+                    os.uname().machine)
+        return None
+    folder = tempfile.mkdtemp(prefix="gradelab-seccomp-")
+    path = os.path.join(folder, "filter.bpf")
+    with open(path, "wb") as f:
+        f.write(program)
+    atexit.register(shutil.rmtree, folder, True)
+    return path
 
 
 def find_tools() -> dict[str, str]:
@@ -84,6 +115,7 @@ class BwrapLauncher(Launcher):
         if not os.path.isfile(self.child_py):
             raise SandboxUnavailableError(f"the engine's child {self.child_py} is missing")
         self.startup_timeout_s = startup_timeout_s
+        self.seccomp_path = _write_seccomp_filter()
 
     def start(self, source: bytes, limits: Limits | None = None) -> SandboxProcess:
         """Start a sandbox running ``source`` (the student's file) under ``limits``.
@@ -123,10 +155,10 @@ class BwrapLauncher(Launcher):
         os.chmod(workdir, 0o755)  # the sandbox's uid must traverse it; it cannot write to it
         cgroup = Cgroup.create(memory_bytes=limits.memory_mb * MIB,
                                max_pids=limits.max_processes + SANDBOX_OWN_PROCESSES)
-        uid = UID_BASE + secrets.randbelow(UID_SPAN) if os.geteuid() == 0 else None
+        uid = uid_base() + secrets.randbelow(UID_SPAN) if os.geteuid() == 0 else None
         argv = build_argv(runtime=self.runtime, limits=limits, stub_py=STUB_PY,
                           child_py=self.child_py, submission_dir=workdir, uid=uid,
-                          cgroup=cgroup, tools=self.tools)
+                          cgroup=cgroup, seccomp_path=self.seccomp_path, tools=self.tools)
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -151,7 +183,7 @@ class BwrapLauncher(Launcher):
                                 limits=limits, cgroup=cgroup, workdir=Path(workdir))
         if handle.read_ready(self.startup_timeout_s) != b"R":
             handle.kill()
-            tail = handle.output_tail().decode("utf-8", "replace").strip()[-2000:]
+            tail = handle.output_tail(2000).strip()
             raise SandboxUnavailableError(
                 f"the sandbox did not start ({tail or 'no message'}). If bwrap reports a "
                 f"permission error, user namespaces are blocked here; {SETUP_HINT}")

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 16
 _WATCH_INTERVAL_S = 0.05
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
+_OUTER_GRACE_S = 0.5
 STOPPED_BY_GRADER = "stopped by the grader"
 
 
@@ -65,6 +66,7 @@ class SandboxProcess(PipeChildHandle):
         self._out_total = 0
         self._deadline: float | None = None
         self._eof = False
+        self._outer_kill_at: float | None = None
         self._cpu_sample = 0.0  # largest CPU total the watchdog saw while the tree lived
         self._gone = threading.Event()
         self._pidfd = os.pidfd_open(proc.pid)
@@ -117,15 +119,36 @@ class SandboxProcess(PipeChildHandle):
     close = kill
 
     def _signal_tree(self) -> None:
-        if not self._gone.is_set():
+        """SIGKILL the sandbox's pid 1 (taking its PID namespace with it), then the outer bwrap.
+
+        The order matters: killed first, the outer bwrap would orphan the sandbox's pid 1 to
+        the host's init, which in a container often never reaps it (a zombie per run). Killed
+        second, it reaps pid 1 and exits by itself; it is killed too if it has not within
+        :data:`_OUTER_GRACE_S`.
+        """
+        outer = self.proc.pid
+        if self._gone.is_set():
+            if self._cgroup is not None:
+                self._cgroup.kill_all()
+            return
+        inner = _children_of(outer)
+        for pid in inner:
             try:
-                # The exec chain is one process: the outer bwrap. Its death takes the sandbox's
-                # pid 1 (--die-with-parent) and with it the whole PID namespace.
-                os.kill(self.proc.pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         if self._cgroup is not None:
-            self._cgroup.kill_all()
+            self._cgroup.kill_all(exclude={outer})
+        if inner and threading.current_thread() is self._watchdog:
+            with self._lock:
+                if self._outer_kill_at is None:
+                    self._outer_kill_at = time.monotonic() + _OUTER_GRACE_S
+            return
+        if not inner or not self._gone.wait(_OUTER_GRACE_S):
+            try:
+                os.kill(outer, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def send_go(self) -> None:
         """Write the one-byte go signal to the waiting stub (raises EOFError if it is gone)."""
@@ -207,6 +230,13 @@ class SandboxProcess(PipeChildHandle):
             shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _check_limits(self) -> None:
+        with self._lock:
+            outer_due = self._outer_kill_at is not None and time.monotonic() > self._outer_kill_at
+        if outer_due:
+            try:
+                os.kill(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         reason = None
         if self._deadline is not None and time.monotonic() > self._deadline:
             reason = wall_verdict(self.limits.wall_seconds)
@@ -271,6 +301,8 @@ class SandboxProcess(PipeChildHandle):
         if status is None:
             return "the sandbox ended"
         code = os.waitstatus_to_exitcode(status)
+        if 128 < code <= 128 + 64:  # bwrap reports a child killed by signal N as 128 + N
+            code = 128 - code
         if code < 0:
             try:
                 name = signal.Signals(-code).name
@@ -278,6 +310,18 @@ class SandboxProcess(PipeChildHandle):
                 name = str(-code)
             return f"the program was killed by signal {name}"
         return f"the program exited (status {code}; did your code call exit()?)"
+
+
+def _children_of(pid: int) -> list[int]:
+    """Pids of the direct children of ``pid`` (empty if it is gone)."""
+    kids: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                kids.extend(int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        pass
+    return kids
 
 
 def _tree_cpu_seconds(root: int) -> float | None:
