@@ -65,8 +65,11 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
     expected = np.asarray(expected)
     want = f"a numpy array of shape {expected.shape}"
     if not isinstance(got, np.ndarray):
-        hint = " (wrap it with np.asarray, or build it with numpy operations)" if isinstance(
-            got, (list, tuple)) else ""
+        hint = ""
+        if isinstance(got, (list, tuple)):
+            hint = " (wrap it with np.asarray, or build it with numpy operations)"
+        elif as_real_scalar(got) is not None and expected.ndim:
+            hint = " (a single number: did you sum over every axis instead of axis=0?)"
         return f"{function}: {variable} should be {want}, but it is {describe(got)}{hint}."
     if got.shape != expected.shape:
         return (f"{function}: {variable} has shape {got.shape}, expected {expected.shape}. "
