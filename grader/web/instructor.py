@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from datetime import timezone
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -165,3 +165,12 @@ def regrade_submission(submission_id: int):
         flash(f"Attempt {sub.attempt} queued for regrading (old score: "
               f"{'none' if before.old_score is None else f'{before.old_score:g}'}).", "info")
     return redirect(url_for("student.submission", submission_id=submission_id))
+
+
+@bp.route("/submissions/<int:submission_id>/report.json")
+@instructor_required
+def submission_report(submission_id: int):
+    """Return every grading run of a submission with its full engine report, as JSON."""
+    sub = get_visible_submission(submission_id)
+    return jsonify(sub.to_dict() | {"runs": [run.to_dict() | {"report": run.report}
+                                            for run in sub.runs]})

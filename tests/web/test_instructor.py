@@ -141,3 +141,18 @@ def test_instructor_forms_need_csrf(client, course):
 def test_unknown_objects_are_404_for_instructors(client, course):
     assert client.get("/instructor/assignments/nope").status_code == 404
     assert client.get("/submissions/9999").status_code == 404
+
+
+def test_full_report_json_of_any_submission(client, course):
+    data = client.get(f"/instructor/submissions/{course['first']}/report.json").get_json()
+    assert data["student"] == "ada" and len(data["runs"]) == 1
+    report = data["runs"][0]["report"]
+    assert report["score"] == 6.0 and [t["status"] for t in report["tests"]] == ["passed", "failed"]
+    assert "Full reports (JSON)" in client.get(f"/submissions/{course['first']}").get_data(as_text=True)
+
+
+def test_report_json_is_404_for_students(client, course, login, make_user):
+    make_user("cy")
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/instructor/").get_data(as_text=True))})
+    login("cy")
+    assert client.get(f"/instructor/submissions/{course['first']}/report.json").status_code == 404

@@ -224,3 +224,24 @@ def test_students_cannot_reach_instructor_pages(client, student):
                 "/instructor/assignments/mlp/regrade", "/instructor/submissions/1/regrade"):
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
 
+
+
+def test_not_gradable_submission_says_so(client, student, make_submission, app):
+    uid, aid = student
+    sub = make_submission(uid, aid, status="not_gradable")
+    with app.app_context():
+        db.session.get(Submission, sub).error = "The grader failed 5 times on this submission."
+        db.session.commit()
+    html = client.get(f"/submissions/{sub}").get_data(as_text=True)
+    assert "Not graded" in html and "The grader failed 5 times" in html
+    assert "data-poll-url" not in html
+
+
+def test_queued_submission_page_polls_and_falls_back_without_script(client, student, make_submission):
+    uid, aid = student
+    sub = make_submission(uid, aid)
+    html = client.get(f"/submissions/{sub}").get_data(as_text=True)
+    assert f'data-poll-url="/submissions/{sub}/status.json"' in html
+    assert "poll.js" in html and 'http-equiv="refresh"' in html
+    with client.get("/static/poll.js") as script:
+        assert script.status_code == 200 and b"fetch(url" in script.data
