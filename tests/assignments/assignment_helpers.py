@@ -7,17 +7,11 @@ from grader.engine import load_assignment
 from grader.engine.results import Report
 
 REPO = Path(__file__).resolve().parents[2]
-STUDENTS = ("alice", "s1024", "zz-top")
 
 
 def reference_source(slug: str) -> str:
     """Return the text of ``reference_solutions/<slug>.py``."""
     return (REPO / "reference_solutions" / f"{slug}.py").read_text(encoding="utf-8")
-
-
-def starter_source(slug: str) -> str:
-    """Return the text of ``assignments/<slug>/starter.py``."""
-    return (REPO / "assignments" / slug / "starter.py").read_text(encoding="utf-8")
 
 
 def mutate(source: str, old: str, new: str, count: int = 1) -> str:
@@ -35,11 +29,6 @@ def lost_points(slug: str, report: Report) -> set[str]:
     """Return the ``check`` names of every test that scored below its maximum."""
     by_name = {t.name: t.check for t in load_assignment(slug).manifest.tests}
     return {by_name[t.name] for t in report.tests if t.score < t.max_score - 1e-9}
-
-
-def all_checks(slug: str) -> set[str]:
-    """Return the ``check`` names of every test of an assignment."""
-    return {t.check for t in load_assignment(slug).manifest.tests}
 
 
 def summary(report: Report) -> str:

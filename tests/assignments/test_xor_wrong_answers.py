@@ -1,8 +1,8 @@
 """Assignment-specific wrong answers for ``xor`` lose points on exactly the right tests.
 
-Each mutant is the reference solution with one realistic mistake. (The engine's general mutant
-suite in ``tests/engine`` covers calling-convention faults such as mutated inputs, views, lists
-and NaNs; these cover what only this assignment's checks can catch.)
+Each mutant is the reference solution with one realistic mistake. ``tests/engine/mutants.py``
+already covers a wrong output bias of the threshold network and a view returned by
+``xor_features``; these cover other mistakes that only this assignment's checks can catch.
 """
 from __future__ import annotations
 
