@@ -3,8 +3,8 @@
 Starting a sandbox costs about as much as importing numpy in it (~0.1-0.2 s), so the launcher
 keeps ``GRADELAB_SANDBOX_POOL`` (default 1; 0 turns the pool off) sandboxes per set of limits
 started ahead of time: interpreter up, numpy imported, waiting for the go signal with no
-submission mounted yet (see ``grader/sandbox/stub.py``). ``take`` hands one out and starts a
-replacement in the background; a sandbox is never reused, and the engine kills it after its
+submission mounted yet (see ``grader/sandbox/stub.py``). ``take`` hands one out and a
+background thread starts a replacement; a sandbox is never reused, and the engine kills it after its
 one submission. Pools are per process: after a fork (Celery prefork) the child starts afresh.
 """
 from __future__ import annotations
@@ -35,7 +35,11 @@ def pool_size() -> int:
 
 
 class SandboxPool:
-    """Ready sandboxes for one key (runtime, child, limits), refilled in the background.
+    """Ready sandboxes for one key (runtime, child, limits), refilled by one long-lived thread.
+
+    The refills must come from a thread that outlives the sandboxes: bwrap's
+    ``--die-with-parent`` is a parent-death signal, which Linux sends when the *thread* that
+    started the process exits.
 
     Args:
         factory: starts one waiting sandbox (``BwrapLauncher.prestart`` bound to the limits).
@@ -46,54 +50,59 @@ class SandboxPool:
         self._factory = factory
         self._size = size
         self._ready: list[SandboxProcess] = []
-        self._starting = 0
         self._closed = False
-        self._lock = threading.Lock()
+        self._wake = threading.Condition()
+        self._filler = threading.Thread(target=self._fill, name="sandbox-pool", daemon=True)
+        self._filler.start()
 
     def take(self) -> SandboxProcess | None:
         """Return a live waiting sandbox (removed from the pool) or ``None``; refill either way."""
-        handle = None
-        with self._lock:
+        handle, dead = None, []
+        with self._wake:
             while self._ready:
                 candidate = self._ready.pop(0)
                 if candidate.alive():
                     handle = candidate
                     break
-                candidate.kill()
-        self.refill()
+                dead.append(candidate)
+            self._wake.notify()
+        for candidate in dead:
+            candidate.kill()
         return handle
 
-    def refill(self) -> None:
-        """Start enough background starts to bring the pool back to its size."""
-        with self._lock:
-            missing = self._size - len(self._ready) - self._starting
-            if self._closed or missing <= 0:
-                return
-            self._starting += missing
-        for _ in range(missing):
-            threading.Thread(target=self._start_one, name="sandbox-pool-fill", daemon=True).start()
-
-    def _start_one(self) -> None:
-        handle = None
-        try:
-            handle = self._factory()
-        except Exception:  # noqa: BLE001 - a failed refill must not kill the worker
-            log.exception("could not pre-start a sandbox; the next submission starts cold")
-        with self._lock:
-            self._starting -= 1
-            if handle is not None and not self._closed:
-                self._ready.append(handle)
-                handle = None
-        if handle is not None:
-            handle.kill()
+    def _fill(self) -> None:
+        failures = 0
+        while True:
+            with self._wake:
+                while not self._closed and len(self._ready) >= self._size:
+                    self._wake.wait()
+                if self._closed:
+                    return
+            try:
+                handle = self._factory()
+                failures = 0
+            except Exception:  # noqa: BLE001 - a failed refill must not kill the worker
+                log.exception("could not pre-start a sandbox; the next submission starts cold")
+                failures += 1
+                with self._wake:
+                    self._wake.wait(min(60.0, 2.0 ** failures))
+                continue
+            with self._wake:
+                if not self._closed:
+                    self._ready.append(handle)
+                    handle = None
+            if handle is not None:
+                handle.kill()
 
     def close(self) -> None:
-        """Kill every waiting sandbox and stop refilling."""
-        with self._lock:
+        """Kill every waiting sandbox and stop the refill thread."""
+        with self._wake:
             self._closed = True
             ready, self._ready = self._ready, []
+            self._wake.notify_all()
         for handle in ready:
             handle.kill()
+        self._filler.join(10.0)
 
 
 _pools: dict[tuple[str, str, Limits], SandboxPool] = {}

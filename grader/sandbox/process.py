@@ -98,6 +98,8 @@ class SandboxProcess(PipeChildHandle):
         ``"stopped by the grader"`` if the child was still running). Idempotent; returns once
         the process is reaped, the cgroup removed and the pipes closed.
         """
+        if self._eof and reason is None:
+            self._gone.wait(_OUTER_GRACE_S)  # the reply pipe closed: it is ending by itself
         with self._lock:
             if self._reason is None and (reason or not self._gone.is_set()):
                 self._reason = reason or STOPPED_BY_GRADER

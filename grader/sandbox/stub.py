@@ -21,6 +21,8 @@ def main() -> None:
     os.write(4, b"R")
     if os.read(3, 1) != b"G":
         os._exit(0)  # the host gave up on this sandbox before using it
+    # Line-buffered, so that what the student printed survives a kill (stdout is a pipe).
+    sys.stdout.reconfigure(line_buffering=True)
     sys.argv = [child, submission]
     runpy.run_path(child, run_name="__main__")
 

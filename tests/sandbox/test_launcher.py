@@ -1,0 +1,208 @@
+"""BwrapLauncher at the level of the ChildHandle: verdicts, limits, output, fail-closed, pool."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from grader.engine.errors import GraderInfrastructureError
+from grader.engine.manifest import Limits
+from grader.engine.protocol import decode_message, encode_message
+from grader.sandbox import BwrapLauncher, SandboxUnavailableError
+from grader.sandbox import pool as pool_mod
+from grader.sandbox.command import CHILD_PATH, SUBMISSION_DIR
+from grader.sandbox.limits import MAX, clamp, cpu_verdict, memory_verdict, wall_verdict
+
+from .conftest import REPO
+
+FAST = Limits(cpu_seconds=2.0, wall_seconds=3.0, memory_mb=256, max_processes=8,
+              output_bytes=4096, tmpfs_mb=4, file_size_mb=1)
+
+
+def hello(handle) -> dict:
+    return decode_message(handle.recv(10.0))
+
+
+def run_until_dead(launcher, source: str, limits: Limits = FAST) -> tuple[object, float]:
+    t0 = time.monotonic()
+    handle = launcher.start(source.encode(), limits)
+    try:
+        with pytest.raises(EOFError):
+            handle.recv(limits.wall_seconds + 10.0)
+        return handle, time.monotonic() - t0
+    finally:
+        handle.kill()
+
+
+def test_child_answers_a_call(launcher):
+    handle = launcher.start(b"def double(x):\n    return 2 * x\n", FAST)
+    try:
+        assert hello(handle) == {"kind": "hello", "ok": True, "functions": ["double"]}
+        handle.send(encode_message({"op": "call", "fn": "double", "args": [21]}), 5.0)
+        assert decode_message(handle.recv(5.0)) == {"kind": "reply", "ok": True, "values": [42]}
+        assert handle.alive()
+        assert handle.death_reason() is None
+    finally:
+        handle.kill()
+    assert not handle.alive()
+    assert handle.death_reason() == "stopped by the grader"
+
+
+def test_the_child_sees_only_its_files(launcher):
+    src = (b"import os\n"
+           b"def look():\n"
+           b"    return sorted(os.listdir('/')), sorted(os.listdir('/grader')), "
+           b"sorted(os.listdir('" + SUBMISSION_DIR.encode() + b"')), os.getuid(), os.getcwd()\n")
+    handle = launcher.start(src, FAST)
+    try:
+        hello(handle)
+        handle.send(encode_message({"op": "call", "fn": "look", "args": []}), 5.0)
+        top, grader_dir, sub_dir, uid, cwd = decode_message(handle.recv(5.0))["values"][0]
+    finally:
+        handle.kill()
+    assert "work" not in top and "etc" not in top and "root" not in top and "home" not in top
+    assert grader_dir == sorted([os.path.basename(CHILD_PATH), "stub.py"])
+    assert sub_dir == ["submission.py"]
+    assert uid != 0
+    assert cwd == "/tmp"
+
+
+def test_cpu_limit_verdict(launcher):
+    limits = Limits(cpu_seconds=2.0, wall_seconds=30.0)
+    handle, took = run_until_dead(launcher, "while True:\n    pass\n", limits)
+    assert handle.death_reason() == cpu_verdict(2.0) == "time limit (2.0 s CPU)"
+    assert handle.cpu_seconds() >= 2.0
+
+
+def test_wall_clock_verdict_for_a_sleeper(launcher):
+    handle, took = run_until_dead(launcher, "import time\ntime.sleep(100)\n")
+    assert handle.death_reason() == wall_verdict(3.0)
+    assert 3.0 <= took < 3.0 + 3.0
+
+
+def test_memory_limit_verdict(launcher):
+    src = "import numpy as np\nkeep = []\nwhile True:\n    keep.append(np.ones(1 << 20))\n"
+    handle = launcher.start(src.encode(), Limits(memory_mb=256, wall_seconds=30.0))
+    try:
+        reply = handle.recv(20.0)
+    except EOFError:  # killed by the cgroup's OOM killer
+        assert handle.death_reason() == memory_verdict(256) == "memory limit (256 MiB)"
+    else:  # no memory cgroup here: the address-space rlimit raised MemoryError at import
+        assert "MemoryError" in str(decode_message(reply))
+    finally:
+        handle.kill()
+
+
+def test_output_is_capped_then_killed(launcher):
+    handle, _ = run_until_dead(launcher, "import sys\nwhile True:\n    sys.stdout.write('y' * 9999)\n")
+    assert handle.death_reason() == "output too large"
+    tail = handle.output_tail(10**6)
+    assert len(tail) == FAST.output_bytes
+    assert set(tail) == {"y"}
+    assert handle.output_total() > FAST.output_bytes
+
+
+def test_small_output_is_kept_whole(launcher):
+    handle = launcher.start(b"print('hello from the student')\n", FAST)
+    try:
+        hello(handle)
+        deadline = time.monotonic() + 5
+        while "hello from" not in handle.output_tail() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert handle.output_tail() == "hello from the student\n"
+    finally:
+        handle.kill()
+
+
+def test_exit_code_is_reported_not_trusted(launcher):
+    handle, _ = run_until_dead(launcher, "import os\nos._exit(3)\n")
+    assert handle.death_reason() == "the program exited (status 3; did your code call exit()?)"
+
+
+def test_reply_above_the_limit_is_refused(launcher):
+    limits = Limits(cpu_seconds=5.0, wall_seconds=10.0, reply_bytes=64 * 1024)
+    handle = launcher.start(b"import numpy as np\ndef big():\n    return np.zeros(100_000)\n", limits)
+    try:
+        hello(handle)
+        handle.send(encode_message({"op": "call", "fn": "big", "args": []}), 5.0)
+        from grader.engine.errors import ProtocolError
+        with pytest.raises(ProtocolError):
+            handle.recv(5.0)
+    finally:
+        handle.kill()
+
+
+def test_limits_are_clamped():
+    wild = Limits(cpu_seconds=float("inf"), wall_seconds=-1, memory_mb=10**9, max_processes=0,
+                  file_size_mb=10**6, open_files=10**6, output_bytes=1, reply_bytes=10**12,
+                  tmpfs_mb=10**6)
+    safe = clamp(wild)
+    assert safe.cpu_seconds == Limits().cpu_seconds
+    assert safe.wall_seconds == Limits().wall_seconds
+    assert safe.memory_mb == MAX.memory_mb
+    assert safe.max_processes == Limits().max_processes
+    assert safe.open_files == MAX.open_files
+    assert safe.reply_bytes == MAX.reply_bytes
+    assert clamp(None) == Limits()
+
+
+def test_fails_closed_without_bwrap(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr("shutil.which", lambda tool, path=None: None)
+    with pytest.raises(GraderInfrastructureError, match="bwrap|sh|prlimit|setpriv"):
+        BwrapLauncher()
+
+
+def test_fails_closed_without_runtime(monkeypatch, tmp_path):
+    with pytest.raises(SandboxUnavailableError, match="setup-sandbox-runtime"):
+        BwrapLauncher(python=str(tmp_path / "missing" / "python"))
+
+
+def test_fails_closed_when_bwrap_cannot_start(launcher, monkeypatch):
+    broken = BwrapLauncher(use_pool=False)
+    broken.tools = dict(broken.tools, bwrap="/bin/false")
+    with pytest.raises(GraderInfrastructureError, match="did not start"):
+        broken.start(b"x = 1\n", FAST)
+
+
+def test_rlimits_alone_still_hold(launcher, monkeypatch):
+    monkeypatch.setenv("GRADELAB_SANDBOX_CGROUPS", "0")
+    handle, _ = run_until_dead(launcher, "import os\nwhile True:\n    try:\n        os.fork()\n"
+                                         "    except OSError:\n        pass\n")
+    assert handle.death_reason().startswith("time limit")
+
+
+def test_pool_hands_out_each_sandbox_once(uid_base, monkeypatch):
+    monkeypatch.setenv(pool_mod.ENV_SIZE, "1")
+    pooled = BwrapLauncher(use_pool=True)
+    fds = len(os.listdir("/proc/self/fd"))
+    first = pooled.start(b"import os\ndef pid():\n    return os.getpid()\n", FAST)
+    try:
+        hello(first)
+        key = (pooled.runtime.python, pooled.child_py, clamp(FAST))
+        pool = pool_mod._pools[key]
+        deadline = time.monotonic() + 20
+        while not pool._ready and time.monotonic() < deadline:  # refilled in the background
+            time.sleep(0.02)
+        waiting = pool._ready[0]
+        assert waiting is not first and waiting.alive()
+        second = pooled.start(b"def f():\n    return 1\n", FAST)
+        assert second is waiting
+        assert hello(second)["functions"] == ["f"]
+        second.kill()
+    finally:
+        first.kill()
+        pool_mod.close_all()
+    deadline = time.monotonic() + 5
+    while len(os.listdir("/proc/self/fd")) != fds and time.monotonic() < deadline:
+        time.sleep(0.05)  # a refill that was starting finishes and is killed
+    assert len(os.listdir("/proc/self/fd")) == fds
+
+
+def test_reference_solution_gets_full_marks(launcher, monkeypatch):
+    from grader.engine import grade_source
+    monkeypatch.setenv("GRADELAB_SEED_KEY", "sandbox-tests-seed-key")
+    source = (REPO / "reference_solutions" / "chain_rule.py").read_text()
+    report = grade_source("chain_rule", source, launcher=launcher)
+    assert report.score == report.max_score
