@@ -269,8 +269,10 @@ class Runner:
             if err:
                 return {"kind": "reply", "ok": False, "index": 0, "error": err}
             base, pick, values = list(msg["args"]), msg["pick"], []
+            for _, arr in leaves(base):
+                arr.flags.writeable = False  # shared by every evaluation: must stay intact
             for i, (path, index, delta) in enumerate(msg["edits"]):
-                args = copy.deepcopy(base)
+                args = containers_copy(base)
                 parent = _get(args, path[:-1])
                 block = np.array(parent[path[-1]], dtype=np.float64)
                 if index is None:
@@ -287,6 +289,17 @@ class Runner:
             return {"kind": "reply", "ok": True, "values": values}
         return {"kind": "reply", "ok": False, "index": 0,
                 "error": error("protocol", f"unknown operation {op!r}")}
+
+
+def containers_copy(x):
+    """Copy lists, tuples and dicts but share the (read-only) arrays inside them."""
+    if isinstance(x, dict):
+        return {k: containers_copy(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [containers_copy(v) for v in x]
+    if isinstance(x, tuple):
+        return tuple(containers_copy(v) for v in x)
+    return x
 
 
 def _get(tree, path):
