@@ -141,9 +141,13 @@ SOFTMAX_TEXT = {
 def softmax_normalisation(mode: str) -> Misconception:
     """Return the misconception of softmax normalised as ``mode`` ("columns" or "batch")."""
     key, title, text = SOFTMAX_TEXT[mode]
-    return Misconception(
-        key=key, title=title, scope="whole", transform=lambda case: case.model(softmax_mode=mode),
-        message="Probably: " + text + ". This explains your wrong {blocks}.")
+
+    def transform(case: Case):
+        return Variants({"shifted by the same max": case.model(softmax_mode=mode),
+                         "each row shifted by its own max": case.model(softmax_mode=f"{mode}_rowshift")})
+
+    return Misconception(key=key, title=title, scope="whole", transform=transform,
+                         message="Probably: " + text + ". This explains your wrong {blocks}.")
 
 
 def softmax_no_max_shift() -> Misconception:
@@ -151,12 +155,16 @@ def softmax_no_max_shift() -> Misconception:
 
     softmax(z) = softmax(z - max z) (the shift cancels), and exp of a logit near 1000 overflows.
     """
+    def transform(case: Case):
+        return Variants({"exp, then divide": case.model(softmax_mode="unshifted"),
+                         "log-sum-exp without the shift": case.model(softmax_mode="lse_unshifted")})
+
     return Misconception(
         key="softmax_no_max_shift", title="Softmax overflows (no max shift)", scope="whole",
-        transform=lambda case: case.model(softmax_mode="unshifted"), skip_tags=frozenset(),
+        transform=transform, skip_tags=frozenset(),
         loose=True,
-        message="Probably: your {blocks}: right for small logits, inf or NaN for large ones "
-                "(logits near 1000): exp overflows. Subtract each row's largest logit before exp (softmax is "
+        message="Probably: your {blocks}: right for small logits, wrong (inf, NaN or zeros) for "
+                "large ones (logits near 1000): exp overflows. Subtract each row's largest logit before exp (softmax is "
                 "unchanged by that shift), or use log-sum-exp for the log-probabilities.")
 
 

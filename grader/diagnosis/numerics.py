@@ -25,8 +25,12 @@ import numpy as np
 DERIV_MODES = ("correct", "missing", "on_activation", "formula_on_preactivation")
 
 #: Ways to normalise softmax: ``rows`` (correct, per example, max-shifted), ``columns`` (over the
-#: batch axis), ``batch`` (over every entry of the batch), ``unshifted`` (per row, no max shift).
-SOFTMAX_MODES = ("rows", "columns", "batch", "unshifted")
+#: batch axis), ``batch`` (over every entry of the batch), ``unshifted`` (per row, no max shift,
+#: exp then divide), ``lse_unshifted`` (log-sum-exp form without the shift),
+#: ``columns_rowshift`` / ``batch_rowshift`` (each row shifted by its own max, as in the stable
+#: code, but the sum taken over the wrong axis / every entry).
+SOFTMAX_MODES = ("rows", "columns", "batch", "unshifted", "lse_unshifted", "columns_rowshift",
+                 "batch_rowshift")
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -102,6 +106,12 @@ def log_softmax(z: np.ndarray, mode: str = "rows") -> np.ndarray:
         if mode == "unshifted":
             e = np.exp(z)
             return np.log(e / e.sum(axis=1, keepdims=True))
+        if mode == "lse_unshifted":
+            return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        if mode in ("columns_rowshift", "batch_rowshift"):
+            shifted = z - z.max(axis=1, keepdims=True)
+            axis = 0 if mode == "columns_rowshift" else None
+            return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         axis = {"rows": 1, "columns": 0, "batch": None}.get(mode, "bad")
         if axis == "bad":
             raise ValueError(f"unknown softmax mode {mode!r}")
