@@ -17,10 +17,17 @@ from grader.engine.results import Report
 
 @pytest.fixture(scope="session")
 def grade() -> Callable[..., Report]:
-    """Return ``grade(slug, source, student_id="alice") -> Report`` using a plain child."""
+    """Return ``grade(slug, source, student_id="alice") -> Report`` using a plain child.
+
+    Reports are cached per (slug, source, student) for the session; treat them as read-only.
+    """
     launcher = PlainLauncher()
+    cache: dict[tuple[str, str, str], Report] = {}
 
     def _grade(slug: str, source: str, student_id: str = "alice") -> Report:
-        return grade_source(slug, source, student_id=student_id, launcher=launcher)
+        key = (slug, source, student_id)
+        if key not in cache:  # tests that inspect the same mutant share one grading run
+            cache[key] = grade_source(slug, source, student_id=student_id, launcher=launcher)
+        return cache[key]
 
     return _grade

@@ -12,6 +12,7 @@ import pytest
 from assignment_helpers import lost_points, mutate, reference_source, summary
 
 SLUG = "mlp_backprop"
+pytestmark = pytest.mark.slow  # each grading run trains a digits classifier
 
 MUTANTS = [
     pytest.param(
@@ -37,7 +38,6 @@ EQUIVALENT = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("old, new, expected_lost, words", MUTANTS)
 def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, words):
     report = grade(SLUG, mutate(reference_source(SLUG), old, new))
@@ -56,7 +56,6 @@ def test_unfolded_standardisation_gets_partial_credit_only(grade):
     assert report.score == pytest.approx(report.max_score - digits[0].max_score + digits[0].score)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("old, new", EQUIVALENT)
 def test_equivalent_rewrite_keeps_full_marks(grade, old, new):
     report = grade(SLUG, mutate(reference_source(SLUG), old, new))
