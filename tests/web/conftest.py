@@ -6,7 +6,6 @@ submissions stay ``queued`` unless a test grades them; the queue's keys are dele
 """
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -15,13 +14,11 @@ import pytest
 import redis
 
 from grader import create_app
-from grader.engine.results import Report, TestResult
 from grader.web.extensions import db
 from grader.web.models import Assignment, GradingRun, Submission, User, utcnow
+from web_helpers import PASSWORD, TESTS, csrf_from, report_for, write_manifest
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-PASSWORD = "correct horse battery staple"
-CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture(scope="session")
@@ -76,13 +73,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def csrf_from(html: str) -> str:
-    """Return the first CSRF token in a page."""
-    match = CSRF_RE.search(html)
-    assert match, "page has no CSRF token"
-    return match.group(1) or match.group(2)
-
-
 @pytest.fixture
 def login(client) -> Callable[..., Any]:
     """Log ``client`` in as ``username`` through the real login form (with its CSRF token)."""
@@ -111,23 +101,6 @@ def make_user(app) -> Callable[..., int]:
     return _make
 
 
-TESTS = [
-    {"name": "forward: values", "part": "forward", "points": 6.0, "visibility": "visible"},
-    {"name": "backward: hidden batch", "part": "backward", "points": 4.0, "visibility": "hidden"},
-]
-
-
-def write_manifest(folder, slug: str, title: str) -> None:
-    """Write a minimal valid ``manifest.toml`` with the tests of :data:`TESTS`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = [f'slug = "{slug}"', f'title = "{title}"', 'due = "2030-01-01T00:00:00Z"']
-    for i, t in enumerate(TESTS):
-        lines += ["", "[[tests]]", f'name = "{t["name"]}"', f'check = "check_{i}"',
-                  f'part = "{t["part"]}"', f'points = {t["points"]}',
-                  f'visibility = "{t["visibility"]}"']
-    (folder / "manifest.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 @pytest.fixture
 def make_assignment(app, assignments_dir) -> Callable[..., int]:
     """Create an assignment row and its manifest folder (due in a week unless given); returns its id."""
@@ -147,20 +120,6 @@ def make_assignment(app, assignments_dir) -> Callable[..., int]:
             return row.id
 
     return _make
-
-
-def report_for(slug: str, scores: tuple[float, float], *, error: str | None = None,
-               feedback: str = "entry [0, 1] is off by 0.5") -> Report:
-    """Build an engine Report with the two tests of :data:`TESTS` scoring ``scores``."""
-    tests = []
-    for spec, score in zip(TESTS, scores):
-        status = "passed" if score == spec["points"] else "failed"
-        tests.append(TestResult(name=spec["name"], part=spec["part"], score=score,
-                                max_score=spec["points"], status=status,
-                                feedback="" if status == "passed" else feedback,
-                                visibility=spec["visibility"]))
-    return Report(slug=slug, score=sum(scores), max_score=10.0, tests=tests,
-                  outcome="error" if error else "graded", error=error, grader_version="test")
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Login, logout, session cookie flags, login rate limit, CSRF and API tokens."""
 from __future__ import annotations
 
-from conftest import PASSWORD, csrf_from
+from web_helpers import PASSWORD, csrf_from
 
 from grader.web.extensions import db
 from grader.web.models import User, hash_token

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from conftest import write_manifest
+from web_helpers import write_manifest
 
 from grader.web.extensions import db
 from grader.web.models import Assignment, User, hash_token

@@ -5,7 +5,7 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import csrf_from
+from web_helpers import csrf_from
 
 from grader import create_app
 from grader.web.catalog import sync_assignments

@@ -5,7 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_from
+from web_helpers import csrf_from
 
 from grader.web.extensions import db
 from grader.web.models import Submission, utcnow
