@@ -25,5 +25,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True,
                 template_folder="web/templates", static_folder="web/static")
     config.load(app, test_config)
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:  # behind nginx & co: client address and scheme from X-Forwarded-* headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     init_app(app)
     return app

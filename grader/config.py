@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds between the submission page's status polls while grading runs.
     "POLL_INTERVAL_SECONDS": 2,
     "COURSE_TITLE": "gradelab",
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted (0: none).
+    # Set it behind nginx so that the login rate limit sees client addresses, not the proxy's.
+    "TRUSTED_PROXIES": 0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,

@@ -58,3 +58,19 @@ def test_database_url_selects_postgresql_with_psycopg(monkeypatch, var):
 def test_sqlalchemy_uri_keeps_other_urls():
     assert sqlalchemy_uri("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
     assert sqlalchemy_uri("sqlite:///x.db") == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(("proxies", "seen"), [(1, "203.0.113.9"), (0, "127.0.0.1")])
+def test_trusted_proxy_supplies_the_client_address(monkeypatch, proxies, seen):
+    monkeypatch.setenv("GRADELAB_SECRET_KEY", "x")
+    monkeypatch.setenv("GRADELAB_TRUSTED_PROXIES", str(proxies))
+    app = create_app()
+
+    @app.get("/whoami")
+    def whoami():
+        from flask import request
+
+        return request.remote_addr
+
+    response = app.test_client().get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert response.text == seen
