@@ -61,9 +61,13 @@ class MathExtension(Extension):
 
 
 def render_markdown(text: str) -> str:
-    """Return HTML for trusted Markdown ``text`` (an instructor's spec), math as MathML."""
+    """Return HTML for trusted Markdown ``text`` (an instructor's spec), math as MathML.
+
+    Headings move one level down (``#`` becomes ``<h2>``) and get ``id`` anchors.
+    """
     return markdown.markdown(
-        text, extensions=["fenced_code", "tables", "sane_lists", MathExtension()],
+        text, extensions=["fenced_code", "tables", "sane_lists", "toc", MathExtension()],
+        extension_configs={"toc": {"baselevel": 2}},  # the page has the <h1>; ids for links
         output_format="html",
     )
 

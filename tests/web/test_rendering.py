@@ -17,6 +17,12 @@ def test_inline_and_display_math_become_mathml():
     assert "$" not in html
 
 
+def test_headings_sit_below_the_page_title_with_anchors():
+    html = render_markdown("# Title\n\n## Part 1\n")
+    assert '<h2 id="title">Title</h2>' in html and '<h3 id="part-1">Part 1</h3>' in html
+    assert "<h1" not in html
+
+
 def test_code_and_escaped_dollars_stay_literal():
     html = render_markdown("Use `cost = $5` and a price of \\$3.\n\n```\nx = '$a$'\n```\n")
     assert "<math" not in html
