@@ -179,11 +179,16 @@ def arg_name(fn, path):
 
 
 # ---------------------------------------------------------------------------- errors
-def student_traceback(exc, filename):
-    """Return the traceback trimmed to frames inside the student's file."""
+def student_frames(exc, filename):
+    """Return the traceback's frames inside the student's file (source lines only)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-    lines = [f"  line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-8:]]
-    text = "\n".join(lines + [f"{type(exc).__name__}: {exc}"])
+    lines = [f"  line {f.lineno}, in {f.name}: {(f.line or '').strip()[:200]}" for f in frames[-8:]]
+    return "\n".join(lines)
+
+
+def student_traceback(exc, filename):
+    """Return the traceback trimmed to frames inside the student's file, then the exception."""
+    text = "\n".join(filter(None, [student_frames(exc, filename), f"{type(exc).__name__}: {exc}"]))
     return text[-MAX_TEXT:]
 
 
@@ -217,8 +222,11 @@ class Runner:
             return None, error("exception", f"{name} recursed too deeply",
                                student_traceback(exc, self.filename))
         except BaseException as exc:  # student code may raise anything, even SystemExit
-            return None, error("exception", f"{name} raised {type(exc).__name__}: {exc}",
-                               student_traceback(exc, self.filename))
+            err = error("exception", f"{name} raised {type(exc).__name__}: {exc}",
+                        student_traceback(exc, self.filename))
+            err["exc_type"] = type(exc).__name__[:60]
+            err["frames"] = student_frames(exc, self.filename)[-MAX_TEXT:]
+            return None, err
 
     def call_checked(self, name, args):
         """One call with the mutation and view checks; return (value, None) or (None, error)."""

@@ -4,7 +4,8 @@ Order of checks (PrairieLearn style): type -> exact shape (no broadcasting) -> r
 finite entries -> ``np.isclose(got, expected, rtol, atol)``. Each function returns ``None`` when
 the value is acceptable and otherwise a feedback message that names the function, the variable,
 the worst entries (index, expected, got), the relative error and the threshold. With
-``reveal=False`` (hidden tests) expected values are left out of the message.
+``reveal=False`` (hidden tests) values are left out of the message: expected values would
+reveal the reference output, and returned values could carry the hidden inputs out.
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
         function, variable: names used in feedback (e.g. ``mlp_forward``, ``Y``).
         rtol, atol: ``np.isclose`` tolerances; an entry passes when
             ``|got - expected| <= atol + rtol * |expected|``.
-        reveal: include expected values in the message (False for hidden tests).
+        reveal: include expected and returned values in the message (False for hidden tests).
         kind: required dtype family, a key of :data:`KINDS`.
         worst: how many of the worst entries to list.
         values: False checks only type, shape, dtype and finiteness.
@@ -107,8 +108,10 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
             break
         idx = np.unravel_index(flat, got.shape) if got.ndim else ()
         entry = f"{_index(variable, idx)}: "
-        entry += f"expected {_fmt(e[idx])}, got {_fmt(g[idx])}" if reveal else f"got {_fmt(g[idx])}"
-        entry += f" (relative error {rel[idx]:.2e})"
+        if reveal:
+            entry += f"expected {_fmt(e[idx])}, got {_fmt(g[idx])} (relative error {rel[idx]:.2e})"
+        else:
+            entry += f"relative error {rel[idx]:.2e}"
         parts.append(entry)
     n_bad = int(bad.sum())
     return (f"{function}: {n_bad} of {got.size} entries of {variable} are off "
@@ -149,8 +152,8 @@ def compare_scalar(got: Any, expected: float, *, function: str, variable: str,
     if np.isclose(value, expected, rtol=rtol, atol=atol):
         return None
     rel = abs(value - expected) / max(abs(expected), 1e-300)
-    shown = f"expected {_fmt(expected)}, got {_fmt(value)}" if reveal else f"got {_fmt(value)}"
-    return (f"{function}: {variable} is off: {shown} (relative error {rel:.2e}; tolerance "
+    shown = f": expected {_fmt(expected)}, got {_fmt(value)}" if reveal else ""
+    return (f"{function}: {variable} is off{shown} (relative error {rel:.2e}; tolerance "
             f"rtol={rtol:g}, atol={atol:g}).")
 
 

@@ -63,3 +63,6 @@ class StudentCallError(CheckFailed):
         super().__init__(message, status="timeout" if kind == "timeout" else "error")
         self.kind = kind
         self.child_lost = child_lost
+        #: The message without text the student's code chose (exception messages), for hidden
+        #: tests: such text could carry the hidden inputs out.
+        self.redacted = message

@@ -203,10 +203,20 @@ class Session:
                        "building huge intermediate arrays.")
         elif kind == "exception" and tb:
             message = f"{fn} raised an exception. Where it happened in your file:\n{tb}"
+        redacted = message
+        if kind == "exception":
+            exc_type = _text(err.get("exc_type"), 60)
+            exc_type = exc_type if exc_type.isidentifier() else "an exception"
+            frames = _text(err.get("frames"))
+            redacted = (f"{fn} raised {exc_type} (its message is not shown for hidden tests)."
+                        + (f" Where it happened in your file:\n{frames}" if frames else ""))
         index = msg.get("index")
         if kind != "missing" and isinstance(index, int) and index > 0:
             message += f" (on evaluation {index + 1} of a batch)"
-        return StudentCallError(message, kind=kind)
+            redacted += f" (on evaluation {index + 1} of a batch)"
+        error = StudentCallError(message, kind=kind)
+        error.redacted = redacted
+        return error
 
     def _receive(self, cpu_limit: float, wall_limit: float, doing: str, *,
                  per_call: float | None = None, n_evals: int = 1) -> dict[str, Any]:

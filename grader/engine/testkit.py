@@ -20,9 +20,10 @@ treated as untrusted: never index them without checking their type first (``ctx.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -135,7 +136,9 @@ class TestContext:
                 object array), or ran out of time.
         """
         self._last_inputs[fn] = copy.deepcopy(args)
-        return self._runner.call(fn, args, self.time_limit if time_limit is None else time_limit)
+        with self._redacting():
+            return self._runner.call(fn, args,
+                                     self.time_limit if time_limit is None else time_limit)
 
     def call_many(self, fn: str, args_list: Sequence[tuple[Any, ...]], *,
                   time_limit: float | None = None) -> list[Any]:
@@ -148,8 +151,9 @@ class TestContext:
         args_list = [tuple(a) for a in args_list]
         if args_list:
             self._last_inputs[fn] = copy.deepcopy(args_list[0])
-        return self._runner.call_many(
-            fn, args_list, self.time_limit if time_limit is None else time_limit)
+        with self._redacting():
+            return self._runner.call_many(
+                fn, args_list, self.time_limit if time_limit is None else time_limit)
 
     # ----------------------------------------------------------------- structure helpers
     def unpack(self, value: Any, n: int, *, function: str | None = None,
@@ -317,6 +321,16 @@ class TestContext:
         return fd
 
     # ----------------------------------------------------------------- internals
+    @contextlib.contextmanager
+    def _redacting(self) -> Iterator[None]:
+        """For hidden tests, drop text chosen by student code (exception messages) from errors."""
+        try:
+            yield
+        except StudentCallError as exc:
+            if self.hidden:
+                exc.message = exc.redacted
+            raise
+
     def _record(self, function: str, variable: str, got: Any, expected: Any, msg: str) -> None:
         self.records.append(CheckRecord(function, variable, self._last_inputs.get(function, ()),
                                         got, expected, msg))
@@ -365,8 +379,9 @@ class TestContext:
             values = []
             for start in range(0, len(edits), 4096):
                 chunk = edits[start:start + 4096]
-                values += self._runner.call_perturbed(loss_name, args, chunk, loss_index,
-                                                      self.time_limit)
+                with self._redacting():
+                    values += self._runner.call_perturbed(loss_name, args, chunk, loss_index,
+                                                          self.time_limit)
             losses = np.empty(len(values))
             for i, v in enumerate(values):
                 x = as_real_scalar(v)

@@ -142,8 +142,20 @@ def test_hidden_test_feedback_does_not_reveal_expected_values(grade_toy):
     report = grade_toy(with_function("double", body))
     hidden = result(report, "double: hidden batch")
     assert hidden.status == "failed"
-    assert "expected" not in hidden.feedback
-    assert "got" in hidden.feedback
+    assert "expected" not in hidden.feedback and "got" not in hidden.feedback
+    assert "y[0, 0]" in hidden.feedback and "relative error" in hidden.feedback
+
+
+def test_hidden_test_does_not_echo_exception_messages(grade_toy):
+    # A student could smuggle hidden inputs out through an exception message.
+    body = "def double(x):\n    raise ValueError('LEAK ' + repr(x.tolist()))\n"
+    report = grade_toy(with_function("double", body))
+    hidden = result(report, "double: hidden batch")
+    assert hidden.status == "error"
+    assert "LEAK [[" not in hidden.feedback
+    assert "double raised ValueError" in hidden.feedback and "line 5" in hidden.feedback
+    visible = result(report, "double: values")
+    assert "LEAK [[" in visible.feedback  # public inputs: the full message helps the student
 
 
 @pytest.mark.slow
