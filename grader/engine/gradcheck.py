@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.engine.compare import norm_relative_error
+from grader.engine.compare import compare_array, describe, norm_relative_error
 
 H = 1e-5
 PASS_THRESHOLD = 1e-6
@@ -192,3 +192,51 @@ def check_gradient(evaluate: Evaluator, blocks: Sequence[Block], analytic: Seque
     mode = choose_mode(blocks, mode)
     return [check_block(evaluate, b, a, mode=mode, rng=rng, h=h, directions=directions,
                         coordinates=coordinates) for b, a in zip(blocks, analytic)]
+
+
+def gradient_blocks(grads: Any, blocks: Sequence[Block],
+                    fn: str) -> tuple[list[np.ndarray], str | None]:
+    """Walk a student's gradient along the parameter paths of ``blocks``.
+
+    Returns ``(arrays, None)`` with one float array per block, or ``([], message)`` naming the
+    first place where the structure, shape, dtype or finiteness differs from the parameters.
+    """
+    out = []
+    for blk in blocks:
+        node, where = grads, "the gradient"
+        for key in blk.path[1:]:
+            if isinstance(key, str):
+                if not isinstance(node, dict) or key not in node:
+                    return [], (f"{fn}: {where} should be a dict with key '{key}' (same "
+                                f"structure as params), but it is {describe(node)}.")
+                where += f"['{key}']"
+            else:
+                if not isinstance(node, (list, tuple)) or len(node) <= key:
+                    return [], (f"{fn}: {where} should be a list with one entry per layer "
+                                f"(same structure as params), but it is {describe(node)}.")
+                where += f"[{key}]"
+            node = node[key]
+        msg = compare_array(node, blk.value, function=fn, variable=f"the gradient {blk.name}",
+                            rtol=0.0, atol=0.0, reveal=False, values=False)
+        if msg:
+            return [], msg
+        out.append(node)
+    return out, None
+
+
+def format_worst(r: BlockResult) -> str:
+    """Describe a block's largest analytic vs central-difference mismatches, or ``""``."""
+    if not r.worst:
+        return ""
+    parts = [f"{r.name}[{', '.join(map(str, i))}]: yours {a:.6g}, central difference {n:.6g}"
+             for i, a, n in r.worst]
+    return " Largest differences: " + "; ".join(parts) + "."
+
+
+def jitter(params: Any, rng: np.random.Generator, scale: float = 0.05) -> Any:
+    """Return a copy of a parameter pytree with Gaussian noise of ``scale`` added to each block."""
+    if isinstance(params, dict):
+        return {k: jitter(v, rng, scale) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(jitter(v, rng, scale) for v in params)
+    return params + scale * rng.standard_normal(params.shape)

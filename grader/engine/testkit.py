@@ -31,6 +31,7 @@ import numpy as np
 
 from grader.engine import gradcheck
 from grader.engine.compare import as_real_scalar, compare_array, compare_scalar, describe
+from grader.engine.gradcheck import format_worst, gradient_blocks
 from grader.engine.errors import CheckFailed, StudentCallError
 from grader.engine.manifest import TestSpec
 from grader.engine.results import CheckRecord
@@ -343,35 +344,14 @@ class TestContext:
 
     def _grad_blocks(self, grads: Any, params: Any, blocks: list[gradcheck.Block],
                      fn: str) -> list[np.ndarray]:
-        """Walk the student's gradient along the parameter paths, checking structure."""
-        out = []
-        for blk in blocks:
-            node, where = grads, "the gradient"
-            for key in blk.path[1:]:
-                if isinstance(key, str):
-                    if not isinstance(node, dict) or key not in node:
-                        self.fail(f"{fn}: {where} should be a dict with key '{key}' (same "
-                                  f"structure as params), but it is {describe(node)}.")
-                    where += f"['{key}']"
-                else:
-                    if not isinstance(node, (list, tuple)) or len(node) <= key:
-                        self.fail(f"{fn}: {where} should be a list with one entry per layer "
-                                  f"(same structure as params), but it is {describe(node)}.")
-                    where += f"[{key}]"
-                node = node[key]
-            msg = compare_array(node, blk.value, function=fn, variable=f"the gradient {blk.name}",
-                                rtol=0.0, atol=0.0, reveal=False, values=False)
-            if msg:
-                self.fail(msg)
-            out.append(node)
-        return out
+        """The student's gradient blocks in parameter order; CheckFailed on a wrong structure."""
+        found, msg = gradient_blocks(grads, blocks, fn)
+        if msg:
+            self.fail(msg)
+        return found
 
     def _fd_worst(self, r: gradcheck.BlockResult) -> str:
-        if self.hidden or not r.worst:
-            return ""
-        parts = [f"{r.name}[{', '.join(map(str, i))}]: yours {a:.6g}, central difference {n:.6g}"
-                 for i, a, n in r.worst]
-        return " Largest differences: " + "; ".join(parts) + "."
+        return "" if self.hidden else format_worst(r)
 
     def _loss_evaluator(self, loss_name: str, loss_index: int | None,
                         args: tuple[Any, ...]) -> gradcheck.Evaluator:
@@ -406,7 +386,7 @@ class TestContext:
         results = gradcheck.check_gradient(evaluate, blocks, got_blocks, mode=mode, rng=self.rng)
         unsure = [i for i, r in enumerate(results) if r.verdict == "unsure"]
         if unsure:
-            params2 = fresh(self.rng) if fresh is not None else _jitter(params, self.rng)
+            params2 = fresh(self.rng) if fresh is not None else gradcheck.jitter(params, self.rng)
             out2 = self.call(fn, params2, *args)
             grads2 = self._pick(out2, grads_index, fn, names)
             blocks2 = gradcheck.blocks_of(params2)
@@ -419,12 +399,3 @@ class TestContext:
                 results[i] = r2 if r2.verdict == "fail" else gradcheck.BlockResult(
                     r2.name, r2.error, "pass", r2.n_evals + results[i].n_evals, r2.mode, r2.worst)
         return results
-
-
-def _jitter(params: Any, rng: np.random.Generator, scale: float = 0.05) -> Any:
-    """Return a copy of a parameter pytree with small Gaussian noise added to every block."""
-    if isinstance(params, dict):
-        return {k: _jitter(v, rng, scale) for k, v in params.items()}
-    if isinstance(params, (list, tuple)):
-        return type(params)(_jitter(v, rng, scale) for v in params)
-    return params + scale * rng.standard_normal(params.shape)
