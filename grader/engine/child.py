@@ -8,7 +8,8 @@ trusted by the grader, which checks every value it receives. The wire format is 
 
 Messages from the host: ``{"op": "call", "fn", "args"}``, ``{"op": "call_many", "fn",
 "args_list"}``, ``{"op": "perturbed", "fn", "args", "edits", "pick"}``, ``{"op": "bye"}``.
-Replies: ``{"kind": "hello", "ok", ...}`` once after the import, then ``{"kind": "reply",
+Replies: ``{"kind": "ready"}`` once numpy is imported (before any student code runs),
+``{"kind": "hello", "ok", ...}`` once after the import, then ``{"kind": "reply",
 "ok": true, "values": [...]}`` or ``{"kind": "reply", "ok": false, "index": i, "error": {...}}``.
 """
 import copy
@@ -348,6 +349,7 @@ def main():
         return 2
     import numpy
     np = numpy
+    send_message({"kind": "ready"})  # the runtime works; from here on, failures are the student's
     filename = os.path.abspath(sys.argv[1])
     module, err = load_student(filename)
     if err:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.engine.errors import ProtocolError, StudentCallError
+from grader.engine.errors import GraderInfrastructureError, ProtocolError, StudentCallError
 from grader.engine.launch import ChildHandle, Launcher
 from grader.engine.manifest import Limits
 from grader.engine.protocol import decode_message, encode_message
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 0.05
 IMPORT_CPU_S = 10.0
+READY_WALL_S = 60.0
 MAX_MESSAGE = 4000
 _ERROR_KINDS = {"missing", "not_implemented", "exception", "unsendable", "mutated", "view",
                 "memory", "protocol"}
@@ -70,6 +71,7 @@ class Session:
         self.close()
         self.handle = self.launcher.start(self.source, self.limits)
         self.children_started += 1
+        self._wait_ready()
         cpu = min(IMPORT_CPU_S, self.limits.cpu_seconds)
         try:
             msg = self._receive(cpu, cpu * 3 + 2, "importing your file")
@@ -84,6 +86,27 @@ class Session:
             return Hello(True, functions=names)
         self._lose()
         return Hello(False, error=self._import_error(msg.get("error")))
+
+    def _wait_ready(self) -> None:
+        """Wait for the child's ``ready`` frame, sent before any student code runs.
+
+        Raises GraderInfrastructureError when it does not come: the interpreter, numpy or the
+        sandbox is broken, which is never the submission's fault.
+        """
+        handle = self.handle
+        assert handle is not None
+        try:
+            msg = decode_message(handle.recv(READY_WALL_S))
+        except (TimeoutError, EOFError, ProtocolError) as exc:
+            reason = handle.death_reason() if not isinstance(exc, TimeoutError) else "no reply"
+            tail = handle.output_tail(2000)
+            self.close()
+            raise GraderInfrastructureError(
+                f"the grading child did not start ({reason or exc}); its output ends with: "
+                f"{tail[-500:]!r}") from exc
+        if msg.get("kind") != "ready":
+            self.close()
+            raise GraderInfrastructureError("the grading child sent no ready message")
 
     def _import_error(self, err: Any) -> str:
         if not isinstance(err, dict):

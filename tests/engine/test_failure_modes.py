@@ -305,3 +305,15 @@ def test_records_keep_failed_inputs_on_the_trusted_side_only(grade_toy):
     assert r.records and r.records[0].function == "double"
     assert r.records[0].inputs[0].shape == (2, 9)
     assert "records" not in r.to_dict() and "records" not in r.to_gradescope()
+
+
+def test_a_child_that_cannot_start_is_our_fault_not_the_students(toy_dirs, tmp_path):
+    from grader.engine import GraderInfrastructureError, grade_source
+    from grader.engine.launch import PlainLauncher
+
+    broken_python = tmp_path / "python"
+    broken_python.write_text("#!/bin/sh\necho 'numpy: cannot open shared object' >&2\nexit 1\n")
+    broken_python.chmod(0o755)
+    with pytest.raises(GraderInfrastructureError, match="did not start"):
+        grade_source("toy", GOOD, launcher=PlainLauncher(python=str(broken_python)),
+                     seed_key=b"k")
