@@ -6,7 +6,8 @@
 # it only rebuilds the runtime when the interpreter or the numpy version differ.
 #
 # Environment:
-#   GRADELAB_SANDBOX_RUNTIME  where the runtime venv goes    (default /opt/gradelab/sandbox-runtime)
+#   GRADELAB_SANDBOX_PYTHON   the runtime's bin/python, as the launcher reads it; the venv is
+#                             built two levels up (default /opt/gradelab/sandbox-runtime/bin/python)
 #   GRADELAB_SANDBOX_BASE_PYTHON  interpreter the venv is made from (default /usr/bin/python3.11)
 #   GRADELAB_NUMPY_VERSION    numpy version to pin (default: the project's .venv numpy, else the
 #                             newest numpy allowed by pyproject.toml)
@@ -14,10 +15,19 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUNTIME="${GRADELAB_SANDBOX_RUNTIME:-/opt/gradelab/sandbox-runtime}"
+SANDBOX_PY="${GRADELAB_SANDBOX_PYTHON:-/opt/gradelab/sandbox-runtime/bin/python}"
+RUNTIME="$(dirname "$(dirname "$SANDBOX_PY")")"
 BASE_PY="${GRADELAB_SANDBOX_BASE_PYTHON:-/usr/bin/python3.11}"
 
 log() { echo "setup-sandbox-runtime: $*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo --preserve-env=GRADELAB_SANDBOX_PYTHON,GRADELAB_SANDBOX_BASE_PYTHON,GRADELAB_NUMPY_VERSION,GRADELAB_SKIP_APT "$0" "$@"
+    fi
+    log "needs root (it writes $RUNTIME and installs Debian packages); run it as root"
+    exit 1
+fi
 
 need_apt=()
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
