@@ -35,6 +35,7 @@ class Unsendable(Exception):
 
 # ---------------------------------------------------------------------------- framing
 def read_exact(fd, n):
+    """Read exactly ``n`` bytes from ``fd``; EOFError if the host closed the pipe."""
     chunks, got = [], 0
     while got < n:
         chunk = os.read(fd, min(n - got, 1 << 20))
@@ -46,6 +47,7 @@ def read_exact(fd, n):
 
 
 def write_all(fd, data):
+    """Write all of ``data`` to ``fd``."""
     view = memoryview(data)
     while view:
         n = os.write(fd, view)
@@ -53,6 +55,7 @@ def write_all(fd, data):
 
 
 def read_message():
+    """Read and decode one request frame from fd 3."""
     (n,) = U32.unpack(read_exact(REQ_FD, 4))
     payload = read_exact(REQ_FD, n)
     (hlen,) = U32.unpack_from(payload, 0)
@@ -65,6 +68,7 @@ def read_message():
 
 
 def send_message(body):
+    """Encode ``body`` (student values under "values") and write it as one frame to fd 4."""
     blobs = []
     tree = {}
     for k, v in body.items():
@@ -80,6 +84,7 @@ def send_message(body):
 
 # ---------------------------------------------------------------------------- values
 def decode(node, payload, offsets):
+    """Turn a tagged tree from the host back into Python and numpy values."""
     if isinstance(node, list):
         return [decode(v, payload, offsets) for v in node]
     if not isinstance(node, dict):
@@ -194,16 +199,20 @@ def student_traceback(exc, filename):
 
 
 def error(kind, message, tb=""):
+    """Build the error part of a failed reply (message capped in length)."""
     return {"kind": kind, "message": str(message)[:MAX_TEXT], "traceback": tb}
 
 
 # ---------------------------------------------------------------------------- calls
 class Runner:
+    """Answers the host's requests by calling functions of the imported submission."""
+
     def __init__(self, module, filename):
         self.module = module
         self.filename = filename
 
     def function(self, name):
+        """Return (callable, None) or (None, missing-function error)."""
         fn = getattr(self.module, name, None)
         if not callable(fn):
             return None, error("missing", f"your file does not define a function {name}(...)")
@@ -259,6 +268,7 @@ class Runner:
         return value, None
 
     def handle(self, msg):
+        """Answer one request (call, call_many or perturbed) with a reply message."""
         op = msg.get("op")
         name = msg.get("fn")
         if op == "call":
@@ -343,6 +353,7 @@ def load_student(path):
 
 
 def main():
+    """Import numpy, say ready, import the submission, say hello, then serve requests."""
     global np
     if len(sys.argv) != 2:
         sys.stderr.write("usage: child.py <submission.py>\n")
