@@ -151,11 +151,14 @@ class BwrapLauncher(Launcher):
             SandboxUnavailableError: the sandbox did not come up.
         """
         limits = clamp(limits)
-        workdir = tempfile.mkdtemp(prefix="gradelab-sub-")
-        os.chmod(workdir, 0o755)  # the sandbox's uid must traverse it; it cannot write to it
+        uid = uid_base() + secrets.randbelow(UID_SPAN) if os.geteuid() == 0 else None
+        workdir = tempfile.mkdtemp(prefix="gradelab-sub-")  # 0700, ours
+        if uid is not None:
+            # Readable by this sandbox's uid only; mounted read-only, so it cannot chmod it.
+            os.chown(workdir, uid, uid)
+            os.chmod(workdir, 0o500)
         cgroup = Cgroup.create(memory_bytes=limits.memory_mb * MIB,
                                max_pids=limits.max_processes + SANDBOX_OWN_PROCESSES)
-        uid = uid_base() + secrets.randbelow(UID_SPAN) if os.geteuid() == 0 else None
         argv = build_argv(runtime=self.runtime, limits=limits, stub_py=STUB_PY,
                           child_py=self.child_py, submission_dir=workdir, uid=uid,
                           cgroup=cgroup, seccomp_path=self.seccomp_path, tools=self.tools)
@@ -181,6 +184,7 @@ class BwrapLauncher(Launcher):
                     pass
         handle = SandboxProcess(proc=proc, req_w=req_w, rep_r=rep_r, out_r=out_r,
                                 limits=limits, cgroup=cgroup, workdir=Path(workdir))
+        handle.uid = uid
         if handle.read_ready(self.startup_timeout_s) != b"R":
             handle.kill()
             tail = handle.output_tail(2000).strip()
@@ -198,10 +202,11 @@ class BwrapLauncher(Launcher):
         path = os.path.join(handle.workdir, SUBMISSION_NAME)
         if isinstance(source, str):
             source = source.encode("utf-8")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
         with os.fdopen(fd, "wb") as f:
             f.write(source)
-        os.chmod(path, 0o644)
+        if handle.uid is not None:
+            os.chown(path, handle.uid, handle.uid)
         handle.start_clock()
         try:
             handle.send_go()

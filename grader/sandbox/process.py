@@ -58,6 +58,7 @@ class SandboxProcess(PipeChildHandle):
         super().__init__(proc, req_w, rep_r, limits, workdir, workdir / "no-output-file")
         self._out_r = out_r
         self._cgroup = cgroup
+        self.uid: int | None = None  # the sandbox's uid (None: the worker's own)
         self._lock = threading.Lock()
         self._reason: str | None = None
         self._status: int | None = None  # wait status once reaped

@@ -117,6 +117,14 @@ def find_runtime(python: str | None = None) -> Runtime:
                   and not any(p == b or p.startswith(b + "/") for b in binds))
     log.info("sandbox runtime %s (numpy %s), %d read-only mounts",
              python, info["numpy"], len(binds) + len(extra))
+    try:
+        from importlib.metadata import version
+        host_numpy = version("numpy")
+    except ImportError:  # PackageNotFoundError is an ImportError
+        host_numpy = None
+    if host_numpy is not None and host_numpy != info["numpy"]:
+        log.warning("the sandbox runs numpy %s but the grader numpy %s: results may differ in "
+                    "the last bits; %s", info["numpy"], host_numpy, SETUP_HINT)
     return Runtime(python=python, binds=binds + extra, symlinks=symlinks,
                    numpy_version=info["numpy"])
 

@@ -21,6 +21,8 @@ FAST = Limits(cpu_seconds=2.0, wall_seconds=3.0, memory_mb=256, max_processes=8,
 
 
 def hello(handle) -> dict:
+    """The child's hello, after its ``ready`` frame (sent before any student code runs)."""
+    assert decode_message(handle.recv(10.0)) == {"kind": "ready"}
     return decode_message(handle.recv(10.0))
 
 
@@ -29,7 +31,8 @@ def run_until_dead(launcher, source: str, limits: Limits = FAST) -> tuple[object
     handle = launcher.start(source.encode(), limits)
     try:
         with pytest.raises(EOFError):
-            handle.recv(limits.wall_seconds + 10.0)
+            while True:  # the ready frame, maybe a hello, then the end
+                handle.recv(limits.wall_seconds + 10.0)
         return handle, time.monotonic() - t0
     finally:
         handle.kill()
@@ -85,6 +88,7 @@ def test_memory_limit_verdict(launcher):
     src = "import numpy as np\nkeep = []\nwhile True:\n    keep.append(np.ones(1 << 20))\n"
     handle = launcher.start(src.encode(), Limits(memory_mb=256, wall_seconds=30.0))
     try:
+        assert decode_message(handle.recv(10.0)) == {"kind": "ready"}
         reply = handle.recv(20.0)
     except EOFError:  # killed by the cgroup's OOM killer
         assert handle.death_reason() == memory_verdict(256) == "memory limit (256 MiB)"
