@@ -74,7 +74,7 @@ def stack(tmp_path, monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while "ready." not in log_path.read_text(errors="replace"):
             assert worker.poll() is None, log_path.read_text(errors="replace")
             assert time.monotonic() < deadline, "worker did not start"
@@ -168,6 +168,10 @@ def test_student_and_instructor_in_chromium(stack, tmp_path):
             assert lines[0].startswith("username,name,email,")
             assert any(line.startswith("ada,Ada,ada@example.org,") and "22.00" in line
                        for line in lines), csv_text
+        except AssertionError as exc:  # keep what the browser showed and what the worker did
+            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+            tail = worker_log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{exc}\n--- page {page.url}; worker log tail:\n{tail}") from exc
         finally:
             browser.close()
     assert "succeeded" in worker_log.read_text(errors="replace")
