@@ -83,8 +83,9 @@ def run_grading(submission_id: int) -> GradingOutcome:
         return GradingOutcome("skipped")
     if sub.grading_tries >= max_tries():
         reason = (
-            f"The grader was interrupted {sub.grading_tries} times while grading this submission "
-            "(worker crash or time limit). It was not graded; an instructor can regrade it."
+            f"Grading was started or re-sent {sub.grading_tries} times without finishing (worker "
+            "crash, time limit or lost queue). It was not graded and no attempt was used; an "
+            "instructor can regrade it."
         )
         return give_up(sub, reason, lease=(sub.status, sub.started_at))
 
@@ -97,7 +98,7 @@ def run_grading(submission_id: int) -> GradingOutcome:
 
     from grader.engine import grade_source
 
-    log.info("grading %s attempt (try %s)", slug, sub.grading_tries)
+    log.info("grading %s (try %s)", slug, sub.grading_tries)
     try:
         report = grade_source(slug, source, student_id=student)
     except SoftTimeLimitExceeded:

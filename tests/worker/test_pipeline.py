@@ -114,3 +114,25 @@ def _hostname() -> str:
     import socket
 
     return socket.gethostname()
+
+
+def test_bulk_regrade_adds_a_run_per_submission(app, assignments, make_student, celery_procs):
+    celery_procs("worker", concurrency=2)
+    with app.app_context():
+        student = make_student()
+        ids = [services.submit(student, assignments["xor"], "x.py", src).id
+               for src in (reference("xor"), BUGGY_XOR)]
+    first = [_final(app, sid) for sid in ids]
+
+    with app.app_context():
+        regrades = services.regrade_assignment(db.session.merge(assignments["xor"]))
+    assert sorted(r.submission_id for r in regrades) == ids
+    wait_until(app, lambda: all(len(submission(app, sid)["runs"]) == 2 for sid in ids),
+               what="the regrade runs")
+    second = [_final(app, sid) for sid in ids]
+
+    for before, after in zip(first, second):
+        assert after["status"] == "graded"
+        assert after["score"] == before["score"]  # same grader, same seed key: same score
+        assert after["runs"][0] == before["runs"][0]  # history kept
+        assert after["runs"][1]["id"] > before["runs"][0]["id"]
