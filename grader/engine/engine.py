@@ -117,10 +117,11 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
 
 def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult,
               session: Session | None = None) -> list[dict[str, Any]]:
-    """Call ``grader.diagnosis.diagnose(slug, spec, result) -> list[dict]`` if that package exists.
+    """Call ``grader.diagnosis.diagnose(slug, spec, result, runner=session)`` if it exists.
 
     The hook gets the trusted-side ``result.records`` (inputs, outputs, expected values of
-    failed comparisons) and may replay them through the reference solution.
+    failed comparisons) and the session, through which it may run the failed function on its
+    own probe inputs in the same child. It returns JSON-safe dicts for ``result.diagnosis``.
     """
     try:
         module = importlib.import_module("grader.diagnosis")
