@@ -317,3 +317,13 @@ def test_a_child_that_cannot_start_is_our_fault_not_the_students(toy_dirs, tmp_p
     with pytest.raises(GraderInfrastructureError, match="did not start"):
         grade_source("toy", GOOD, launcher=PlainLauncher(python=str(broken_python)),
                      seed_key=b"k")
+
+
+def test_gradient_between_the_thresholds_is_rechecked_and_noted(grade_toy):
+    src = GOOD.replace('return {"w": X.T @ r, "c": np.array([r.sum()])}',
+                       'return {"w": (1 + 4e-5) * (X.T @ r), "c": np.array([r.sum()])}')
+    report = grade_toy(src)
+    fd = result(report, "quad_grad: central differences of your loss")
+    assert fd.status == "passed"
+    assert "at two points" in fd.feedback and "gradient w" in fd.feedback
+    assert result(report, "quad_grad: gradient").status == "failed"  # the reference is strict
