@@ -13,10 +13,70 @@ default is the plain launcher, since the corpus is our own trusted code.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import sys
 import time
+from pathlib import Path
 
 from grader.diagnosis import corpus
 from grader.diagnosis.evaluation import grade_entry, summarise
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: The engine's own mutant suite (tests/engine/mutants.py, written independently of this corpus):
+#: the misconception each of its mutants plants, or None for faults that are not misconceptions
+#: (mutated input, list return, NaN, wrong XOR weights, ...), where any diagnosis is wrong.
+EXTERNAL_KEYS = {
+    "missing sigma'": "activation_derivative_missing",
+    "sigma' of the activation": "derivative_on_activation",
+    "transposed W1 gradient": "transposed",
+    "bias gradient not summed": "bias_not_summed",
+    "bias gradient summed over every axis": "bias_summed_all_axes",
+    "sum instead of mean in the gradient": "times_batch_size",
+    "sum instead of mean in the loss": "times_batch_size",
+    "factor 1/2 missing in the loss": "times_two",
+    "factor 2 in the gradient": "times_two",
+    "sign flipped in the gradient": "sign_flipped",
+    "softmax normalised over the whole batch": "softmax_whole_batch",
+    "deep: sigma' of the activation": "derivative_on_activation",
+    "deep: sign flipped": "sign_flipped",
+    "deep: bias summed over every axis": "bias_summed_all_axes",
+    "softmax without the max shift": "softmax_no_max_shift",
+    "chain_rule: softmax over the whole batch": "softmax_whole_batch",
+}
+
+
+def external_suite(launcher, verbose: bool) -> None:
+    """Grade the engine's mutant suite, if present, and print the same figures for it."""
+    path = REPO / "tests" / "engine" / "mutants.py"
+    if not path.is_file():
+        return
+    spec = importlib.util.spec_from_file_location("engine_mutant_catalogue", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    from grader.engine import grade_source
+
+    named = planted = wrong = silent_other = 0
+    for mutant in module.MUTANTS:
+        source = mutant.apply((REPO / "reference_solutions" / f"{mutant.slug}.py").read_text())
+        report = grade_source(mutant.slug, source, launcher=launcher, seed_key=b"bench-diagnosis")
+        found = [d for t in report.tests if t.status != "passed" for d in t.diagnosis]
+        mistakes = [d["key"] for d in found if d.get("kind") == "mistake"] or [d["key"] for d in found]
+        expected = EXTERNAL_KEYS.get(mutant.id)
+        top = mistakes[0] if mistakes else None
+        if expected is None:
+            silent_other += not found
+            wrong += len(mistakes)
+        else:
+            planted += 1
+            named += top == expected
+            wrong += sum(k != expected for k in mistakes)
+        if verbose or top != expected:
+            print(f"engine suite: {mutant.id:45s} expected={expected} top={top} all={sorted(set(mistakes))}")
+    others = len(module.MUTANTS) - planted
+    print(f"engine's own mutant suite: top diagnosis names the planted mistake {named}/{planted}; "
+          f"no diagnosis on {silent_other}/{others} non-misconception faults; wrong diagnoses {wrong}")
 
 
 def main() -> None:
@@ -25,6 +85,8 @@ def main() -> None:
     parser.add_argument("--sandbox", action="store_true", help="use the sandboxed launcher")
     parser.add_argument("--slug", default=None, help="only this assignment")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per entry")
+    parser.add_argument("--no-external", action="store_true",
+                        help="skip the engine's own mutant suite (tests/engine/mutants.py)")
     opts = parser.parse_args()
     launcher = None
     if not opts.sandbox:
@@ -62,6 +124,8 @@ def main() -> None:
     print(f"correct submissions graded:                     {s['correct_submissions']} "
           f"(below full marks: {s['correct_not_full_marks']})")
     print(f"diagnoses on correct submissions:               {s['diagnoses_on_correct']}")
+    if not opts.no_external and opts.slug is None:
+        external_suite(launcher, opts.verbose)
     print(f"wall time: {elapsed:.1f} s ({elapsed / max(1, s['mutants'] + s['correct_submissions']):.2f} s per submission)")
 
 

@@ -58,7 +58,7 @@ _LOG_SOFTMAX = ("S = Z - Z.max(axis=1, keepdims=True)\n"
 
 
 def _sm_loss(probs: str = _LOG_SOFTMAX, ret: str = "-(T * logY).sum() / X.shape[0]") -> str:
-    if probs != _LOG_SOFTMAX:
+    if "logY" not in probs:
         probs += "\n    logY = np.log(Y)"
     return _SM_LOSS.format(probs=probs, ret=ret)
 
@@ -105,6 +105,10 @@ def multivariate_dfdt(t):
     ("sm_grad_axis0", "softmax_wrong_axis", _sm_grad(probs=_AXIS0)),
     ("sm_grad_whole_batch", "softmax_whole_batch", _sm_grad(probs=_WHOLE)),
     ("sm_grad_no_shift", "softmax_no_max_shift", _sm_grad(probs=_NOSHIFT)),
+    ("sm_grad_lse_no_shift", "softmax_no_max_shift",
+     _sm_grad(probs="Y = np.exp(Z - np.log(np.exp(Z).sum(axis=1, keepdims=True)))")),
+    ("sm_loss_batch_row_shift", "softmax_whole_batch", _sm_loss(
+        probs="S = Z - Z.max(axis=1, keepdims=True)\n    logY = S - np.log(np.exp(S).sum())")),
     ("sm_grad_product_of_means", "right_for_single_example",
      _sm_grad(ret="np.outer(Z_bar.mean(axis=0), X.mean(axis=0)) * N, Z_bar.sum(axis=0)")),
 ]

@@ -126,6 +126,9 @@ def mlp_loss(params, X, T):
     ("deep_axis0", "softmax_wrong_axis", _deep(probs=_AXIS0)),
     ("deep_whole_batch", "softmax_whole_batch", _deep(probs=_WHOLE)),
     ("deep_no_shift", "softmax_no_max_shift", _deep(probs=_NOSHIFT)),
+    ("deep_axis0_row_shift", "softmax_wrong_axis", _deep(probs=(
+        "S = logits - logits.max(axis=1, keepdims=True)\n"
+        "    logP = S - np.log(np.exp(S).sum(axis=0, keepdims=True))\n    P = np.exp(logP)"))),
     ("deep_sum", "times_batch_size", _deep(n_grad="1")),
     ("deep_bias_not_summed", "bias_not_summed", _deep(db="Z_bar")),
     ("deep_transposed", "transposed", _deep(dw="Hs[l].T @ Z_bar")),
