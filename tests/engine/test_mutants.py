@@ -1,7 +1,7 @@
 """The mutant suite, reference solutions at full marks and starters at zero, for all assignments.
 
-Each mutant (see ``mutants.py``) is a reference solution with one classic lecture-2 mistake; it
-must lose points on exactly the checks that should catch that mistake, with feedback naming the
+Each mutant (see ``engine_mutants.py``) is a reference solution with one classic lecture-2
+mistake; it must lose points on exactly the checks that should catch that mistake, with feedback naming the
 function and the parameter block or variable at fault.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from grader.engine import grade_source, load_assignment
 from grader.engine.launch import PlainLauncher
 from grader.engine.results import Report
-from mutants import MUTANTS
+from engine_mutants import MUTANTS
 
 SLUGS = ("xor", "chain_rule", "mlp_backprop")
 KEY = b"mutant-suite-key"
