@@ -327,3 +327,15 @@ def test_gradient_between_the_thresholds_is_rechecked_and_noted(grade_toy):
     assert fd.status == "passed"
     assert "at two points" in fd.feedback and "gradient w" in fd.feedback
     assert result(report, "quad_grad: gradient").status == "failed"  # the reference is strict
+
+
+@pytest.mark.slow
+def test_whole_submission_cpu_budget_stops_the_remaining_tests(grade_toy, toy_dirs):
+    manifest = toy_dirs / "assignments" / "toy" / "manifest.toml"
+    manifest.write_text(manifest.read_text().replace("cpu_seconds = 30.0", "cpu_seconds = 1.0"))
+    src = "".join(f"def {name}(*args):\n    while True:\n        pass\n\n"
+                  for name in ("double", "total", "quad_loss", "quad_grad"))
+    report = grade_toy(src)
+    assert report.outcome == "graded"
+    assert {t.status for t in report.tests} == {"timeout"}
+    assert any("total time budget" in t.feedback for t in report.tests)
