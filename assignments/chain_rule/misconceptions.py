@@ -23,14 +23,15 @@ _SOFTMAX = [lib.softmax_normalisation("columns"), lib.softmax_normalisation("bat
             lib.softmax_no_max_shift()]
 
 MISCONCEPTIONS = {
-    "logistic_ls_loss": list(_SMALL_FACTORS),
+    "logistic_ls_loss": [*_SMALL_FACTORS, lib.reduced_over_batch()],
     "logistic_ls_grad": [
         lib.activation_derivative("missing"),
         lib.activation_derivative("on_activation"),
         lib.activation_derivative("formula_on_preactivation"),
         *_SMALL_FACTORS,
+        lib.reduced_over_batch(),
     ],
-    "multivariate_dfdt": [lib.chain_rule_missing_path(), *_SMALL_FACTORS],
+    "multivariate_dfdt": [lib.chain_rule_missing_path(), lib.partial_derivative_slip(), *_SMALL_FACTORS],
     "softmax_regression_loss": [*_SOFTMAX, *_ALL_FACTORS, lib.right_for_single_example()],
     "softmax_regression_grad": [
         *_SOFTMAX,

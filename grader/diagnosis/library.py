@@ -178,6 +178,33 @@ def chain_rule_missing_path() -> Misconception:
                 "other term.")
 
 
+def partial_derivative_slip() -> Misconception:
+    """Return "one partial derivative of df/dt wrong" (d cos t/dt = +sin t; df/dy without 1)."""
+    return Misconception(
+        key="partial_derivative_slip", title="A partial derivative slipped", scope="whole",
+        transform=lambda case: Variants({
+            "dx/dt = d(cos t)/dt was taken as +sin t instead of -sin t": case.model(slip="cos"),
+            "df/dy lost the 1 that comes from the y term of f = y + exp(xy)": case.model(slip="one"),
+        }),
+        message="Probably: both paths of the chain rule are there, but in your {blocks} "
+                "{variant}.")
+
+
+def reduced_over_batch() -> Misconception:
+    """Return "per-example values averaged or summed over the batch" (one number instead of N)."""
+    def transform(case: Case):
+        return Variants({
+            "averaged": {n: np.asarray(v.mean()) for n, v in case.reference.items() if v.ndim == 1},
+            "summed": {n: np.asarray(v.sum()) for n, v in case.reference.items() if v.ndim == 1},
+        })
+
+    return Misconception(
+        key="reduced_over_batch", title="Per-example values reduced over the batch",
+        transform=transform,
+        message="Probably: your {blocks} {is_} {variant} over the examples. This function returns "
+                "one value per example, shape (N,): the gradient of each example's own loss.")
+
+
 def right_for_single_example() -> Misconception:
     """Return the pattern "right for N = 1, wrong for N > 1" (batch handling)."""
     def detect(cases: list[Case], targets: set[str]):

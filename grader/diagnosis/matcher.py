@@ -170,6 +170,12 @@ def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[st
         blocks=names, s="s" if single else "", is_="is" if single else "are",
         what=("gradient" if part.gradient else "value"), variant=label,
         sizes=", ".join(str(s) for s in sizes) or "-", detail=detail, part=part.name)
+    if predicted is not None:
+        how = "up to rounding" if model_error < 1e-12 else f"to a relative error of {model_error:.0e}"
+        text += (f" Evidence: on {len(cases)} further inputs chosen by the grader, this mistake "
+                 f"reproduces your output {how}.")
+    else:
+        text += f" Evidence: this pattern holds on all {len(cases)} further inputs chosen by the grader."
     return Diagnosis(key=mis.key, title=mis.title, message=text, blocks=list(blocks),
                      observations=len(cases), model_error=model_error, correct_error=correct_error,
                      kind=mis.kind, variant=label)

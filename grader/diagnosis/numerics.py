@@ -158,18 +158,21 @@ def logistic_ls(w: float, b: float, x: np.ndarray, t: np.ndarray, *, deriv: str 
     return loss, zbar * x, zbar.copy(), zbar
 
 
-def multivariate_dfdt(t: np.ndarray, *, paths: str = "both") -> np.ndarray:
+def multivariate_dfdt(t: np.ndarray, *, paths: str = "both", slip: str = "") -> np.ndarray:
     """Return d/dt f(x(t), y(t)) for f = y + exp(x y), x = cos t, y = t^2, elementwise on t (N,).
 
     ``paths`` selects the terms of the multivariate chain rule: "both" (correct,
-    f_x x'(t) + f_y y'(t)), "x" or "y" (only that path). Lecture 2, "Multivariate Chain Rule
-    Example". Raises ValueError for another value.
+    f_x x'(t) + f_y y'(t)), "x" or "y" (only that path). ``slip`` models a wrong partial
+    derivative: "cos" (dx/dt taken as +sin t), "one" (df/dy without the 1 of the y term).
+    Lecture 2, "Multivariate Chain Rule Example". Raises ValueError for another value.
     """
     t = np.asarray(t, dtype=np.float64)
+    if slip not in ("", "cos", "one"):
+        raise ValueError(f"unknown slip {slip!r}")
     x, y = np.cos(t), t * t
     e = np.exp(x * y)
-    via_x = (y * e) * (-np.sin(t))
-    via_y = (1.0 + x * e) * (2.0 * t)
+    via_x = (y * e) * (np.sin(t) if slip == "cos" else -np.sin(t))
+    via_y = ((0.0 if slip == "one" else 1.0) + x * e) * (2.0 * t)
     if paths == "both":
         return via_x + via_y
     if paths == "x":

@@ -55,7 +55,8 @@ def multivariate_dfdt() -> PartSpec:
         return [(rng.uniform(-2.0, 2.0, size=n),) for n in (3, 5, 8, 6)]
 
     return PartSpec(name="multivariate_dfdt", single_name="dfdt",
-                    model=lambda a, paths="both": (numerics.multivariate_dfdt(a[0], paths=paths), {}),
+                    model=lambda a, paths="both", slip="": (
+                        numerics.multivariate_dfdt(a[0], paths=paths, slip=slip), {}),
                     probes=probes)
 
 

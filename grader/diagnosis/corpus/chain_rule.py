@@ -90,6 +90,18 @@ def multivariate_dfdt(t):
     x, y = np.cos(t), t ** 2
     return (1 + x * np.exp(x * y)) * 2 * t
 """),
+    ("ls_grad_batch_mean", "reduced_over_batch",
+     _ls_grad("(y - t) * y * (1 - y)", ret="np.mean(z_bar * x), np.mean(z_bar)")),
+    ("dfdt_plus_sin", "partial_derivative_slip", """
+def multivariate_dfdt(t):
+    x, y = np.cos(t), t ** 2
+    return y * np.exp(x * y) * np.sin(t) + (1 + x * np.exp(x * y)) * 2 * t
+"""),
+    ("dfdt_lost_one", "partial_derivative_slip", """
+def multivariate_dfdt(t):
+    x, y = np.cos(t), t ** 2
+    return y * np.exp(x * y) * -np.sin(t) + x * np.exp(x * y) * 2 * t
+"""),
     ("sm_loss_sum", "times_batch_size", _sm_loss(ret="-(T * logY).sum()")),
     ("sm_loss_axis0", "softmax_wrong_axis", _sm_loss(probs=_AXIS0)),
     ("sm_loss_whole_batch", "softmax_whole_batch", _sm_loss(probs=_WHOLE)),
