@@ -1,7 +1,9 @@
 """BwrapLauncher at the level of the ChildHandle: verdicts, limits, output, fail-closed, pool."""
 from __future__ import annotations
 
+import errno
 import os
+import struct
 import time
 
 import pytest
@@ -13,6 +15,12 @@ from grader.sandbox import BwrapLauncher, SandboxUnavailableError
 from grader.sandbox import pool as pool_mod
 from grader.sandbox.command import CHILD_PATH, SUBMISSION_DIR
 from grader.sandbox.limits import MAX, clamp, cpu_verdict, memory_verdict, wall_verdict
+from grader.sandbox.seccomp import (
+    AUDIT_ARCH_X86_64,
+    BLOCKED_X86_64,
+    ENOSYS_X86_64,
+    build_filter,
+)
 
 from .conftest import REPO
 
@@ -210,3 +218,49 @@ def test_reference_solution_gets_full_marks(launcher, monkeypatch):
     source = (REPO / "reference_solutions" / "chain_rule.py").read_text()
     report = grade_source("chain_rule", source, launcher=launcher)
     assert report.score == report.max_score
+
+
+SYSCALLS = b'''import ctypes, errno, os, threading
+libc = ctypes.CDLL(None, use_errno=True)
+
+def probe():
+    out = {}
+    for name, args in [("ptrace", (16, 1, None, None)), ("unshare", (0x10000000,)),
+                       ("keyctl", (0, 0, 0, 0, 0)), ("mount", (b"none", b"/tmp", b"tmpfs", 0, None))]:
+        rc = getattr(libc, name)(*args)
+        out[name] = 0 if rc == 0 else ctypes.get_errno()
+    box = []
+    t = threading.Thread(target=box.append, args=(1,))
+    t.start()
+    t.join()
+    out["thread"] = box == [1]
+    pid = os.fork()
+    if pid == 0:
+        os._exit(7)
+    out["fork"] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    return out
+'''
+
+
+def test_seccomp_refuses_syscalls_but_threads_and_fork_work(launcher):
+    handle = launcher.start(SYSCALLS, FAST)
+    try:
+        hello(handle)
+        handle.send(encode_message({"op": "call", "fn": "probe", "args": []}), 5.0)
+        out = decode_message(handle.recv(10.0))["values"][0]
+    finally:
+        handle.kill()
+    assert out["ptrace"] == out["keyctl"] == out["unshare"] == out["mount"] == errno.EPERM
+    assert out["thread"] is True
+    assert out["fork"] == 7
+
+
+def test_seccomp_program_shape():
+    program = build_filter()
+    assert program is not None and len(program) % 8 == 0
+    n_rules = len(BLOCKED_X86_64) + len(ENOSYS_X86_64)
+    assert len(program) // 8 == 4 + n_rules + 1 + n_rules + 1
+    code, jt, jf, k = struct.unpack_from("=HBBI", program, 8)
+    assert (code, k) == (0x15, AUDIT_ARCH_X86_64)  # anything but x86-64 jumps to the kill
+    code, _, _, k = struct.unpack_from("=HBBI", program, len(program) - 8)
+    assert (code, k) == (0x06, 0x80000000)
