@@ -150,7 +150,10 @@ def _parent_has_symlink(path: str) -> bool:
 
 
 def _check_world_readable(path: str) -> None:
-    """Raise unless ``path`` and each parent directory can be read by any user."""
+    """Raise unless ``path`` and its parents are readable by any user and writable by root only.
+
+    (A world-writable parent with the sticky bit, such as ``/tmp``, is accepted.)
+    """
     p = Path(path)
     for part in [p, *p.parents]:
         try:
@@ -162,3 +165,7 @@ def _check_world_readable(path: str) -> None:
             raise SandboxUnavailableError(
                 f"{part} is not readable by other users, so the sandbox's unprivileged uid "
                 f"cannot use the runtime {path}; {SETUP_HINT}")
+        if mode & stat.S_IWOTH and not (stat.S_ISDIR(mode) and mode & stat.S_ISVTX):
+            raise SandboxUnavailableError(
+                f"{part} is writable by every user, so anyone could change the code the "
+                f"sandbox runs; make it writable by root only; {SETUP_HINT}")
