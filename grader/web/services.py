@@ -196,7 +196,14 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
     """
     now = now or utcnow()
     name = validate_upload(filename, data)
-    check_rules(user, assignment, now)
+    # Serialise one student's uploads (PostgreSQL row lock, held until the commit below) so that
+    # two uploads at once cannot both pass the attempt and rate-limit checks.
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    try:
+        check_rules(user, assignment, now)
+    except SubmissionRefused:
+        db.session.rollback()
+        raise
     for _ in range(3):  # two uploads at once race for the same attempt number
         last = db.session.scalar(
             select(func.max(Submission.attempt)).where(

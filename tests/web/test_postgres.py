@@ -96,3 +96,29 @@ def test_constraints(app, make_user, make_assignment, make_submission):
             with pytest.raises(IntegrityError):
                 db.session.commit()
             db.session.rollback()
+
+
+def test_simultaneous_uploads_cannot_exceed_max_attempts(app, make_user, make_assignment):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.web import services
+    from grader.web.models import Assignment, User
+
+    uid = make_user("ada")
+    aid = make_assignment("mlp", max_attempts=2)
+
+    def upload(i: int) -> str:
+        with app.app_context():
+            user, assignment = db.session.get(User, uid), db.session.get(Assignment, aid)
+            try:
+                services.submit(user, assignment, "s.py", f"x = {i}\n".encode())
+            except services.AttemptsExhausted:
+                return "refused"
+            return "stored"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outcomes = list(pool.map(upload, range(6)))
+    assert sorted(outcomes) == ["refused"] * 4 + ["stored"] * 2
+    with app.app_context():
+        attempts = sorted(s.attempt for s in db.session.scalars(db.select(Submission)))
+    assert attempts == [1, 2]
