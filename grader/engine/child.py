@@ -25,6 +25,7 @@ import traceback
 REQ_FD, REP_FD = 3, 4
 MAX_DEPTH = 32
 MAX_TEXT = 2000
+MAX_HEADER = 8 * 1024 * 1024  # the host's limit on the JSON part of a frame
 U32 = struct.Struct(">I")
 np = None  # numpy, imported in main() so that an import failure is reported properly
 
@@ -78,6 +79,9 @@ def send_message(body):
             tree[k] = encode(v, blobs, 1, k)
     header = json.dumps({"blobs": [len(b) for b in blobs], "body": tree},
                         allow_nan=False, separators=(",", ":")).encode()
+    if len(header) > MAX_HEADER:
+        raise Unsendable("the returned value holds too many Python numbers or strings; "
+                         "return numpy arrays for large data")
     payload = b"".join([U32.pack(len(header)), header] + blobs)
     write_all(REP_FD, U32.pack(len(payload)) + payload)
 

@@ -28,7 +28,7 @@ import numpy as np
 from grader.engine.errors import ProtocolError
 
 MAX_DEPTH = 32
-MAX_HEADER_BYTES = 32 * 1024 * 1024
+MAX_HEADER_BYTES = 8 * 1024 * 1024  # JSON part; arrays travel as .npy blobs
 _DTYPE_KINDS = "biufc"
 _SCALAR_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                   "uint64", "float16", "float32", "float64", "longdouble", "complex64",

@@ -339,3 +339,11 @@ def test_whole_submission_cpu_budget_stops_the_remaining_tests(grade_toy, toy_di
     assert report.outcome == "graded"
     assert {t.status for t in report.tests} == {"timeout"}
     assert any("total time budget" in t.feedback for t in report.tests)
+
+
+def test_huge_python_list_is_refused_with_advice(grade_toy):
+    body = "def double(x):\n    return ['a' * 200] * 50_000\n"
+    report = grade_toy(with_function("double", body))
+    r = result(report, "double: values")
+    assert r.status == "error" and "return numpy arrays for large data" in r.feedback
+    assert result(report, "total: value").status == "passed"
