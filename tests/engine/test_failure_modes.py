@@ -347,3 +347,17 @@ def test_huge_python_list_is_refused_with_advice(grade_toy):
     r = result(report, "double: values")
     assert r.status == "error" and "return numpy arrays for large data" in r.feedback
     assert result(report, "total: value").status == "passed"
+
+
+def test_public_tests_are_reproducible_by_the_student_and_hidden_ones_are_not(grade_toy):
+    src = with_function("double", "def double(x):\n    return 2.0 * x + x[0, 0]\n")
+    server = grade_toy(src, student_id="s42", seed_key=b"server-key")
+    local = grade_toy(src, student_id="s42", public_only=True, seed_key=b"other-key")
+    other_student = grade_toy(src, student_id="s43", seed_key=b"server-key")
+    assert result(server, "double: values").feedback == result(local, "double: values").feedback
+    assert result(server, "double: values").feedback != \
+        result(other_student, "double: values").feedback
+    # The hidden test's inputs follow the server key: another key gives other inputs.
+    rekeyed = grade_toy(src, student_id="s42", seed_key=b"other-key")
+    assert result(server, "double: hidden batch").feedback != \
+        result(rekeyed, "double: hidden batch").feedback
