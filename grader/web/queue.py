@@ -35,8 +35,8 @@ def job_time_limits(slug: str) -> tuple[float, float]:
 
     Derived from the manifest's ``[limits] wall_seconds`` and ``GRADING_TIME_LIMIT_FACTOR`` /
     ``GRADING_TIME_LIMIT_MARGIN_SECONDS``; raises :class:`worker.celery_app.ConfigurationError`
-    when they would not stay below the broker's visibility timeout, and the engine's
-    ``UnknownAssignmentError`` for an unknown slug.
+    when they would not stay below the broker's visibility timeout. An assignment whose
+    manifest cannot be loaded gets the default limits (its grading then fails and says why).
     """
     from worker.celery_app import visibility_timeout
 
@@ -49,10 +49,17 @@ def job_time_limits(slug: str) -> tuple[float, float]:
 
 @functools.lru_cache(maxsize=64)
 def _limits(slug: str, visibility_s: float, factor: float, margin_s: float) -> tuple[float, float]:
-    from grader.engine import load_assignment
+    from grader.engine import AssignmentError, load_assignment
+    from grader.engine.manifest import Limits
     from worker.celery_app import time_limits
 
-    wall = load_assignment(slug).manifest.limits.wall_seconds
+    try:
+        wall = load_assignment(slug).manifest.limits.wall_seconds
+    except AssignmentError as exc:
+        # The job still goes out: grading then fails with this message, which ends up as the
+        # submission's not_gradable reason for the instructor.
+        log.error("assignment %r cannot be loaded (%s); default time limits", slug, exc)
+        wall = Limits().wall_seconds
     return time_limits(wall, visibility_s, factor=factor, margin_s=margin_s)
 
 

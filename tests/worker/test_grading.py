@@ -87,3 +87,19 @@ def test_result_of_a_superseded_try_is_discarded(app, assignments, make_student,
         sub = db.session.get(Submission, sid)
         assert outcome.status == "superseded"
         assert sub.status == "running" and sub.runs == [] and sub.score is None
+
+
+def test_assignment_missing_on_disk_ends_not_gradable_with_the_reason(app, make_student,
+                                                                      redis_client):
+    from grader.web.models import Assignment
+
+    with app.app_context():
+        retired = Assignment(slug="retired_hw", title="Retired", max_score=10.0)
+        db.session.add(retired)
+        db.session.commit()
+        sid = _store(app, make_student(), retired, reference("xor"))
+        assert redis_client.llen("grading") == 1  # sent with default time limits
+        outcomes = [run_grading(sid).status for _ in range(SETTINGS["GRADING_MAX_TRIES"])]
+        sub = db.session.get(Submission, sid)
+        assert outcomes[-1] == sub.status == "not_gradable"
+        assert "unknown assignment 'retired_hw'" in sub.error
