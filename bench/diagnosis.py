@@ -23,7 +23,7 @@ from grader.diagnosis.evaluation import grade_entry, summarise
 
 REPO = Path(__file__).resolve().parents[1]
 
-#: The engine's own mutant suite (tests/engine/mutants.py, written independently of this corpus):
+#: The engine's own mutant suite (tests/engine/engine_mutants.py, written independently of this corpus):
 #: the misconception each of its mutants plants, or None for faults that are not misconceptions
 #: (mutated input, list return, NaN, wrong XOR weights, ...), where any diagnosis is wrong.
 EXTERNAL_KEYS = {
@@ -48,8 +48,10 @@ EXTERNAL_KEYS = {
 
 def external_suite(launcher, verbose: bool) -> None:
     """Grade the engine's mutant suite, if present, and print the same figures for it."""
-    path = REPO / "tests" / "engine" / "mutants.py"
-    if not path.is_file():
+    candidates = [REPO / "tests" / "engine" / name for name in ("engine_mutants.py", "mutants.py")]
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        print("engine's own mutant suite: not found (tests/engine/engine_mutants.py)")
         return
     spec = importlib.util.spec_from_file_location("engine_mutant_catalogue", path)
     module = importlib.util.module_from_spec(spec)
@@ -79,6 +81,25 @@ def external_suite(launcher, verbose: bool) -> None:
           f"no diagnosis on {silent_other}/{others} non-misconception faults; wrong diagnoses {wrong}")
 
 
+HOOK_TIMES: list[float] = []
+
+
+def _time_the_hook() -> None:
+    """Wrap ``grader.diagnosis.diagnose`` (looked up by the engine at call time) with a timer."""
+    import grader.diagnosis as package
+
+    inner = package.diagnose
+
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return inner(*args, **kwargs)
+        finally:
+            HOOK_TIMES.append(time.perf_counter() - t0)
+
+    package.diagnose = timed
+
+
 def main() -> None:
     """Parse options, grade the corpus and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -86,13 +107,14 @@ def main() -> None:
     parser.add_argument("--slug", default=None, help="only this assignment")
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per entry")
     parser.add_argument("--no-external", action="store_true",
-                        help="skip the engine's own mutant suite (tests/engine/mutants.py)")
+                        help="skip the engine's own mutant suite (tests/engine/engine_mutants.py)")
     opts = parser.parse_args()
     launcher = None
     if not opts.sandbox:
         from grader.engine.launch import PlainLauncher
         launcher = PlainLauncher()
 
+    _time_the_hook()
     t0 = time.monotonic()
     buggy = []
     for entry in corpus.mutants(opts.slug):
@@ -124,6 +146,11 @@ def main() -> None:
     print(f"correct submissions graded:                     {s['correct_submissions']} "
           f"(below full marks: {s['correct_not_full_marks']})")
     print(f"diagnoses on correct submissions:               {s['diagnoses_on_correct']}")
+    if HOOK_TIMES:
+        ordered = sorted(HOOK_TIMES)
+        print(f"diagnosis hook per non-passing test (probing in the child + matching): "
+              f"median {1000 * ordered[len(ordered) // 2]:.0f} ms, max {1000 * ordered[-1]:.0f} ms "
+              f"over {len(ordered)} tests")
     if not opts.no_external and opts.slug is None:
         external_suite(launcher, opts.verbose)
     print(f"wall time: {elapsed:.1f} s ({elapsed / max(1, s['mutants'] + s['correct_submissions']):.2f} s per submission)")
