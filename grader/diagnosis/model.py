@@ -169,7 +169,11 @@ class Diagnosis:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-safe form stored in ``TestResult.diagnosis``."""
+        """Return the JSON-safe form stored in ``TestResult.diagnosis``.
+
+        The distance to the correct value (``correct_error``) stays out: students may see this
+        dict, and a distance to the reference would be an oracle for it.
+        """
         return {
             "key": self.key,
             "title": self.title,
@@ -181,7 +185,6 @@ class Diagnosis:
             "evidence": {
                 "independent_inputs": self.observations,
                 "relative_error_to_this_mistake": _finite_or_none(self.model_error),
-                "relative_error_to_correct": _finite_or_none(self.correct_error),
             },
         }
 
