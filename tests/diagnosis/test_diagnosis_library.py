@@ -1,0 +1,54 @@
+"""Targeted checks of library misconceptions: localisation wording, N = 1 pattern, variants."""
+from __future__ import annotations
+
+import numpy as np
+
+from grader.diagnosis import diagnose_observations, load_registry, numerics
+from grader.diagnosis.model import Observation
+from grader.diagnosis.probe import probe_inputs
+
+
+def _diagnose(function, student, slug="mlp_backprop", seen=()):
+    part, mis = load_registry(slug).for_part(function)
+    obs = [Observation(a, student(*a)) for a in probe_inputs(slug, function, seen)]
+    return diagnose_observations(part, mis, obs)
+
+
+def test_localisation_names_layer_with_only_its_weight_gradient_wrong():
+    def student(params, X, y, activation):
+        loss, grads, _ = numerics.deep(params, X, y, activation)
+        grads[1]["W"] = grads[1]["W"] * 3.0          # layer 2's weight gradient only
+        return loss, grads
+    found = _diagnose("deep_loss_and_grads", student, seen=[(None, None, None, "tanh")])
+    note = [d for d in found if d.key == "first_wrong_layer"]
+    assert len(note) == 1 and note[0].kind == "localisation"
+    assert "layer 2 the bias gradient is right but the weight gradient is wrong" in note[0].message
+    assert found[-1].key == "first_wrong_layer"     # notes come after mistakes
+
+
+def test_localisation_of_missing_derivative_in_one_layer():
+    def student(params, X, y, activation):
+        loss, grads, _ = numerics.deep(params, X, y, activation, deriv="missing", deriv_layers={2})
+        return loss, grads
+    found = _diagnose("deep_loss_and_grads", student, seen=[(None, None, None, "sigmoid")])
+    assert [d.key for d in found] == ["first_wrong_layer"]
+    assert "layers 3-4 are right, layer 2 is wrong" in found[0].message
+    assert found[0].blocks == ["W1", "W2", "b1", "b2"]
+
+
+def test_single_example_pattern_needs_batches_to_differ():
+    def student(params, X, T):
+        grads = numerics.mlp(params, X, T)[2]
+        if X.shape[0] > 1:
+            grads["W1"] = grads["W1"] + 0.1 * np.sin(np.arange(grads["W1"].size)).reshape(grads["W1"].shape)
+        return grads
+    found = _diagnose("mlp_backward", student)
+    assert [d.key for d in found] == ["right_for_single_example"]
+    assert found[0].blocks == ["W1"] and "N = 1" in found[0].message
+
+
+def test_missing_path_reports_which_path_was_kept():
+    found = _diagnose("multivariate_dfdt", lambda t: numerics.multivariate_dfdt(t, paths="y"),
+                      slug="chain_rule")
+    assert [(d.key, d.variant) for d in found] == [("chain_rule_missing_path", "y")]
+    assert "through y(t)" in found[0].message
