@@ -1,0 +1,78 @@
+"""Host-side session and child handle: one child per submission, resumable frames, restarts."""
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.engine.errors import StudentCallError
+from grader.engine.launch import PlainLauncher, spawn_child
+from grader.engine.manifest import Limits
+from grader.engine.session import Session
+
+SOURCE = b"""
+import numpy as np
+def f(x):
+    return 2.0 * x
+def g(params):
+    return 2.0 * params["w"]
+def spin(x):
+    while True:
+        pass
+"""
+
+
+@pytest.fixture
+def session():
+    s = Session(PlainLauncher(), SOURCE, Limits(cpu_seconds=30, wall_seconds=60))
+    assert s.start().ok
+    yield s
+    s.close()
+
+
+def test_many_calls_share_one_child(session):
+    x = np.arange(4.0)
+    for _ in range(20):
+        np.testing.assert_array_equal(session.call("f", (x,), 1.0), 2 * x)
+    assert session.call_many("f", [(x,), (x + 1,)], 1.0)[1].tolist() == [2, 4, 6, 8]
+    assert session.children_started == 1
+
+
+def test_a_fresh_child_replaces_one_that_timed_out(session):
+    with pytest.raises(StudentCallError) as info:
+        session.call("spin", (np.ones(2),), 0.3)
+    assert info.value.kind == "timeout" and info.value.child_lost
+    assert session.call("f", (np.ones(2),), 1.0).tolist() == [2.0, 2.0]
+    assert session.children_started == 2
+    assert session.cpu_spent >= 0.3  # the killed child's CPU counts against the budget
+
+
+def test_perturbed_calls_edit_one_block_per_evaluation(session):
+    params = {"w": np.zeros(3)}
+    edits = [((0, "w"), 1, 0.5), ((0, "w"), None, np.array([1.0, 2.0, 3.0]))]
+    out = session.call_perturbed("g", (params,), edits, None, 1.0)
+    assert out[0].tolist() == [0.0, 1.0, 0.0]
+    assert out[1].tolist() == [2.0, 4.0, 6.0]
+
+
+def test_recv_resumes_a_frame_across_timeouts():
+    payload = b"x" * 1000
+    script = ("import os, struct, time\n"
+              f"data = struct.pack('>I', {len(payload)}) + b'x' * {len(payload)}\n"
+              "os.write(4, data[:6]); time.sleep(0.3); os.write(4, data[6:])\n")
+    handle = spawn_child([sys.executable, "-c", script], Limits(),
+                         Path(tempfile.mkdtemp(prefix="gradelab-test-")), set_rlimits=False)
+    try:
+        timeouts = 0
+        while True:
+            try:
+                got = handle.recv(0.05)
+                break
+            except TimeoutError:
+                timeouts += 1
+        assert got == payload and timeouts >= 1
+    finally:
+        handle.kill()
