@@ -249,8 +249,8 @@ def spawn_child(argv: list[str], limits: Limits, workdir: Path, *,
         hi_rep = fcntl.fcntl(rep_w, fcntl.F_DUPFD, 100)
         os.dup2(hi_req, 3)
         os.dup2(hi_rep, 4)
-        os.close(hi_req)
-        os.close(hi_rep)
+        # Nothing else of the grading process (database sockets, log files) may reach the child.
+        os.closerange(5, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         if set_rlimits:
             cpu = int(limits.cpu_seconds + 1)
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))

@@ -1,6 +1,7 @@
 """Host-side session and child handle: one child per submission, resumable frames, restarts."""
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -76,3 +77,28 @@ def test_recv_resumes_a_frame_across_timeouts():
         assert got == payload and timeouts >= 1
     finally:
         handle.kill()
+
+
+def test_no_descriptor_of_the_grading_process_reaches_the_child(tmp_path):
+    secret = tmp_path / "secret-database-socket-stand-in"
+    secret.write_text("do not leak")
+    fd = os.open(secret, os.O_RDONLY)
+    os.set_inheritable(fd, True)  # as a socket inherited by a worker process might be
+    source = (b"import os\n"
+              b"def links(x):\n"
+              b"    out = []\n"
+              b"    for f in os.listdir('/proc/self/fd'):\n"
+              b"        try:\n"
+              b"            out.append(os.readlink('/proc/self/fd/' + f))\n"
+              b"        except OSError:\n"
+              b"            pass\n"
+              b"    return out\n")
+    s = Session(PlainLauncher(), source, Limits())
+    try:
+        assert s.start().ok
+        links = s.call("links", (np.ones(1),), 1.0)
+    finally:
+        s.close()
+        os.close(fd)
+    assert str(secret) not in links
+    assert len(links) <= 6  # stdin, stdout/stderr file, two pipes, listdir's own descriptor
