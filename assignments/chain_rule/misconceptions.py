@@ -37,6 +37,7 @@ MISCONCEPTIONS = {
         *_SOFTMAX,
         lib.bias_not_summed(),
         lib.bias_summed_all_axes(),
+        lib.bias_summed_wrong_axis(),
         lib.transposed(applies=lib.is_weight),
         *_ALL_FACTORS,
         lib.right_for_single_example(),

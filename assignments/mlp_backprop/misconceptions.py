@@ -20,7 +20,7 @@ _FACTORS = [lib.constant_factor(k) for k in
             ("times_batch_size", "divided_by_batch_size", "times_two", "times_half", "sign_flipped")]
 _DERIVATIVES = [lib.activation_derivative(m)
                 for m in ("missing", "on_activation", "formula_on_preactivation")]
-_BIAS = [lib.bias_not_summed(), lib.bias_summed_all_axes()]
+_BIAS = [lib.bias_not_summed(), lib.bias_summed_all_axes(), lib.bias_summed_wrong_axis()]
 
 
 

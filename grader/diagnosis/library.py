@@ -103,6 +103,23 @@ def bias_summed_all_axes() -> Misconception:
                 "output units too. Sum over the batch axis only (axis=0), keeping one entry per unit.")
 
 
+def bias_summed_wrong_axis() -> Misconception:
+    """Return "bias gradient summed over the output units (axis 1) instead of the batch"."""
+    def transform(case: Case):
+        n = float(case.n or 1)
+        return Variants({
+            "divided by N": {name: s.sum(axis=1) for name, s in case.signals.items()},
+            "without the 1/N": {name: s.sum(axis=1) * n for name, s in case.signals.items()},
+        })
+
+    return Misconception(
+        key="bias_summed_wrong_axis", title="Bias gradient summed over the wrong axis",
+        transform=transform,
+        message="Probably: your {blocks} {is_} the error signals summed over the output units "
+                "(one number per example, axis=1) instead of over the batch (axis=0, one number "
+                "per unit).")
+
+
 DERIV_TEXT = {
     "missing": ("activation_derivative_missing", "Activation derivative missing",
                 "the backward step through the activation leaves out the factor f'(z): the error "

@@ -114,6 +114,7 @@ def mlp_loss(params, X, T):
     ("bw_transposed_w1", "transposed", _backward(dw1="X.T @ Z_bar")),
     ("bw_bias_not_summed", "bias_not_summed", _backward(db1="Z_bar", db2="Y_bar")),
     ("bw_bias_all_axes", "bias_summed_all_axes", _backward(db1="np.sum(Z_bar)", db2="np.sum(Y_bar)")),
+    ("bw_bias_axis1", "bias_summed_wrong_axis", _backward(db1="Z_bar.sum(axis=1)", db2="Y_bar.sum(axis=1)")),
     ("bw_no_sigma_prime", "activation_derivative_missing", _backward(dsig="1.0")),
     ("bw_sigma_prime_of_h", "derivative_on_activation",
      _backward(dsig="_m_sigmoid(H) * (1 - _m_sigmoid(H))")),
