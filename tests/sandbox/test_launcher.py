@@ -225,9 +225,11 @@ libc = ctypes.CDLL(None, use_errno=True)
 
 def probe():
     out = {}
-    for name, args in [("ptrace", (16, 1, None, None)), ("unshare", (0x10000000,)),
-                       ("keyctl", (0, 0, 0, 0, 0)), ("mount", (b"none", b"/tmp", b"tmpfs", 0, None))]:
-        rc = getattr(libc, name)(*args)
+    for name, fn, args in [("ptrace", "ptrace", (16, 1, None, None)),
+                           ("unshare", "unshare", (0x10000000,)),
+                           ("keyctl", "syscall", (250, 0, 0, 0, 0, 0)),
+                           ("mount", "mount", (b"none", b"/tmp", b"tmpfs", 0, None))]:
+        rc = getattr(libc, fn)(*args)
         out[name] = 0 if rc == 0 else ctypes.get_errno()
     box = []
     t = threading.Thread(target=box.append, args=(1,))
