@@ -48,9 +48,16 @@ def diagnose(slug: str, spec: Any, result: Any, runner: Any = None) -> list[dict
     for function in functions:
         if registry.for_part(function)[0] is None:
             continue
-        seen = [tuple(r.inputs) for r in result.records if r.function == function and r.inputs]
+        seen: list[tuple] = []
+        for record in result.records:
+            if record.function == function and record.inputs and \
+                    not any(record.inputs is s for s in seen):
+                seen.append(record.inputs)
+        seen = [tuple(s) for s in seen]
+        # A visible test's own inputs join the probes ("the same inputs"); a hidden test's never do.
+        extra = [] if getattr(spec, "hidden", True) else seen
         limit = min(PROBE_TIME_LIMIT, getattr(spec, "time_limit", None) or PROBE_TIME_LIMIT)
-        diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit), seen)
+        diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit), seen, extra)
         found.extend(d.to_dict() for d in diagnoses)
     return found
 

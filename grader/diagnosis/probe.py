@@ -42,7 +42,8 @@ def probe_inputs(slug: str, function: str, seen_args: Sequence[tuple] = ()) -> l
 
 def probe_and_diagnose(slug: str, function: str,
                        call_many: Callable[[list[tuple]], list[Any]],
-                       seen_args: Sequence[tuple] = ()) -> list[Diagnosis]:
+                       seen_args: Sequence[tuple] = (),
+                       extra_inputs: Sequence[tuple] = ()) -> list[Diagnosis]:
     """Diagnose ``function`` from the student's outputs on the probe inputs.
 
     Args:
@@ -51,6 +52,8 @@ def probe_and_diagnose(slug: str, function: str,
         call_many: runs the student's function on a list of argument tuples; returns one output
             per tuple, ``None`` where the call failed.
         seen_args: inputs of the failed check (configuration only; never echoed).
+        extra_inputs: further inputs to use as observations besides the probes (the hook passes
+            a *visible* test's own inputs, so the model is also checked on the same inputs).
 
     Returns:
         Diagnoses, best first; ``[]`` when the function has no registered misconceptions, the
@@ -59,7 +62,7 @@ def probe_and_diagnose(slug: str, function: str,
     part, misconceptions = load_registry(slug).for_part(function)
     if part is None or not misconceptions:
         return []
-    probes = probe_inputs(slug, function, seen_args)
+    probes = probe_inputs(slug, function, seen_args) + [tuple(a) for a in extra_inputs]
     outputs = call_many(probes)
     observations = [Observation(args, out) for args, out in zip(probes, outputs) if out is not None]
     return diagnose(part, misconceptions, observations)

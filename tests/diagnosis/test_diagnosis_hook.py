@@ -96,3 +96,22 @@ def test_probe_timeout_stops_probing():
     session = SlowSession(fns["mlp_backward"])
     assert diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=session) == []
     assert session.calls == 1
+
+
+def test_visible_test_inputs_join_the_probes_hidden_ones_do_not():
+    import numpy as np
+
+    _, fns = _mutant("bw_sum")
+    rng = np.random.default_rng(7)
+    params = {"W1": rng.normal(size=(4, 3)), "b1": rng.normal(size=4),
+              "W2": rng.normal(size=(2, 4)), "b2": rng.normal(size=2)}
+    inputs = (params, rng.normal(size=(9, 3)), rng.normal(size=(9, 2)))
+    result = _result("failed", "mlp_backward", inputs)
+    result.records.append(CheckRecord("mlp_backward", "b1", result.records[0].inputs, None, None, ""))
+    visible = diagnose("mlp_backprop", SimpleNamespace(time_limit=2.0, hidden=False), result,
+                       runner=FakeSession(fns["mlp_backward"]))
+    hidden = diagnose("mlp_backprop", SimpleNamespace(time_limit=2.0, hidden=True), result,
+                      runner=FakeSession(fns["mlp_backward"]))
+    assert visible[0]["key"] == hidden[0]["key"] == "times_batch_size"
+    assert visible[0]["evidence"]["independent_inputs"] == hidden[0]["evidence"]["independent_inputs"] + 1
+    assert "9" not in hidden[0]["message"]   # the hidden batch size never appears
