@@ -5,8 +5,8 @@ Prints, for the lecture's MNIST-sized sigmoid MLP (784-50-10, softmax cross-entr
 grading child (``PlainLauncher``, the same round trips as grading), and the share of gradient
 mutants (classic backprop mistakes applied to a correct gradient) that each check catches.
 
-Run: ``.venv/bin/python bench/gradcheck.py`` (about a minute on one core; prints figures, asserts
-nothing).
+Run: ``.venv/bin/python bench/gradcheck.py`` (one to two minutes, almost all of it the full
+check; prints figures, asserts nothing).
 """
 from __future__ import annotations
 
@@ -129,6 +129,14 @@ def main() -> None:
             (caught if "fail" in verdicts else unsure if "unsure" in verdicts else []).append(variant)
         rows[mode] = (sum(r.n_evals for r in ok), seconds, child_cpu, caught, unsure,
                       max(r.error for r in ok))
+    draws = 10  # the directional check is random: how often does a fresh draw catch each mutant?
+    rates = {}
+    for variant in VARIANTS:
+        grads = deep_grads(params, X, y, variant)
+        hits = sum(any(r.verdict == "fail" for r in run_check(
+            CountingEvaluator(session, args), blocks, grads, "directional", seed))
+            for seed in range(2, 2 + draws))
+        rates[variant] = hits / draws
     session.close()
     print(f"{'check':<12} {'loss evals':>10} {'wall (s)':>9} {'child CPU (s)':>13} "
           f"{'max err (correct)':>18} {'mutants caught':>15}")
@@ -138,6 +146,9 @@ def main() -> None:
     for mode, (_, _, _, caught, unsure, _) in rows.items():
         missed = [v for v in VARIANTS if v not in caught]
         print(f"{mode}: missed {missed or 'none'}; between thresholds (recheck) {unsure or 'none'}")
+    print(f"directional check, share of {draws} random draws that catch each mutant:")
+    for variant, rate in rates.items():
+        print(f"  {variant:<36} {100 * rate:.0f}%")
 
 
 if __name__ == "__main__":
