@@ -26,11 +26,13 @@ FACTORS = {
                               "equal{s} the correct {what} divided by N, the batch size (seen for "
                               "N = {sizes}): the 1/N of the mean is probably applied twice"),
     "times_two": ("Factor 2 (the 1/2 of the squared error dropped)", lambda c: 2.0,
-                  "equal{s} twice the correct {what}: check the 1/2 in front of the squared error "
-                  "and where the 2 of the derivative of a square cancels it"),
+                  "equal{s} twice the correct {what}: check the factors in front of the loss and "
+                  "of each derivative, e.g. the 1/2 of 1/2 (y - t)^2 that cancels the 2 its "
+                  "derivative brings down, or a term counted twice"),
     "times_half": ("Factor 1/2 (an extra 1/2)", lambda c: 0.5,
-                   "equal{s} half the correct {what}: the derivative of 1/2 (y - t)^2 is (y - t), "
-                   "the 2 of the square cancels the 1/2"),
+                   "equal{s} half the correct {what}: check the factors in front of the loss and "
+                   "of each derivative, e.g. the derivative of 1/2 (y - t)^2 is (y - t) with no "
+                   "1/2 left, since the 2 of the square cancels it"),
     "sign_flipped": ("Sign flipped", lambda c: -1.0,
                      "equal{s} the correct {what} with the opposite sign: check the sign of the error "
                      "signal (y - t, not t - y) and of every derivative on the way (e.g. d cos t/dt "
@@ -122,8 +124,8 @@ def bias_summed_wrong_axis() -> Misconception:
 
 DERIV_TEXT = {
     "missing": ("activation_derivative_missing", "Activation derivative missing",
-                "the backward step through the activation leaves out the factor f'(z): the error "
-                "signal of the pre-activation is z-bar = h-bar * f'(z), not h-bar"),
+                "the step through the activation leaves out the factor f'(z): the error signal "
+                "of the pre-activation is z-bar = h-bar * f'(z), not h-bar"),
     "on_activation": ("derivative_on_activation", "Activation derivative evaluated on the activation",
                       "f' is evaluated on the activation h = f(z) instead of on the pre-activation "
                       "z, e.g. sigma(h)(1 - sigma(h)) where sigma'(z) = h(1 - h) is meant"),
@@ -141,7 +143,7 @@ def activation_derivative(mode: str) -> Misconception:
     return Misconception(
         key=key, title=title, scope="whole",
         transform=lambda case: case.model(deriv=mode),
-        message="Probably: in the backward pass " + text + ". This explains your wrong {blocks}.")
+        message="Probably: in your backward pass " + text + ". This explains your wrong {blocks}.")
 
 
 SOFTMAX_TEXT = {

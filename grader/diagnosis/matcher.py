@@ -58,7 +58,7 @@ def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
         for diagnosis in _diagnose_group(part, misconceptions, cases):
             seen = found.setdefault(diagnosis.key, diagnosis)
             if seen is not diagnosis:  # same mistake in another group (e.g. activation): merge
-                seen.blocks = sorted(set(seen.blocks) | set(diagnosis.blocks))
+                seen.blocks += [b for b in diagnosis.blocks if b not in seen.blocks]
                 seen.observations += diagnosis.observations
                 seen.model_error = max(seen.model_error, diagnosis.model_error)
                 seen.correct_error = max(seen.correct_error, diagnosis.correct_error)
@@ -163,6 +163,8 @@ def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[st
             if predicted is not None:
                 model_error = max(model_error, compare.gap(student, predicted[index].get(name)))
             correct_error = max(correct_error, compare.gap(student, case.reference.get(name)))
+    order = {name: i for i, name in enumerate(cases[0].reference)} if cases else {}
+    blocks = sorted(blocks, key=lambda name: (order.get(name, len(order)), name))  # as returned
     sizes = sorted({c.n for c in cases if c.n is not None})
     names = ", ".join(display_name(part, b) for b in blocks)
     single = len(blocks) == 1

@@ -33,7 +33,7 @@ def test_localisation_of_missing_derivative_in_one_layer():
     found = _diagnose("deep_loss_and_grads", student, seen=[(None, None, None, "sigmoid")])
     assert [d.key for d in found] == ["first_wrong_layer"]
     assert "layers 3-4 are right, layer 2 is wrong" in found[0].message
-    assert found[0].blocks == ["W1", "W2", "b1", "b2"]
+    assert found[0].blocks == ["W1", "b1", "W2", "b2"]
 
 
 def test_single_example_pattern_needs_batches_to_differ():
