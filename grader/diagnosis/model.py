@@ -136,6 +136,9 @@ class Misconception:
             (default: large-logit probes, which only the max-shift model is about).
         min_observations: fewest independent inputs that must all agree before it is claimed.
         kind: ``"mistake"`` or ``"localisation"`` (a note that is added beside the mistakes).
+        loose: agreement for overflow models: where the model is non-finite the student's block
+            only has to be non-finite somewhere too (NaN/inf patterns depend on how the
+            overflowing expression was written); where it is finite, the usual rule.
         source: where the correct formula comes from (lecture section).
     """
 
