@@ -20,6 +20,21 @@ log = logging.getLogger(__name__)
 #: CPU seconds per probe call (probes are small: at most a few hundred numbers per argument).
 PROBE_TIME_LIMIT = 2.0
 
+#: Probing is skipped when less than this share of the submission's CPU or wall-clock budget is
+#: left, so that diagnosis can never make a later test run out of time.
+BUDGET_RESERVE = 0.5
+
+
+def _budget_ok(runner: Any) -> bool:
+    """Tell whether the session has enough of its budget left to afford probing."""
+    limits = getattr(runner, "limits", None)
+    try:
+        cpu_ok = runner.cpu_left() >= BUDGET_RESERVE * limits.cpu_seconds
+        wall_ok = runner.wall_left >= BUDGET_RESERVE * limits.wall_seconds
+    except AttributeError:  # a runner without budgets (tests, in-process tools)
+        return True
+    return cpu_ok and wall_ok
+
 
 def diagnose(slug: str, spec: Any, result: Any, runner: Any = None) -> list[dict[str, Any]]:
     """Return the diagnoses of one failed test, best first (``[]`` if none applies).
@@ -36,6 +51,9 @@ def diagnose(slug: str, spec: Any, result: Any, runner: Any = None) -> list[dict
         evidence comes only from the diagnoser's own probe inputs.
     """
     if result.status != "failed" or runner is None:
+        return []
+    if not _budget_ok(runner):
+        log.info("diagnosis of %s skipped: the submission's time budget is running low", result.name)
         return []
     registry = load_registry(slug)
     functions = []

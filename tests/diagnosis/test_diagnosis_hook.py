@@ -115,3 +115,15 @@ def test_visible_test_inputs_join_the_probes_hidden_ones_do_not():
     assert visible[0]["key"] == hidden[0]["key"] == "times_batch_size"
     assert visible[0]["evidence"]["independent_inputs"] == hidden[0]["evidence"]["independent_inputs"] + 1
     assert "9" not in hidden[0]["message"]   # the hidden batch size never appears
+
+
+def test_probing_is_skipped_when_the_time_budget_runs_low():
+    _, fns = _mutant("bw_sum")
+    session = FakeSession(fns["mlp_backward"])
+    session.limits = SimpleNamespace(cpu_seconds=60.0, wall_seconds=120.0)
+    session.wall_left = 100.0
+    session.cpu_left = lambda: 10.0          # less than half of the CPU budget left
+    assert diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=session) == []
+    assert session.calls == 0
+    session.cpu_left = lambda: 50.0
+    assert diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=session)
