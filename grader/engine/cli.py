@@ -54,6 +54,8 @@ def format_report(report: Report) -> str:
         lines.append(f"[{t.status.upper():7}] {t.score:g}/{t.max_score:g}  {t.name}")
         if t.status != "passed" or t.feedback != "Passed.":
             lines += ["          " + line for line in t.feedback.splitlines()]
+        # issue 6: probable mistakes found by grader.diagnosis (failed tests only)
+        lines += [f"          Probable mistake: {d.get('message', '')}" for d in t.diagnosis]
     lines.append(f"Total: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
 
