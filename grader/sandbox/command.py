@@ -58,6 +58,22 @@ _PRELUDE = ('exec 3<&0 4>&1 0</dev/null 1>&2; '
             'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"')
 
 
+def tasks_of_uid(uid: int) -> int:
+    """Count the threads of every process whose real uid is ``uid`` (what RLIMIT_NPROC counts)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as f:
+                fields = dict(line.split(":", 1) for line in f if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                total += int(fields["Threads"])
+        except (OSError, KeyError, ValueError, IndexError):
+            continue
+    return total
+
+
 def build_argv(*, runtime: Runtime, limits: Limits, stub_py: str, child_py: str,
                submission_dir: str, uid: int | None, cgroup: Cgroup | None,
                seccomp_path: str | None, tools: dict[str, str]) -> list[str]:
@@ -80,7 +96,9 @@ def build_argv(*, runtime: Runtime, limits: Limits, stub_py: str, child_py: str,
     argv = [tools["sh"], "-c", _PRELUDE, "sh", seccomp_path or "", *procs, "--"]
     argv += [tools["prlimit"],
              *prlimit_args(limits, memory_by_cgroup=cgroup is not None and cgroup.has("memory"),
-                           pids_by_cgroup=cgroup is not None and cgroup.has("pids")), "--"]
+                           pids_by_cgroup=cgroup is not None and cgroup.has("pids"),
+                           nproc_extra=0 if uid is not None else tasks_of_uid(os.getuid())),
+             "--"]
     if uid is not None:
         argv += [tools["setpriv"], f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]

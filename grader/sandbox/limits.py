@@ -26,7 +26,8 @@ MAX = Limits(cpu_seconds=600.0, wall_seconds=1200.0, memory_mb=8192, max_process
              file_size_mb=1024, open_files=1024, output_bytes=16 * MIB,
              reply_bytes=512 * MIB, tmpfs_mb=1024)
 # Lower bounds below which Python and numpy cannot even start.
-MIN = Limits(cpu_seconds=0.5, wall_seconds=1.0, memory_mb=128, max_processes=1,
+# (256 MiB: without a memory cgroup the cap is on address space, and python + numpy map ~150 MiB.)
+MIN = Limits(cpu_seconds=0.5, wall_seconds=1.0, memory_mb=256, max_processes=1,
              file_size_mb=1, open_files=16, output_bytes=1024, reply_bytes=64 * 1024,
              tmpfs_mb=1)
 
@@ -55,7 +56,8 @@ def output_kill_bytes(limits: Limits) -> int:
     return max(OUTPUT_KILL_MIN, OUTPUT_KILL_FACTOR * limits.output_bytes)
 
 
-def prlimit_args(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool) -> list[str]:
+def prlimit_args(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool,
+                 nproc_extra: int = 0) -> list[str]:
     """Arguments for util-linux ``prlimit`` (``--RESOURCE=soft:hard``) for one sandbox.
 
     CPU is per process and a backstop: the host's watchdog sums CPU over the whole tree and
@@ -63,7 +65,8 @@ def prlimit_args(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool
     limit (SIGKILL) one more. Address space is capped only when
     no memory cgroup holds the tree (an address-space cap breaks nothing numpy needs at these
     sizes, but the cgroup is exact). The process count is per uid, and every sandbox gets its
-    own uid, so it is per sandbox.
+    own uid, so it is per sandbox; when the worker is not root the sandbox keeps the worker's
+    uid and ``nproc_extra`` (the tasks that uid already runs) is added.
     """
     cpu_soft = math.ceil(limits.cpu_seconds + CPU_GRACE_S)
     cpu_hard = cpu_soft + max(1, math.ceil(CPU_GRACE_S))
@@ -71,6 +74,7 @@ def prlimit_args(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool
     nproc = limits.max_processes + SANDBOX_OWN_PROCESSES
     if pids_by_cgroup:  # the cgroup is exact; the rlimit is a backstop
         nproc *= 2
+    nproc += nproc_extra
     args = [
         f"--cpu={cpu_soft}:{cpu_hard}",
         f"--fsize={fsize}:{fsize}",
