@@ -132,8 +132,17 @@ class BwrapLauncher(Launcher):
             key = (self.runtime.python, self.child_py, limits)
             pool = get_pool(key, functools.partial(self.prestart, limits))
             handle = pool.take() if pool is not None else None
-        if handle is None:
-            handle = self.prestart(limits)
+        if handle is not None:
+            try:
+                self.hand_over(handle, source)
+                return handle
+            except SandboxUnavailableError:
+                log.warning("a pre-started sandbox was lost; starting a fresh one")
+                handle.kill()
+            except BaseException:
+                handle.kill()
+                raise
+        handle = self.prestart(limits)
         try:
             self.hand_over(handle, source)
         except BaseException:
@@ -170,7 +179,7 @@ class BwrapLauncher(Launcher):
                                     close_fds=True, start_new_session=True,
                                     env={"PATH": "/usr/bin:/bin"})
         except OSError as exc:
-            for fd in (req_r, req_w, rep_r, rep_w, out_r, out_w):
+            for fd in (req_w, rep_r, out_r):  # the child's ends are closed just below
                 os.close(fd)
             if cgroup is not None:
                 cgroup.destroy()
