@@ -206,16 +206,20 @@ class BwrapLauncher(Launcher):
         """Put ``source`` where the waiting sandbox reads it, start its clock and let it run.
 
         Raises:
-            SandboxUnavailableError: the pre-started sandbox died while it waited.
+            SandboxUnavailableError: the pre-started sandbox died while it waited, or the
+                submission could not be written.
         """
         path = os.path.join(handle.workdir, SUBMISSION_NAME)
         if isinstance(source, str):
             source = source.encode("utf-8")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
-        with os.fdopen(fd, "wb") as f:
-            f.write(source)
-        if handle.uid is not None:
-            os.chown(path, handle.uid, handle.uid)
+        try:  # the directory is gone if the sandbox died while it waited
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o400)
+            with os.fdopen(fd, "wb") as f:
+                f.write(source)
+            if handle.uid is not None:
+                os.chown(path, handle.uid, handle.uid)
+        except OSError as exc:
+            raise SandboxUnavailableError(f"cannot hand the submission over: {exc}") from exc
         handle.start_clock()
         try:
             handle.send_go()

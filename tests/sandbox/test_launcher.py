@@ -266,3 +266,27 @@ def test_seccomp_program_shape():
     assert (code, k) == (0x15, AUDIT_ARCH_X86_64)  # anything but x86-64 jumps to the kill
     code, _, _, k = struct.unpack_from("=HBBI", program, len(program) - 8)
     assert (code, k) == (0x06, 0x80000000)
+
+
+def test_a_pooled_sandbox_lost_while_idle_is_replaced(uid_base, monkeypatch):
+    monkeypatch.setenv(pool_mod.ENV_SIZE, "1")
+    pooled = BwrapLauncher(use_pool=True)
+    limits = Limits(cpu_seconds=3.0, wall_seconds=9.0)
+    key = (pooled.runtime.python, pooled.child_py, clamp(limits))
+    pool_mod.get_pool(key, lambda: pooled.prestart(limits))
+    try:
+        pool = pool_mod._pools[key]
+        deadline = time.monotonic() + 20
+        while not pool._ready and time.monotonic() < deadline:
+            time.sleep(0.02)
+        lost = pool._ready[0]
+        lost.kill()  # as if the OOM killer had taken it while it waited
+        monkeypatch.setattr(lost, "alive", lambda: True)  # ... just after take() looked
+        handle = pooled.start(b"def f():\n    return 1\n", limits)
+        try:
+            assert handle is not lost
+            assert hello(handle)["functions"] == ["f"]
+        finally:
+            handle.kill()
+    finally:
+        pool_mod.close_all()
