@@ -19,6 +19,9 @@ from grader.sandbox import BwrapLauncher
 from grader.sandbox.cgroups import PREFIX, parent_dirs
 from grader.sandbox.launcher import ENV_UID_BASE, UID_SPAN
 
+# The hostile submissions are data, never to be imported by pytest (fork bombs at import time).
+collect_ignore = ["hostile"]
+
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 
