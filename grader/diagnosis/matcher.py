@@ -62,6 +62,8 @@ def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
                 seen.observations += diagnosis.observations
                 seen.model_error = max(seen.model_error, diagnosis.model_error)
                 seen.correct_error = max(seen.correct_error, diagnosis.correct_error)
+                seen.extra["sizes"] = sorted(set(seen.extra["sizes"]) | set(diagnosis.extra["sizes"]))
+                render(part, seen)
     return sorted(found.values(), key=lambda d: d.kind == "localisation")
 
 
@@ -166,21 +168,34 @@ def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[st
     order = {name: i for i, name in enumerate(cases[0].reference)} if cases else {}
     blocks = sorted(blocks, key=lambda name: (order.get(name, len(order)), name))  # as returned
     sizes = sorted({c.n for c in cases if c.n is not None})
-    names = ", ".join(display_name(part, b) for b in blocks)
-    single = len(blocks) == 1
-    text = mis.message.format(
+    diagnosis = Diagnosis(key=mis.key, title=mis.title, message="", blocks=list(blocks),
+                          observations=len(cases), model_error=model_error,
+                          correct_error=correct_error, kind=mis.kind, variant=label,
+                          extra={"template": mis.message, "detail": detail, "sizes": sizes,
+                                 "modelled": predicted is not None})
+    render(part, diagnosis)
+    return diagnosis
+
+
+def render(part: PartSpec, diagnosis: Diagnosis) -> None:
+    """(Re)write ``diagnosis.message`` from its misconception's template and its evidence."""
+    extra = diagnosis.extra
+    names = ", ".join(display_name(part, b) for b in diagnosis.blocks)
+    single = len(diagnosis.blocks) == 1
+    text = extra["template"].format(
         blocks=names, s="s" if single else "", is_="is" if single else "are",
-        what=("gradient" if part.gradient else "value"), variant=label,
-        sizes=", ".join(str(s) for s in sizes) or "-", detail=detail, part=part.name)
-    if predicted is not None:
-        how = "up to rounding" if model_error < 1e-12 else f"to a relative error of {model_error:.0e}"
-        text += (f" Evidence: on {len(cases)} further inputs chosen by the grader, this mistake "
+        what=("gradient" if part.gradient else "value"), variant=diagnosis.variant,
+        sizes=", ".join(str(s) for s in extra["sizes"]) or "-", detail=extra["detail"],
+        part=part.name)
+    count = diagnosis.observations
+    if extra["modelled"]:
+        error = diagnosis.model_error
+        how = "up to rounding" if error < 1e-12 else f"to a relative error of {error:.0e}"
+        text += (f" Evidence: on {count} further inputs chosen by the grader, this mistake "
                  f"reproduces your output {how}.")
     else:
-        text += f" Evidence: this pattern holds on all {len(cases)} further inputs chosen by the grader."
-    return Diagnosis(key=mis.key, title=mis.title, message=text, blocks=list(blocks),
-                     observations=len(cases), model_error=model_error, correct_error=correct_error,
-                     kind=mis.kind, variant=label)
+        text += f" Evidence: this pattern holds on all {count} further inputs chosen by the grader."
+    diagnosis.message = text
 
 
 def display_name(part: PartSpec, block: str) -> str:

@@ -52,3 +52,14 @@ def test_missing_path_reports_which_path_was_kept():
                       slug="chain_rule")
     assert [(d.key, d.variant) for d in found] == [("chain_rule_missing_path", "y")]
     assert "through y(t)" in found[0].message
+
+
+def test_same_mistake_in_every_activation_group_is_reported_once():
+    def student(params, X, y, activation):
+        loss, grads, _ = numerics.deep(params, X, y, activation)
+        return loss, [{k: v * X.shape[0] for k, v in g.items()} for g in grads]
+    found = _diagnose("deep_loss_and_grads", student)          # no activation seen: all three
+    mistakes = [d for d in found if d.kind == "mistake"]
+    assert [d.key for d in mistakes] == ["times_batch_size"]
+    assert mistakes[0].observations == 15                       # 5 usable probes x 3 activations
+    assert "on 15 further inputs" in mistakes[0].message
