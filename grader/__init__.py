@@ -6,6 +6,7 @@ and needs no web app.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask
@@ -22,7 +23,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from grader import config
     from grader.web import init_app
 
+    # GRADELAB_INSTANCE_PATH (absolute) moves the instance folder: SQLite file, kept keys.
     app = Flask(__name__, instance_relative_config=True,
+                instance_path=os.environ.get("GRADELAB_INSTANCE_PATH") or None,
                 template_folder="web/templates", static_folder="web/static")
     config.load(app, test_config)
     proxies = int(app.config["TRUSTED_PROXIES"])

@@ -93,12 +93,19 @@ def finalize(app: Flask) -> None:
     if cfg.get("MAX_CONTENT_LENGTH") is None:
         cfg["MAX_CONTENT_LENGTH"] = int(cfg["MAX_UPLOAD_BYTES"]) + 64 * 1024
     if not cfg.get("SECRET_KEY"):
+        # scripts/run.sh makes a key once and keeps it in the instance folder (mode 600), so the
+        # admin commands (create-user, import-roster, ...) share the running service's key.
+        kept = Path(app.instance_path) / "secret_key"
+        if kept.is_file() and kept.read_text().strip():
+            cfg["SECRET_KEY"] = kept.read_text().strip()
+    if not cfg.get("SECRET_KEY"):
         if cfg["ENVIRONMENT"] == "development" or app.debug or cfg.get("TESTING"):
             log.warning("No GRADELAB_SECRET_KEY set: using a random key (sessions end on restart)")
             cfg["SECRET_KEY"] = secrets.token_hex(32)
         else:
             raise ConfigurationError(
-                "GRADELAB_SECRET_KEY is not set. Set it to a long random string "
+                "GRADELAB_SECRET_KEY is not set and instance/secret_key does not exist. Run "
+                "scripts/run.sh once (it makes and keeps a key), or set it to a long random string "
                 "(python -c 'import secrets; print(secrets.token_hex(32))'), "
                 "or set GRADELAB_ENVIRONMENT=development on a developer machine."
             )

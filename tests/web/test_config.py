@@ -12,11 +12,21 @@ def clean_env(monkeypatch, tmp_path):
     for name in ("GRADELAB_SECRET_KEY", "GRADELAB_ENVIRONMENT", "GRADELAB_DATABASE_URL",
                  "DATABASE_URL", "GRADELAB_MAX_UPLOAD_BYTES", "FLASK_DEBUG"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GRADELAB_INSTANCE_PATH", str(tmp_path / "instance"))
 
 
 def test_secret_key_is_required_outside_development():
     with pytest.raises(ConfigurationError, match="GRADELAB_SECRET_KEY is not set"):
         create_app()
+
+
+def test_secret_key_kept_by_the_run_script_is_used(tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "secret_key").write_text("kept-by-run-sh\n")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "kept-by-run-sh"
+    assert app.instance_path == str(instance)
 
 
 def test_development_runs_without_a_secret_key(monkeypatch):
