@@ -42,6 +42,7 @@ EXTERNAL_KEYS = {
     "deep: sign flipped": "sign_flipped",
     "deep: bias summed over every axis": "bias_summed_all_axes",
     "softmax without the max shift": "softmax_no_max_shift",
+    "deep: softmax without the max shift": "softmax_no_max_shift",
     "chain_rule: softmax over the whole batch": "softmax_whole_batch",
 }
 

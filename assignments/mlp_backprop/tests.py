@@ -150,6 +150,49 @@ def check_deep_mnist_size(ctx: TestContext) -> None:
     _check_deep(ctx, [784, 50, 10], 16, "sigmoid", mode="directional")
 
 
+LOGIT_SIZE = 1000.0  # exp overflows above about 709.8 and underflows to 0 below about -745
+LOGIT_SPREAD = 10.0  # differences within a row: the softmax is neither uniform nor one-hot
+
+
+def _large_logit_case(ctx: TestContext, n: int, d: int, h: int, k: int):
+    """A sigmoid network [d, h, k] whose logits sit near +LOGIT_SIZE or -LOGIT_SIZE per row.
+
+    The first input is +1 or -1 (both signs occur) and hidden unit 0 sees only it, with weight
+    30, so it is about 1 or about 0. The last layer gives that unit the weight 2 LOGIT_SIZE on
+    every class and every class the bias -LOGIT_SIZE (plus a little noise), so each row's logits
+    are about +LOGIT_SIZE or -LOGIT_SIZE: without the max shift exp overflows (inf / inf) or
+    underflows (0 / 0, log 0). The other hidden units move the logits within a row by up to
+    LOGIT_SPREAD.
+    """
+    X = ctx.rng.normal(0, 1, (n, d))
+    X[:, 0] = ctx.rng.permutation(np.where(np.arange(n) % 2 == 0, 1.0, -1.0))
+    params = _deep_params(ctx, [d, h, k], X, "sigmoid")
+    first, last = params[0], params[1]
+    first["W"][0] = 0.0
+    first["W"][0, 0] = 30.0
+    first["b"][0] = 0.0
+    H = 1 / (1 + np.exp(-(X @ first["W"].T + first["b"])))
+    last["W"][:, 1:] *= LOGIT_SPREAD / max(np.abs(H[:, 1:] @ last["W"][:, 1:].T).max(), 1e-12)
+    last["W"][:, 0] = 2 * LOGIT_SIZE
+    last["b"] = -LOGIT_SIZE + ctx.rng.normal(0, 1, k)
+    y = ctx.rng.integers(0, k, n)
+    return params, X, y
+
+
+def check_deep_large_logits(ctx: TestContext) -> None:
+    """Logits of size about 1000 from the last layer: loss and gradients finite and correct."""
+    n, d, h, k = _sizes(ctx, 4, 11, 4)
+    params, X, y = _large_logit_case(ctx, n, d, h, k)
+    label = "sigmoid network" if ctx.hidden else \
+        f"sigmoid network {d}-{h}-{k} (batch of {n}) with logits of size about {LOGIT_SIZE:g}"
+    out = ctx.call("deep_loss_and_grads", params, X, y, "sigmoid")
+    loss, _ = ctx.unpack(out, 2, names=("loss", "grads"))
+    ref_loss, _ = ctx.ref.deep_loss_and_grads(params, X, y, "sigmoid")
+    ctx.check_scalar(loss, ref_loss, name=f"the loss of the {label}")
+    ctx.check_grads("deep_loss_and_grads", params, X, y, "sigmoid",
+                    reference=ctx.ref.deep_loss_and_grads, grads_index=1, names=("loss", "grads"))
+
+
 # ------------------------------------------------------------------------ train_digits
 def _digits_split(ctx: TestContext):
     from sklearn.datasets import load_digits

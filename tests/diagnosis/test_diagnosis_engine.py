@@ -20,7 +20,8 @@ def _mutant(name):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["sm_grad_transposed", "dfdt_only_y_path", "sm_loss_no_shift"])
+@pytest.mark.parametrize("name", ["sm_grad_transposed", "dfdt_only_y_path", "sm_loss_no_shift",
+                                  "deep_no_shift"])
 def test_failed_tests_carry_the_planted_diagnosis_and_passed_tests_none(name):
     entry = _mutant(name)
     report = _grade(entry)

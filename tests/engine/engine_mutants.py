@@ -34,7 +34,8 @@ def M(id: str, slug: str, edits, fails, words=None, maybe=()) -> Mutant:
 
 BACKWARD = {"check_backward_reference", "check_backward_finite_differences",
             "check_backward_hidden"}
-DEEP = {"check_deep_sigmoid", "check_deep_tanh_relu", "check_deep_mnist_size"}
+DEEP = {"check_deep_sigmoid", "check_deep_tanh_relu", "check_deep_mnist_size",
+        "check_deep_large_logits"}
 SIGMA_PRIME = 'Z_bar = H_bar * H * (1.0 - H)'
 Y_BAR = 'Y_bar = (Y - T) / X.shape[0]'
 LOSS = 'return float(0.5 * ((Y - T) ** 2).sum() / X.shape[0])'
@@ -100,7 +101,7 @@ MUTANTS = [
       {"check_deep_sigmoid": ("deep_loss_and_grads", 'params[1]["W"]')}, maybe=TRAIN),
     M("deep: sigma' of the activation", "mlp_backprop",
       [("return H * (1.0 - H)", "return _sigmoid(H) * (1.0 - _sigmoid(H))")],
-      {"check_deep_sigmoid", "check_deep_mnist_size"},
+      {"check_deep_sigmoid", "check_deep_mnist_size", "check_deep_large_logits"},
       {"check_deep_sigmoid": ("deep_loss_and_grads", 'params[0]["W"]', 'params[0]["b"]'),
        "check_deep_mnist_size": ("deep_loss_and_grads", 'params[0]["W"]')}),
     M("deep: sign flipped", "mlp_backprop", [("Z_bar /= n", "Z_bar /= -n")], DEEP | TRAIN,
@@ -110,6 +111,9 @@ MUTANTS = [
       [('"b": Z_bar.sum(axis=0)}', '"b": Z_bar.sum()}')], DEEP,
       {"check_deep_mnist_size": ("deep_loss_and_grads", 'params[0]["b"]', "axis=0")},
       maybe=TRAIN),
+    M("deep: softmax without the max shift", "mlp_backprop", [(MAX_SHIFT, "shifted = Z")],
+      {"check_deep_large_logits"},
+      {"check_deep_large_logits": ("deep_loss_and_grads", "the loss", "not a finite number")}),
     M("train_digits does not train", "mlp_backprop", [("for _ in range(40):", "for _ in range(0):")],
       TRAIN, {"check_train_digits": ("train_digits", "held-out accuracy")}),
     # -- chain_rule

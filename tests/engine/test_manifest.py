@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -97,3 +98,19 @@ def test_unknown_slug_lists_the_known_ones():
         load_assignment("no_such_assignment")
     with pytest.raises(UnknownAssignmentError):
         load_assignment("../mlp_backprop")
+
+
+def test_points_table_of_every_spec_matches_its_manifest():
+    # the "How it is graded" table students read: per part the points of its tests in
+    # manifest order ("2 + 1"), and the total
+    for slug in list_slugs():
+        a = load_assignment(slug)
+        text = a.spec_path.read_text(encoding="utf-8")
+        total = re.search(r"^\| \*\*total\*\* \| \| \*\*([\d.]+)\*\* \|$", text, re.M)
+        assert total, f"{slug}: spec.md has no points total"
+        assert float(total.group(1)) == a.manifest.max_score, slug
+        for part in a.manifest.parts:
+            row = re.search(rf"^\| `{part}` \|.*\| ([\d. +]+) \|$", text, re.M)
+            assert row, f"{slug}: no points row for {part}"
+            listed = [float(p) for p in row.group(1).split("+")]
+            assert listed == [t.points for t in a.manifest.tests if t.part == part], (slug, part)
