@@ -43,6 +43,17 @@ stop_all() {
   trap - INT TERM
   log "stopping (the worker finishes its current job first)"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  # The worker may need up to its job's hard time limit. One whose pool processes are all gone
+  # but which does not exit (a deadlock at exit) is killed after 15 s.
+  local idle=0
+  while kill -0 "$worker_pid" 2>/dev/null; do
+    if pgrep -P "$worker_pid" >/dev/null; then idle=0; else idle=$((idle + 1)); fi
+    if (( idle >= 15 )); then
+      log "the worker's pool has stopped but the worker hangs; killing it"
+      kill -KILL "$worker_pid" 2>/dev/null || true
+    fi
+    sleep 1
+  done
   wait || true
 }
 trap 'stop_all; exit 0' INT TERM
@@ -51,10 +62,14 @@ gunicorn --bind "${GRADELAB_BIND:-127.0.0.1}:${GRADELAB_PORT:-8000}" \
   --workers "${GRADELAB_WEB_WORKERS:-2}" --timeout 60 --access-logfile - \
   "grader:create_app()" &
 pids+=($!)
-celery -A worker.make_celery worker --loglevel INFO \
+# The worker gets its own session: only this script signals it, once (two SIGTERMs in a row can
+# deadlock Celery's signal handler, and a SIGTERM that also reaches the pool processes can
+# deadlock billiard at exit).
+setsid celery -A worker.make_celery worker --loglevel INFO \
   --concurrency "${GRADELAB_WORKER_CONCURRENCY:-2}" --queues grading,maintenance \
   --hostname "worker@%h" &
-pids+=($!)
+worker_pid=$!
+pids+=($worker_pid)
 celery -A worker.make_celery beat --loglevel INFO \
   --schedule "${GRADELAB_BEAT_SCHEDULE:-instance/celerybeat-schedule}" &
 pids+=($!)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from celery.signals import setup_logging, worker_shutting_down
+from celery.signals import setup_logging
 from sqlalchemy.exc import DBAPIError
 
 from worker import logs
@@ -20,12 +20,6 @@ log = logging.getLogger(__name__)
 def _configure_logging(loglevel: str | int | None = None, **_: object) -> None:
     """Replace Celery's log set-up with JSON lines that carry the submission id."""
     logs.configure(loglevel or logging.INFO)
-
-
-@worker_shutting_down.connect
-def _log_shutdown(sig: str | None = None, how: str | None = None, **_: object) -> None:
-    log.warning("worker shutting down (%s, %s): the running job finishes; unstarted jobs stay "
-                "in the broker", sig, how)
 
 
 @shared_task(bind=True, name="worker.tasks.grade_submission", ignore_result=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -87,8 +88,20 @@ def test_run_script_serves_and_grades_with_the_embedded_broker(tmp_path):
     output = log_path.read_text()
     assert code == 0, output[-3000:]
     assert "sqla+sqlite" in output  # the worker ran on the embedded broker
+    started = re.search(r"\(pids ([\d ]+)\)", output).group(1).split()
+    assert len(started) == 3  # web, worker, beat
+    for pid in [proc.pid, *map(int, started)]:
+        assert not _alive(pid), f"process {pid} of run.sh still alive"
     leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
     assert leftover.stdout.strip() == "", "processes of run.sh still alive"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _wait(predicate, proc, log_path, timeout: float = 120.0):
