@@ -101,8 +101,9 @@ def assignments(app) -> dict[str, Assignment]:
 
 
 @pytest.fixture
-def celery_procs(pg_url, tmp_path) -> Iterator[Callable[..., Proc]]:
-    """Start ``celery worker`` (kind="worker") or ``celery beat`` processes; stopped afterwards."""
+def celery_procs(pg_url, tmp_path, app) -> Iterator[Callable[..., Proc]]:
+    """Start ``celery worker`` (kind="worker") or ``celery beat`` processes; stopped afterwards
+    (before ``app`` empties the tables)."""
     procs: list[Proc] = []
 
     def _start(kind: str = "worker", *, concurrency: int = 1, name: str | None = None,

@@ -101,3 +101,29 @@ def test_docker_compose_file_is_valid_and_complete():
                              text=True, timeout=60,
                              env={k: v for k, v in env.items() if k != "GRADELAB_SECRET_KEY"})
     assert refused.returncode != 0 and "GRADELAB_SECRET_KEY" in refused.stderr
+
+
+def test_eager_mode_grades_inline_without_a_broker(tmp_path, monkeypatch):
+    from grader.web import services
+    from grader.web.catalog import sync_assignments
+    from grader.web.extensions import db
+    from grader.web.models import Assignment, Submission, User
+
+    monkeypatch.setenv("GRADELAB_SEED_KEY", "eager-seed")
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "CELERY_TASK_ALWAYS_EAGER": True,
+                      "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",  # never contacted
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+    with app.app_context():
+        db.create_all()
+        sync_assignments()
+        student = User(username="eager", role="student")
+        db.session.add(student)
+        db.session.commit()
+        xor = db.session.scalar(db.select(Assignment).where(Assignment.slug == "xor"))
+        sid = services.submit(student, xor, "x.py",
+                              (REPO / "reference_solutions" / "xor.py").read_bytes()).id
+        db.session.expire_all()
+        sub = db.session.get(Submission, sid)
+        assert sub.status == "graded" and sub.score == sub.max_score
+        assert len(sub.runs) == 1
+        db.engine.dispose()
