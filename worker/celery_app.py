@@ -69,6 +69,8 @@ def celery_config(app: Flask) -> dict[str, Any]:
     cfg: dict[str, Any] = {
         "broker_url": url,
         "broker_connection_retry_on_startup": True,
+        # A worker waits for a broker that is down (Redis restarting) instead of exiting.
+        "broker_connection_max_retries": None,
         "broker_connection_timeout": 3.0,
         # Publishing must fail fast when the broker is down: the sweeper sends the job later.
         "task_publish_retry_policy": {
