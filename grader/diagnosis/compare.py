@@ -99,17 +99,39 @@ def flatten_layers(value: Any) -> dict[str, np.ndarray]:
     return out
 
 
+def _scaled(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``a`` and ``b`` divided by the same power of two, so their largest entry is below 1.
+
+    The norm-relative error is scale invariant, and a power of two changes no digit (short of
+    underflow), so this gives the same value as the unscaled formula while no difference, square
+    or sum of squares can overflow, however large (finite) the student's values are.
+    """
+    peak = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    if peak == 0.0 or not np.isfinite(peak):
+        return a, b
+    exponent = int(np.frexp(peak)[1])
+    return np.ldexp(a, -exponent), np.ldexp(b, -exponent)
+
+
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
     """Return the norm-relative error ``||a - b|| / (||a|| + ||b||)`` of two same-shape arrays.
 
     This is the per-block measure of issue 2 (0 when equal, 1 when opposite or one is zero).
-    Non-finite entries must have been handled by the caller; two zero arrays give 0.
+    Non-finite entries must have been handled by the caller; two zero arrays give 0. Finite
+    entries of any size are fine (computed after scaling, see :func:`_scaled`).
     """
+    a, b = _scaled(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
     diff = float(np.linalg.norm(a - b))
     scale = float(np.linalg.norm(a) + np.linalg.norm(b))
     if diff == 0.0:
         return 0.0
     return diff / scale if scale > 0 else float("inf")
+
+
+def _max_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Return ``max |a - b|`` over finite entries; inf (no warning) when it overflows."""
+    with np.errstate(over="ignore"):
+        return float(np.abs(a - b).max(initial=0.0))
 
 
 def agree(a: np.ndarray | None, b: np.ndarray | None, tol: float = MATCH_TOL) -> bool:
@@ -129,7 +151,7 @@ def agree(a: np.ndarray | None, b: np.ndarray | None, tol: float = MATCH_TOL) ->
         inf = ~fa & ~np.isnan(a)
         if not np.array_equal(a[inf], b[inf]):
             return False
-    return relative_error(a[fa], b[fa]) <= tol or float(np.abs(a[fa] - b[fa]).max(initial=0.0)) <= ABS_FLOOR
+    return relative_error(a[fa], b[fa]) <= tol or _max_abs_difference(a[fa], b[fa]) <= ABS_FLOOR
 
 
 def distinct(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -151,6 +173,6 @@ def gap(a: np.ndarray | None, b: np.ndarray | None) -> float:
     fa, fb = np.isfinite(a), np.isfinite(b)
     if not np.array_equal(fa, fb):
         return float("inf")
-    if float(np.abs(a[fa] - b[fa]).max(initial=0.0)) <= ABS_FLOOR:
+    if _max_abs_difference(a[fa], b[fa]) <= ABS_FLOOR:
         return 0.0
     return relative_error(a[fa], b[fa])

@@ -40,6 +40,11 @@ def _fmt(x: Any) -> str:
     return f"{x:.6g}" if isinstance(x, (float, np.floating)) else repr(x)
 
 
+def _fmt_rel(rel: float) -> str:
+    """A relative error for feedback; one too large for a float (a return near 1e308) says so."""
+    return f"{rel:.2e}" if np.isfinite(rel) else "above 1e+308"
+
+
 def _index(variable: str, idx: tuple[int, ...]) -> str:
     return f"{variable}[{', '.join(str(int(i)) for i in idx)}]" if idx else variable
 
@@ -93,14 +98,16 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
         if not values:
             return None
         e = expected.astype(np.float64)
-        bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
+        with np.errstate(over="ignore", invalid="ignore"):  # |got - e| of returns near 1e308: inf
+            bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
     if not bad.any():
         return None
     g = got.astype(np.float64)
     e = expected.astype(np.float64)
-    diff = np.abs(g - e)
-    rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
-    excess = np.where(bad, diff / (atol + rtol * np.abs(e) + np.finfo(np.float64).tiny), -1.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # finite, but the differences may overflow
+        diff = np.abs(g - e)
+        rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+        excess = np.where(bad, diff / (atol + rtol * np.abs(e) + np.finfo(np.float64).tiny), -1.0)
     order = np.argsort(excess, axis=None)[::-1][:worst]
     parts = []
     for flat in order:
@@ -109,9 +116,10 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
         idx = np.unravel_index(flat, got.shape) if got.ndim else ()
         entry = f"{_index(variable, idx)}: "
         if reveal:
-            entry += f"expected {_fmt(e[idx])}, got {_fmt(g[idx])} (relative error {rel[idx]:.2e})"
+            entry += (f"expected {_fmt(e[idx])}, got {_fmt(g[idx])} (relative error "
+                      f"{_fmt_rel(rel[idx])})")
         else:
-            entry += f"relative error {rel[idx]:.2e}"
+            entry += f"relative error {_fmt_rel(rel[idx])}"
         parts.append(entry)
     n_bad = int(bad.sum())
     return (f"{function}: {n_bad} of {got.size} entries of {variable} are off "
@@ -149,11 +157,12 @@ def compare_scalar(got: Any, expected: float, *, function: str, variable: str,
     if not np.isfinite(value):
         return (f"{function}: {variable} is {value}, not a finite number. Look for overflow "
                 "in exp, log of 0, or division by 0.")
-    if np.isclose(value, expected, rtol=rtol, atol=atol):
-        return None
-    rel = abs(value - expected) / max(abs(expected), 1e-300)
+    with np.errstate(over="ignore", invalid="ignore"):  # a finite value near 1e308
+        if np.isclose(value, expected, rtol=rtol, atol=atol):
+            return None
+    rel = abs(value - expected) / max(abs(expected), 1e-300)  # Python floats: inf, no error
     shown = f": expected {_fmt(expected)}, got {_fmt(value)}" if reveal else ""
-    return (f"{function}: {variable} is off{shown} (relative error {rel:.2e}; tolerance "
+    return (f"{function}: {variable} is off{shown} (relative error {_fmt_rel(rel)}; tolerance "
             f"rtol={rtol:g}, atol={atol:g}).")
 
 
@@ -161,9 +170,17 @@ def norm_relative_error(a: np.ndarray, n: np.ndarray, floor: float = 1e-8) -> fl
     """Return ``||a - n|| / max(||a|| + ||n||, floor)`` (Euclidean norms over all entries).
 
     The per-block criterion of gradient checking (CS231n notes, "Gradient checks"); ``floor``
-    keeps blocks whose true gradient is near zero from dividing noise by noise.
+    keeps blocks whose true gradient is near zero from dividing noise by noise. Non-finite
+    entries give ``inf``. Finite entries of any size cannot overflow: both vectors are first
+    divided by the same power of two (which changes no digit), so a gradient near 1e308 gets
+    its true error (1.0 against a central difference of 0) instead of inf / inf.
     """
     a = np.asarray(a, dtype=np.float64).ravel()
     n = np.asarray(n, dtype=np.float64).ravel()
-    denom = max(float(np.linalg.norm(a) + np.linalg.norm(n)), floor)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
+        return float("inf")
+    peak = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(n), initial=0.0)))
+    exponent = max(int(np.frexp(peak)[1]), 0)  # only ever scaled down: the floor stays finite
+    a, n = np.ldexp(a, -exponent), np.ldexp(n, -exponent)
+    denom = max(float(np.linalg.norm(a) + np.linalg.norm(n)), float(np.ldexp(floor, -exponent)))
     return float(np.linalg.norm(a - n)) / denom

@@ -47,3 +47,16 @@ def test_distinct_is_stricter_than_not_agree():
     assert not compare.agree(x, x * (1 + 1e-5))
     assert compare.distinct(x, 2 * x)
     assert compare.distinct(x, x.reshape(2, 3))
+
+
+def test_huge_finite_blocks_compare_without_overflow():
+    # pytest turns warnings into errors: an overflow RuntimeWarning would raise here
+    huge = np.array([1e308, -1e308, 3.0])
+    assert compare.relative_error(huge, -huge) == 1.0
+    assert compare.relative_error(huge, huge / 2) == pytest.approx(1 / 3)
+    assert compare.agree(huge, huge.copy())
+    assert not compare.agree(huge, -huge)
+    assert compare.distinct(huge, np.zeros(3))
+    assert compare.gap(huge, -huge) == 1.0
+    assert compare.relative_error(np.array([3e-200, 0.0]), np.array([0.0, 4e-200])) == \
+        pytest.approx(5 / 7)

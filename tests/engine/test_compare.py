@@ -82,3 +82,27 @@ def test_norm_relative_error():
     assert norm_relative_error(a, -a) == pytest.approx(1.0)
     assert norm_relative_error(a, 2 * a) == pytest.approx(1 / 3)
     assert norm_relative_error(np.zeros(3), np.zeros(3)) == 0.0
+
+
+def test_returns_near_1e308_fail_with_a_message_and_no_overflow_warning():
+    # pytest turns warnings into errors: an overflow RuntimeWarning would raise here
+    got = np.array([1e308, -1e308, 1.0])
+    msg = compare_array(got, np.array([-1e308, 0.5, 1.0]), **KW)
+    assert msg.startswith("mlp_forward: 2 of 3 entries of Y are off")
+    assert "got 1e+308 (relative error above 1e+308)" in msg
+    assert "Y[2]" not in msg
+    hidden = compare_array(got, np.array([-1e308, 0.5, 1.0]), **KW, reveal=False)
+    assert "relative error above 1e+308" in hidden and "1e+308 (" not in hidden
+    msg = compare_scalar(1e308, -1e308, function="mlp_loss", variable="the loss",
+                         rtol=1e-6, atol=1e-8)
+    assert msg == ("mlp_loss: the loss is off: expected -1e+308, got 1e+308 (relative error "
+                   "above 1e+308; tolerance rtol=1e-06, atol=1e-08).")
+
+
+def test_norm_relative_error_of_huge_finite_values_is_exact():
+    huge = np.full(5, 1e308)
+    assert norm_relative_error(huge, np.zeros(5)) == 1.0
+    assert norm_relative_error(huge, -huge) == 1.0
+    assert norm_relative_error(huge, huge / 2) == pytest.approx(1 / 3)
+    assert norm_relative_error(np.array([1.0, np.inf]), np.ones(2)) == float("inf")
+    assert norm_relative_error(np.full(3, 1e-300), np.zeros(3)) == pytest.approx(0.0)
