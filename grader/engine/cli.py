@@ -14,7 +14,7 @@ import click
 from grader.engine.engine import grade_source
 from grader.engine.errors import AssignmentError, GraderInfrastructureError
 from grader.engine.launch import Launcher, PlainLauncher
-from grader.engine.results import Report
+from grader.engine.results import Report, diagnosis_text
 
 EXIT_USAGE = 2
 EXIT_INFRA = 3
@@ -55,7 +55,7 @@ def format_report(report: Report) -> str:
         if t.status != "passed" or t.feedback != "Passed.":
             lines += ["          " + line for line in t.feedback.splitlines()]
         # issue 6: probable mistakes found by grader.diagnosis (failed tests only)
-        lines += [f"          Probable mistake: {d.get('message', '')}" for d in t.diagnosis]
+        lines += [f"          {diagnosis_text(d)}" for d in t.diagnosis]
     lines.append(f"Total: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
 

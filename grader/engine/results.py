@@ -13,6 +13,30 @@ STATUSES = ("passed", "failed", "error", "timeout")
 OUTCOMES = ("graded", "error")
 
 
+def diagnosis_text(diagnosis: Any) -> str:
+    """Return one diagnosis (a dict of ``TestResult.diagnosis``) as a sentence for students.
+
+    Diagnosis messages already start with "Probably" ("Probably: your dW1 ..."), so they are
+    shown as they are; anything else (a message or title without it) gets "Probable mistake: "
+    in front. Used by the CLI, the web page and ``to_gradescope()`` alike.
+    """
+    if isinstance(diagnosis, dict):
+        text = str(diagnosis.get("message") or diagnosis.get("title") or diagnosis.get("key") or "")
+    else:
+        text = str(diagnosis)
+    text = text.strip()
+    return text if text.lower().startswith("probabl") else f"Probable mistake: {text}"
+
+
+def diagnosis_parts(diagnosis: Any) -> tuple[str, str]:
+    """Split :func:`diagnosis_text` into a short lead ("Probably:") and the rest, for emphasis."""
+    text = diagnosis_text(diagnosis)
+    lead, sep, rest = text.partition(": ")
+    if sep and len(lead) <= 60:
+        return f"{lead}:", rest
+    return "", text
+
+
 @dataclass
 class CheckRecord:
     """Trusted-side record of one failed comparison, kept for the diagnosis hook.

@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 from flask import Flask, Response
 
+from grader.engine.results import diagnosis_parts
+
 
 def format_utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
     """Jinja filter ``utc``: format an aware datetime in UTC, or an em dash for None."""
@@ -41,6 +43,7 @@ def init_app(app: Flask) -> None:
     register_commands(app.cli)  # also `flask --app grader create-user ...`
     app.jinja_env.filters["utc"] = format_utc
     app.jinja_env.filters["points"] = format_points
+    app.jinja_env.filters["diagnosis_parts"] = diagnosis_parts
     app.after_request(_security_headers)
 
     @app.context_processor

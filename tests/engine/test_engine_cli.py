@@ -84,3 +84,18 @@ def test_python_m_grader_entry_point(repo_root, tmp_path):
     run = subprocess.run([sys.executable, "-m", "grader", "grade", "no_such", str(sub)],
                          cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "unknown assignment" in run.stderr
+
+
+def test_text_report_shows_a_diagnosis_once_as_probably():
+    from grader.engine.results import Report, TestResult
+
+    diagnosis = [{"key": "transposed", "title": "Transposed weight gradient",
+                  "message": "Probably: your dW1 is the transpose of the correct gradient."},
+                 {"key": "custom", "title": "An instructor's mistake without the word"}]
+    test = TestResult("grads", "mlp_backward", 0.0, 2.0, "failed", "dW1 has shape (3, 2).",
+                      diagnosis=diagnosis)
+    text = engine_cli.format_report(Report("toy", 0.0, 2.0, [test]))
+    lines = text.splitlines()
+    assert "          Probably: your dW1 is the transpose of the correct gradient." in lines
+    assert "          Probable mistake: An instructor's mistake without the word" in lines
+    assert "Probable mistake: Probably" not in text

@@ -245,3 +245,26 @@ def test_queued_submission_page_polls_and_falls_back_without_script(client, stud
     assert "poll.js" in html and 'http-equiv="refresh"' in html
     with client.get("/static/poll.js") as script:
         assert script.status_code == 200 and b"fetch(url" in script.data
+
+
+def test_diagnosis_reads_probably_once_on_the_submission_page(app, client, student,
+                                                               make_submission):
+    import re
+
+    uid, aid = student
+    sub = make_submission(uid, aid, scores=(3.0, 0.0))
+    with app.app_context():
+        run = db.session.get(Submission, sub).latest_run
+        results = [dict(r) for r in run.results]
+        failed = next(r for r in results if r["status"] != "passed" and r["visibility"] == "visible")
+        failed["diagnosis"] = [{"key": "transposed", "title": "Transposed",
+                                "message": "Probably: your dW1 is the transpose of the correct "
+                                           "gradient.", "kind": "mistake"}]
+        run.results = results
+        db.session.commit()
+    html = client.get(f"/submissions/{sub}").get_data(as_text=True)
+    assert ('<p class="diagnosis"><strong>Probably:</strong> your dW1 is the transpose of the '
+            'correct gradient.</p>') in html
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "Probably: your dW1 is the transpose" in text
+    assert "Probable mistake" not in text
