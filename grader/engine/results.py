@@ -97,12 +97,20 @@ class TestResult:
         }
 
     def to_gradescope(self) -> dict[str, Any]:
-        """Return one entry of Gradescope's ``tests[]`` plus ``status`` and ``part``."""
+        """Return one entry of Gradescope's ``tests[]`` plus ``status`` and ``part``.
+
+        ``output`` is the feedback; for a ``visible`` test the diagnoses follow it, one line
+        each (:func:`diagnosis_text`). Tests of any other visibility never carry them: their
+        details are withheld from students, and Gradescope would show ``output`` as it is.
+        """
+        output = self.feedback
+        if self.visibility == "visible" and self.diagnosis:
+            output = "\n".join([output] + [diagnosis_text(d) for d in self.diagnosis])
         return {
             "name": self.name,
             "score": self.score,
             "max_score": self.max_score,
-            "output": self.feedback,
+            "output": output,
             "visibility": self.visibility,
             "status": self.status,
             "part": self.part,

@@ -40,6 +40,22 @@ def test_to_gradescope_shape():
     assert "secret" not in json.dumps(g)
 
 
+def test_to_gradescope_puts_diagnoses_of_visible_tests_only_into_output():
+    diagnosis = [{"key": "transposed", "title": "Transposed",
+                  "message": "Probably: your dW1 is the transpose of the correct gradient."},
+                 {"key": "sign_flipped", "title": "Sign flipped",
+                  "message": "Probably: your db1 is the correct gradient times -1."}]
+    tests = [TestResult(f"g: {vis}", "g", 0.0, 2.0, "failed", "g: dW1 has shape (3, 2).", vis,
+                        diagnosis=list(diagnosis))
+             for vis in ("visible", "hidden", "after_due_date")]
+    out = {t["visibility"]: t["output"] for t in Report("demo", 0.0, 6.0, tests).to_gradescope()["tests"]}
+    assert out["visible"] == ("g: dW1 has shape (3, 2).\n"
+                              "Probably: your dW1 is the transpose of the correct gradient.\n"
+                              "Probably: your db1 is the correct gradient times -1.")
+    assert out["hidden"] == out["after_due_date"] == "g: dW1 has shape (3, 2)."
+    assert all(t.feedback == "g: dW1 has shape (3, 2)." for t in tests)  # not modified
+
+
 def test_invalid_status_and_outcome_are_rejected():
     with pytest.raises(ValueError):
         TestResult("x", "f", 0, 1, "crashed", "")
