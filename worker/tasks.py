@@ -43,9 +43,13 @@ def grade_submission(self, submission_id: int) -> str:
         return outcome.status
 
 
-@shared_task(name="worker.tasks.sweep_submissions", ignore_result=True)
-def sweep_submissions() -> dict[str, int]:
-    """Re-send submissions queued or running for too long (see :mod:`worker.sweeper`)."""
+@shared_task(bind=True, name="worker.tasks.sweep_submissions", ignore_result=True)
+def sweep_submissions(self) -> dict[str, int]:
+    """Re-send submissions queued or running for too long (see :mod:`worker.sweeper`), and
+    prune delivered messages of the embedded broker (:mod:`worker.embedded_broker`)."""
+    from worker.embedded_broker import prune_delivered
     from worker.sweeper import sweep
 
-    return sweep().counts()
+    counts = sweep().counts()
+    counts["pruned"] = prune_delivered(self.app.conf.broker_url)
+    return counts
