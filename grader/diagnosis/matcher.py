@@ -8,6 +8,8 @@ blocks, the one explaining the most blocks first.
 """
 from __future__ import annotations
 
+import math
+
 import logging
 from collections.abc import Sequence
 
@@ -190,7 +192,12 @@ def render(part: PartSpec, diagnosis: Diagnosis) -> None:
     count = diagnosis.observations
     if extra["modelled"]:
         error = diagnosis.model_error
-        how = "up to rounding" if error < 1e-12 else f"to a relative error of {error:.0e}"
+        if not math.isfinite(error):  # both overflow in the same entries (e.g. no max shift)
+            how = "entry by entry, including the entries that overflow to inf or NaN"
+        elif error < 1e-12:
+            how = "up to rounding"
+        else:
+            how = f"to a relative error of {error:.0e}"
         text += (f" Evidence: on {count} further inputs chosen by the grader, this mistake "
                  f"reproduces your output {how}.")
     else:

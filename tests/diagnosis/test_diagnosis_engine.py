@@ -52,3 +52,12 @@ def test_diagnosis_does_not_depend_on_hidden_inputs():
               if a.visibility != "visible" and a.status == "failed"]
     assert hidden
     assert all(a == b for a, b in hidden)
+
+
+@pytest.mark.slow
+def test_overflow_evidence_is_worded_without_an_infinite_error():
+    report = _grade(_mutant("deep_no_shift"))
+    messages = [d["message"] for t in report.tests for d in t.diagnosis]
+    assert messages
+    assert not any("relative error of inf" in m or "error of nan" in m for m in messages)
+    assert any("overflow to inf or NaN" in m for m in messages)
