@@ -174,3 +174,30 @@ def test_grader_failure_keeps_score_and_override(app, assignments, make_student,
     with app.app_context():
         (override,) = db.session.scalars(select(ScoreOverride)).all()
         assert (override.score, override.comment) == (7.5, "oral exam")
+
+
+def test_grader_hanging_past_the_time_limit_ends_not_gradable(app, pg_url, assignments,
+                                                              make_student, celery_procs):
+    """Soft limit 1.5 s, hard 3 s: every try is killed; the capped tries end it, no loop."""
+    tight = {"GRADING_TIME_LIMIT_FACTOR": 0.0, "GRADING_TIME_LIMIT_MARGIN_SECONDS": 1.5,
+             "GRADING_MAX_TRIES": 3}
+    sender = create_app({"TESTING": True, "DATABASE_URL": pg_url, "REDIS_URL": REDIS_URL,
+                         **SETTINGS, **tight})
+    worker = celery_procs("worker", **tight)
+    celery_procs("beat", **tight)
+    with app.app_context():
+        student_id = make_student().id
+    with sender.app_context():
+        student = db.session.get(User, student_id)
+        sid = services.submit(student, db.session.merge(assignments["chain_rule"]), "c.py",
+                              slow("chain_rule", 30)).id
+        db.session.remove()
+        db.engine.dispose()
+
+    row = _final(app, sid, timeout=150)
+    assert row["status"] == "not_gradable"
+    assert row["score"] is None
+    assert row["grading_tries"] == 3
+    assert "instructor can regrade it" in row["error"]
+    assert [r["outcome"] for r in row["runs"]] == ["not_gradable"]
+    assert "TimeLimitExceeded" in worker.output() or "timed out" in worker.output()
