@@ -8,7 +8,6 @@ Worker processes get the same configuration through ``GRADELAB_*`` environment v
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -41,9 +40,7 @@ def pg_url() -> Iterator[str]:
     with app.app_context():
         from flask_migrate import upgrade
 
-        with warnings.catch_warnings():  # migrations/env.py still calls db.get_engine()
-            warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-            upgrade()
+        upgrade()
         db.engine.dispose()
     yield url
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
