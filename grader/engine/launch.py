@@ -43,6 +43,28 @@ CHILD_ENV = {
 }
 
 
+#: Every time-limit verdict (``death_reason()``) starts with one of these (:func:`is_time_limit`).
+TIME_LIMIT_KINDS = ("CPU-time limit", "wall-clock limit")
+
+
+def cpu_limit_text(seconds: float, per: str = "") -> str:
+    """Name a CPU limit of ``seconds`` CPU seconds: ``"CPU-time limit (2.0 s CPU)"``.
+
+    ``per`` qualifies it, e.g. ``"per call"`` gives ``"CPU-time limit (2.0 s CPU per call)"``.
+    """
+    return f"CPU-time limit ({float(seconds):.1f} s CPU{' ' + per if per else ''})"
+
+
+def wall_limit_text(seconds: float) -> str:
+    """Name a wall-clock limit of ``seconds`` of real time: ``"wall-clock limit (60 s)"``."""
+    return f"wall-clock limit ({round(float(seconds), 1):g} s)"
+
+
+def is_time_limit(reason: str | None) -> bool:
+    """True when a verdict (``death_reason()``) names a CPU-time or wall-clock limit."""
+    return bool(reason) and str(reason).startswith(TIME_LIMIT_KINDS)
+
+
 class ChildHandle(abc.ABC):
     """A running child process speaking the frame protocol (see ``grader.engine.protocol``)."""
 
@@ -203,7 +225,7 @@ class PipeChildHandle(ChildHandle):
             return None
         lim = self.limits
         if code == -signal.SIGXCPU or (code == -signal.SIGKILL and not self.killed_by_host):
-            return f"time limit ({lim.cpu_seconds:g} s CPU for the whole submission)"
+            return cpu_limit_text(lim.cpu_seconds, "for the whole submission")
         if code == -signal.SIGXFSZ:
             return f"output too large (more than {lim.file_size_mb} MiB written)"
         if code == -signal.SIGSEGV:

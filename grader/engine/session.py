@@ -2,8 +2,8 @@
 
 One child serves all tests of a submission (one import, many calls); after a crash or a
 timeout the next call starts a fresh child. Time limits: each request gets ``time_limit`` CPU
-seconds per evaluation (measured on the child through ``ChildHandle.cpu_seconds``) and a wall
-clock allowance of ``3 x CPU + 2`` seconds, both capped by what is left of the submission's
+seconds per evaluation (measured on the child through ``ChildHandle.cpu_seconds``) and a wall-clock
+limit of ``3 x CPU + 2`` seconds of real time, both capped by what is left of the submission's
 ``Limits.cpu_seconds`` / ``Limits.wall_seconds``. Everything the child says is validated.
 """
 from __future__ import annotations
@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.engine.errors import GraderInfrastructureError, ProtocolError, StudentCallError
-from grader.engine.launch import ChildHandle, Launcher
+from grader.engine.launch import (
+    ChildHandle,
+    Launcher,
+    cpu_limit_text,
+    is_time_limit,
+    wall_limit_text,
+)
 from grader.engine.manifest import Limits
 from grader.engine.protocol import decode_message, encode_message
 
@@ -179,7 +185,8 @@ class Session:
         if self.wall_left <= 0 or cpu_left <= 0:
             raise StudentCallError(
                 f"{fn} was not run: your submission used up its total time budget "
-                f"({self.limits.cpu_seconds:g} s CPU, {self.limits.wall_seconds:g} s wall clock).",
+                f"({cpu_limit_text(self.limits.cpu_seconds)} and "
+                f"{wall_limit_text(self.limits.wall_seconds)} for the whole submission).",
                 kind="timeout")
         self._ensure_child(fn)
         payload = encode_message(body)
@@ -247,7 +254,11 @@ class Session:
         assert handle is not None
         t0 = time.monotonic()
         cpu0 = handle.cpu_seconds()
-        shown = f"{per_call:g} s CPU per call" if per_call is not None else f"{cpu_limit:g} s CPU"
+        if per_call is not None:
+            per = "per call" + (f", {n_evals} calls in this batch" if n_evals > 1 else "")
+            cpu_text = cpu_limit_text(per_call, per)
+        else:
+            cpu_text = cpu_limit_text(cpu_limit)
         while True:
             try:
                 payload = handle.recv(POLL_S)
@@ -257,18 +268,24 @@ class Session:
                 over_cpu = cpu is not None and cpu0 is not None and cpu - cpu0 > cpu_limit
                 if over_cpu or time.monotonic() - t0 > wall_limit:
                     self._lose()
-                    what = "CPU time" if over_cpu else "wall-clock time"
+                    if over_cpu:
+                        hit = f"it used more than its {cpu_text}"
+                    else:
+                        hit = (f"it ran past its {wall_limit_text(wall_limit)} of real time "
+                               "(sleeping and waiting count)")
                     raise StudentCallError(
-                        f"Time limit exceeded while {doing}: it used more than its {what} "
-                        f"allowance ({shown}{f' x {n_evals} calls' if n_evals > 1 else ''}). Look "
-                        "for an endless loop, a sleep, or Python loops where numpy would do.",
+                        f"Time limit exceeded while {doing}: {hit}. Look for an endless loop, "
+                        "a sleep, or Python loops where numpy would do.",
                         kind="timeout", child_lost=True) from None
             except EOFError:
                 reason = handle.death_reason() or "it exited"
                 self._lose()
-                kind = "timeout" if reason.startswith("time limit") else "crash"
+                if is_time_limit(reason):
+                    raise StudentCallError(f"Time limit exceeded while {doing}: your code hit "
+                                           f"the {reason}.", kind="timeout",
+                                           child_lost=True) from None
                 raise StudentCallError(f"Your code stopped while {doing}: {reason}.",
-                                       kind=kind, child_lost=True) from None
+                                       kind="crash", child_lost=True) from None
             except ProtocolError as exc:
                 self._lose()
                 raise StudentCallError(f"Your code sent an unreadable reply while {doing} "

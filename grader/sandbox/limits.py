@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from grader.engine.launch import cpu_limit_text, wall_limit_text
 from grader.engine.manifest import Limits
 
 MIB = 1024 * 1024
@@ -91,13 +92,13 @@ def prlimit_args(limits: Limits, *, memory_by_cgroup: bool, pids_by_cgroup: bool
 
 
 def cpu_verdict(seconds: float) -> str:
-    """Verdict text for a CPU limit, e.g. ``"time limit (2.0 s CPU)"``."""
-    return f"time limit ({float(seconds):.1f} s CPU)"
+    """Verdict text for a CPU limit of ``seconds`` CPU seconds, e.g. ``"CPU-time limit (2.0 s CPU)"``."""
+    return cpu_limit_text(seconds)
 
 
 def wall_verdict(seconds: float) -> str:
-    """Verdict text for the host's wall clock, e.g. ``"time limit (60.0 s wall clock)"``."""
-    return f"time limit ({float(seconds):.1f} s wall clock)"
+    """Verdict text for the host's wall clock, ``seconds`` of real time, e.g. ``"wall-clock limit (60 s)"``."""
+    return wall_limit_text(seconds)
 
 
 def memory_verdict(memory_mb: int) -> str:

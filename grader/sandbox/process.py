@@ -281,7 +281,7 @@ class SandboxProcess(PipeChildHandle):
     def death_reason(self) -> str | None:
         """Why the sandbox ended, naming the limit hit; ``None`` while it runs.
 
-        ``"time limit (20.0 s CPU)"``, ``"time limit (60.0 s wall clock)"``,
+        ``"CPU-time limit (20.0 s CPU)"``, ``"wall-clock limit (60 s)"``,
         ``"memory limit (512 MiB)"``, ``"output too large"``, ``"stopped by the grader"``, or,
         when no limit explains it, ``"the program exited (status 3)"`` /
         ``"the program was killed by signal SIGSEGV"``. The exit status is the child's own word

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from grader.engine.errors import StudentCallError
-from grader.engine.launch import PlainLauncher, spawn_child
+from grader.engine.launch import (
+    PlainLauncher,
+    cpu_limit_text,
+    is_time_limit,
+    spawn_child,
+    wall_limit_text,
+)
 from grader.engine.manifest import Limits
 from grader.engine.session import Session
 
@@ -102,3 +108,30 @@ def test_no_descriptor_of_the_grading_process_reaches_the_child(tmp_path):
         os.close(fd)
     assert str(secret) not in links
     assert len(links) <= 6  # stdin, stdout/stderr file, two pipes, listdir's own descriptor
+
+
+def test_a_sleeping_import_names_the_wall_clock_limit_in_seconds():
+    # import: min(10, cpu_seconds) = 0.5 s CPU, so 3 x 0.5 + 2 = 3.5 s of real time
+    s = Session(PlainLauncher(), b"import time\ntime.sleep(1000)\n",
+                Limits(cpu_seconds=0.5, wall_seconds=60))
+    try:
+        hello = s.start()
+    finally:
+        s.close()
+    assert not hello.ok and hello.timed_out
+    assert "wall-clock limit (3.5 s)" in hello.error, hello.error
+    assert "CPU" not in hello.error and "allowance" not in hello.error
+
+
+def test_a_spinning_call_names_the_cpu_time_limit(session):
+    with pytest.raises(StudentCallError) as info:
+        session.call("spin", (np.ones(2),), 0.3)
+    assert "CPU-time limit (0.3 s CPU per call)" in info.value.message, info.value.message
+    assert "wall" not in info.value.message
+
+
+def test_time_limit_verdicts_name_their_unit():
+    assert cpu_limit_text(10) == "CPU-time limit (10.0 s CPU)"
+    assert wall_limit_text(60.0) == "wall-clock limit (60 s)"
+    assert is_time_limit(wall_limit_text(3.5)) and is_time_limit(cpu_limit_text(2, "per call"))
+    assert not is_time_limit("memory limit (512 MiB)") and not is_time_limit(None)
