@@ -106,7 +106,10 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
         status, fraction = "error", 0.0
         message = ("The grader could not run this test (an internal error, not your fault); "
                    "your instructor can see the details in the grader log.")
-    feedback = "\n".join([message] + ctx.notes if message else ctx.notes) or "Passed."
+    # A passed test always reads as a pass: "Passed." first, then any notes (labelled "Note:"
+    # when they are about something this test does not count).
+    lead = [message] if message else (["Passed."] if status == "passed" else [])
+    feedback = "\n".join(lead + ctx.notes) or "Passed."
     result = TestResult(spec.name, spec.part, round(spec.points * fraction, 6), spec.points,
                         status, feedback, spec.visibility, duration_s=time.monotonic() - t0,
                         records=ctx.records)

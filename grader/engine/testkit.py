@@ -287,8 +287,9 @@ class TestContext:
                 if reference is None:
                     raise
                 # The reference decides; a broken loss is graded by the loss's own tests.
-                self.note(f"Your gradient could not be compared with central differences of "
-                          f"your {loss_name}: {exc.message}")
+                self.note(f"Note: {fn} was not also checked against central differences of "
+                          f"your {loss_name} ({_unsentence(exc.message)}); the tests of "
+                          f"{loss_name} grade it (not counted in this test).")
                 fd = []
         fd_by_name = {r.name: r for r in fd}
         thr = f"(threshold {gradcheck.PASS_THRESHOLD:g}, fail above {gradcheck.FAIL_THRESHOLD:g})"
@@ -309,9 +310,10 @@ class TestContext:
                 self.fail("\n".join(lines))
             for r in fd:
                 if r.verdict != "pass":
-                    self.note(f"{fn}: your gradient {r.name} is correct, but central differences "
-                              f"of your {loss_name} disagree with it (relative error "
-                              f"{r.error:.1e}); check {loss_name}.")
+                    self.note(f"Note: your gradient {r.name} from {fn} is correct, but central "
+                              f"differences of your {loss_name} disagree with it (relative "
+                              f"error {r.error:.1e}); check {loss_name} (not counted in this "
+                              "test).")
         else:
             bad = [r for r in fd if r.verdict == "fail"]
             if bad:
@@ -400,8 +402,14 @@ class TestContext:
                     r2.name, r2.error, "pass", r2.n_evals + results[i].n_evals,
                     f"{r2.mode}, rechecked", r2.worst)
                 if r2.verdict == "unsure":
-                    self.note(f"{fn}: gradient {r2.name} agrees with central differences of "
-                              f"{loss_name} only to a relative error of {r2.error:.1e} at two "
-                              "points (between the 1e-6 pass and 1e-3 fail thresholds); "
-                              "accepted, but check for float32 arithmetic or a small error.")
+                    self.note(f"Note: {fn}: gradient {r2.name} agrees with central "
+                              f"differences of {loss_name} only to a relative error of "
+                              f"{r2.error:.1e} at two points (between the 1e-6 pass and "
+                              "1e-3 fail thresholds); accepted, but check for float32 arithmetic or a small error.")
         return results
+
+
+def _unsentence(message: str) -> str:
+    """``message`` without its final full stop, to sit inside parentheses."""
+    message = message.strip()
+    return message[:-1] if message.endswith(".") else message

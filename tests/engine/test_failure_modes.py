@@ -290,6 +290,20 @@ def test_correct_gradient_with_wrong_loss_passes_with_a_note(grade_toy):
     r = result(report, "quad_grad: gradient")
     assert r.status == "passed"
     assert "check quad_loss" in r.feedback
+    assert r.feedback.startswith("Passed.\nNote: ") and "(not counted in this test)" in r.feedback
+    assert result(report, "quad_grad: central differences of your loss").status == "failed"
+
+
+def test_a_passed_gradient_test_reads_as_a_pass_when_the_loss_is_nan(grade_toy):
+    src = with_function("quad_loss", "def quad_loss(params, X):\n    return float('nan')\n")
+    report = grade_toy(src)
+    r = result(report, "quad_grad: gradient")
+    assert r.status == "passed" and r.score == r.max_score
+    first, *rest = r.feedback.splitlines()
+    assert first == "Passed.", r.feedback
+    assert len(rest) == 1 and rest[0].startswith("Note: quad_grad was not also checked against "
+                                                 "central differences of your quad_loss")
+    assert rest[0].endswith("(not counted in this test)."), rest[0]
     assert result(report, "quad_grad: central differences of your loss").status == "failed"
 
 
