@@ -31,10 +31,14 @@ DEFAULTS: dict[str, Any] = {
     "ASSIGNMENTS_DIR": str(REPO_ROOT / "assignments"),
     # Largest accepted upload, bytes (256 KiB).
     "MAX_UPLOAD_BYTES": 256 * 1024,
-    # Login attempts allowed per client address (Flask-Limiter syntax).
+    # Login attempts (POSTs) allowed per client address and username (Flask-Limiter syntax).
     "LOGIN_RATE_LIMIT": "10 per minute",
-    # Flask-Limiter storage: "memory://" for one process, "redis://127.0.0.1:6379/1" for several.
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Failed logins allowed per client address, whatever the username (many students may share
+    # one address behind a NAT: keep it loose).
+    "LOGIN_ADDRESS_RATE_LIMIT": "100 per minute",
+    # Flask-Limiter storage. Empty: REDIS_URL when set (so every web process shares the counts),
+    # else "memory://" (exact only with ONE web process: scripts/run.sh runs one, with threads).
+    "RATELIMIT_STORAGE_URI": None,
     # Seconds between the submission page's status polls while grading runs.
     "POLL_INTERVAL_SECONDS": 2,
     "COURSE_TITLE": "gradelab",
@@ -89,6 +93,9 @@ def finalize(app: Flask) -> None:
             cfg["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {}
+    if not cfg.get("RATELIMIT_STORAGE_URI"):
+        cfg["RATELIMIT_STORAGE_URI"] = (cfg.get("REDIS_URL") or os.environ.get("REDIS_URL")
+                                        or "memory://")
     # Room for the multipart envelope around the largest accepted file.
     if cfg.get("MAX_CONTENT_LENGTH") is None:
         cfg["MAX_CONTENT_LENGTH"] = int(cfg["MAX_UPLOAD_BYTES"]) + 64 * 1024

@@ -8,6 +8,7 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -64,6 +65,25 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _login_address_limit() -> str:
+    return current_app.config["LOGIN_ADDRESS_RATE_LIMIT"]
+
+
+def _address_and_username() -> str:
+    """Key of the per-account login limit: the client address and the submitted username.
+
+    One student's typos then lock out only that username from that address, not everyone behind
+    the same NAT. The username is stripped as the login looks it up, and cut to the form's
+    maximum length so that the key stays small.
+    """
+    username = (request.form.get("username") or "").strip()[:80]
+    return f"{get_remote_address()}/{username}"
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
 def _safe_next(target: str | None) -> str | None:
     """Return ``target`` if it is a path on this site, else None (no open redirects)."""
     if not target:
@@ -75,7 +95,12 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+# Two limits (both in the limiter's storage, shared by every web process when it is Redis):
+# LOGIN_RATE_LIMIT per (address, username) counts every login POST, and the much looser
+# LOGIN_ADDRESS_RATE_LIMIT per address counts only failed ones (against spraying many usernames).
+@limiter.limit(_login_limit, methods=["POST"], key_func=_address_and_username)
+@limiter.limit(_login_address_limit, methods=["POST"], key_func=get_remote_address,
+               deduct_when=_failed)
 def login():
     """Show the login form; on a valid POST start a session and go to the home page."""
     if current_user.is_authenticated:
