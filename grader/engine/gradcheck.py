@@ -34,6 +34,11 @@ H = 1e-5
 PASS_THRESHOLD = 1e-6
 FAIL_THRESHOLD = 1e-3
 FULL_CHECK_MAX_PARAMS = 2000
+#: Shown once in a test's feedback when it quotes a gradient check's relative error.
+RELATIVE_ERROR_DEFINITION = (
+    "Relative error against central differences = ||a - n|| / (||a|| + ||n||) over the "
+    "whole block, where a is your gradient and n the central differences "
+    "(L(p + h) - L(p - h)) / 2h of your loss; it is 0 when they agree and at most 1.")
 
 Path = tuple[Any, ...]
 Edit = tuple[Path, "int | None", "float | np.ndarray"]
@@ -71,6 +76,16 @@ def verdict(error: float) -> str:
     if not np.isfinite(error) or error > FAIL_THRESHOLD:
         return "fail"
     return "pass" if error <= PASS_THRESHOLD else "unsure"
+
+
+def explain_error(error: float) -> str:
+    """Describe a block's norm-relative ``error`` and what it means for the verdict, e.g.
+
+    ``"relative error 6.6e-01: passes at or below 1e-06, fails above 1e-03; in between it is
+    rechecked at a fresh point"``.
+    """
+    return (f"relative error {error:.1e}: passes at or below {PASS_THRESHOLD:.0e}, fails above "
+            f"{FAIL_THRESHOLD:.0e}; in between it is rechecked at a fresh point")
 
 
 def block_name(path: Path) -> str:

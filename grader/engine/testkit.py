@@ -89,6 +89,8 @@ class TestContext:
         self.time_limit = spec.time_limit
         self.notes: list[str] = []
         self.records: list[CheckRecord] = []
+        self._relative_error_used = False
+        self._relative_error_defined = False
         self._runner = runner
         self._last_inputs: dict[str, tuple[Any, ...]] = {}
 
@@ -261,6 +263,25 @@ class TestContext:
                 a block that differs from the reference (or, without reference, from the
                 central differences), or a failed call.
         """
+        try:
+            return self._check_grads(fn, params, args, reference, grads_index, loss_fn,
+                                     loss_index, mode, fresh, names)
+        finally:
+            # Defined once per test, after every use (notes follow the message in feedback).
+            if self._relative_error_used and not self._relative_error_defined:
+                self._relative_error_defined = True
+                self.note(gradcheck.RELATIVE_ERROR_DEFINITION)
+
+    def _relative_error(self, error: float, *, thresholds: bool = True) -> str:
+        """Words for a gradient check's relative error; its definition is added to the notes."""
+        self._relative_error_used = True
+        return gradcheck.explain_error(error) if thresholds else f"relative error {error:.1e}"
+
+    def _check_grads(self, fn: str, params: Any, args: tuple[Any, ...],
+                     reference: Callable[..., Any] | None, grads_index: int | None,
+                     loss_fn: str | None, loss_index: int | None, mode: str,
+                     fresh: Callable[[np.random.Generator], Any] | None,
+                     names: Sequence[str] | None) -> list[gradcheck.BlockResult]:
         out = self.call(fn, params, *args)
         grads = self._pick(out, grads_index, fn, names)
         blocks = gradcheck.blocks_of(params)
@@ -292,34 +313,34 @@ class TestContext:
                           f"{loss_name} grade it (not counted in this test).")
                 fd = []
         fd_by_name = {r.name: r for r in fd}
-        thr = f"(threshold {gradcheck.PASS_THRESHOLD:g}, fail above {gradcheck.FAIL_THRESHOLD:g})"
         if reference is not None:
             lines = []
             for bname, msg in mismatches.items():
                 r = fd_by_name.get(bname)
                 if r is not None and r.verdict == "pass":
                     msg += (f" This gradient does match central differences of your own "
-                            f"{loss_name} (relative error {r.error:.1e}), so your loss is wrong "
+                            f"{loss_name} ({self._relative_error(r.error, thresholds=False)}), "
+                            "so your loss is wrong "
                             f"too: fix {loss_name} first.")
                 elif r is not None:
                     msg += (f" It also does not match central differences of your own "
-                            f"{loss_name}: relative error {r.error:.1e} {thr}, so your gradient "
-                            "does not match your loss." + self._fd_worst(r))
+                            f"{loss_name} ({self._relative_error(r.error)}), so your "
+                            "gradient does not match your loss." + self._fd_worst(r))
                 lines.append(msg)
             if lines:
                 self.fail("\n".join(lines))
             for r in fd:
                 if r.verdict != "pass":
                     self.note(f"Note: your gradient {r.name} from {fn} is correct, but central "
-                              f"differences of your {loss_name} disagree with it (relative "
-                              f"error {r.error:.1e}); check {loss_name} (not counted in this "
-                              "test).")
+                              f"differences of your {loss_name} disagree with it "
+                              f"({self._relative_error(r.error)}); check {loss_name} (not "
+                              "counted in this test).")
         else:
             bad = [r for r in fd if r.verdict == "fail"]
             if bad:
                 self.fail("\n".join(
                     f"{fn}: gradient {r.name} does not match central differences of your "
-                    f"{loss_name}: relative error {r.error:.1e} {thr}." + self._fd_worst(r)
+                    f"{loss_name} ({self._relative_error(r.error)})." + self._fd_worst(r)
                     for r in bad))
         return fd
 
@@ -403,9 +424,10 @@ class TestContext:
                     f"{r2.mode}, rechecked", r2.worst)
                 if r2.verdict == "unsure":
                     self.note(f"Note: {fn}: gradient {r2.name} agrees with central "
-                              f"differences of {loss_name} only to a relative error of "
-                              f"{r2.error:.1e} at two points (between the 1e-6 pass and "
-                              "1e-3 fail thresholds); accepted, but check for float32 arithmetic or a small error.")
+                              f"differences of {loss_name} only to a "
+                              f"{self._relative_error(r2.error, thresholds=False)} at two "
+                              f"points (between passing at {gradcheck.PASS_THRESHOLD:.0e} and "
+                              f"failing above {gradcheck.FAIL_THRESHOLD:.0e}); accepted, but check for float32 arithmetic or a small error.")
         return results
 
 

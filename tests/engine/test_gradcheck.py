@@ -110,3 +110,10 @@ def test_apply_edit_copies_and_edits_one_block():
     assert new[0]["W"][1, 1] == 0.5 and params["W"][1, 1] == 0.0
     new = gradcheck.apply_edit(args, ((0, "b"), None, np.array([1.0, 2.0])))
     assert list(new[0]["b"]) == [1.0, 2.0] and list(params["b"]) == [0.0, 0.0]
+
+
+def test_explain_error_says_what_passes_and_what_fails():
+    text = gradcheck.explain_error(0.66)
+    assert text == ("relative error 6.6e-01: passes at or below 1e-06, fails above 1e-03; in "
+                    "between it is rechecked at a fresh point")
+    assert "||a - n|| / (||a|| + ||n||)" in gradcheck.RELATIVE_ERROR_DEFINITION
