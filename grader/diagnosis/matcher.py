@@ -169,7 +169,7 @@ def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[st
             correct_error = max(correct_error, compare.gap(student, case.reference.get(name)))
     order = {name: i for i, name in enumerate(cases[0].reference)} if cases else {}
     blocks = sorted(blocks, key=lambda name: (order.get(name, len(order)), name))  # as returned
-    sizes = sorted({c.n for c in cases if c.n is not None})
+    sizes = evidence_sizes(cases, blocks, predicted)
     diagnosis = Diagnosis(key=mis.key, title=mis.title, message="", blocks=list(blocks),
                           observations=len(cases), model_error=model_error,
                           correct_error=correct_error, kind=mis.kind, variant=label,
@@ -177,6 +177,24 @@ def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[st
                                  "modelled": predicted is not None})
     render(part, diagnosis)
     return diagnosis
+
+
+def evidence_sizes(cases: Sequence[Case], blocks: Sequence[str],
+                   predicted: Sequence[Blocks] | None) -> list[int]:
+    """Batch sizes N of the inputs that tell the mistake apart from the correct answer.
+
+    An input proves something only where the mistake's output (the model's prediction, or the
+    student's output for a detected pattern) differs from the correct one in one of ``blocks``:
+    for a 1/N factor at N = 1 it does not, so N = 1 is not listed as evidence.
+    """
+    sizes = set()
+    for index, case in enumerate(cases):
+        if case.n is None:
+            continue
+        wrong = predicted[index] if predicted is not None else case.student
+        if any(compare.distinct(wrong.get(name), case.reference.get(name)) for name in blocks):
+            sizes.add(case.n)
+    return sorted(sizes)
 
 
 def render(part: PartSpec, diagnosis: Diagnosis) -> None:

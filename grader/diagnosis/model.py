@@ -122,7 +122,8 @@ class Misconception:
         key: stable identifier, e.g. ``"times_batch_size"``; used in statistics and the CSV.
         title: short name for instructors ("Sum instead of mean over the batch").
         message: student-facing text; placeholders ``{blocks}``, ``{what}`` (gradient / value),
-            ``{variant}``, ``{sizes}`` (batch sizes of the probes), ``{detail}`` (from detect).
+            ``{variant}``, ``{sizes}`` (batch sizes of the probes where the mistake and the correct
+            answer differ), ``{detail}`` (from detect).
             Phrase it as "probably"; never mention test inputs or correct values.
         transform: ``transform(case) -> Blocks | Variants``: what a student with this mistake
             returns for ``case.args``; ``None`` for a pattern misconception.

@@ -44,7 +44,11 @@ def test_single_example_pattern_needs_batches_to_differ():
         return grads
     found = _diagnose("mlp_backward", student)
     assert [d.key for d in found] == ["right_for_single_example"]
-    assert found[0].blocks == ["W1"] and "N = 1" in found[0].message
+    assert found[0].blocks == ["W1"] and "right when the batch has one example" in found[0].message
+    # the evidence lists only the batches where the output is wrong, never N = 1
+    sizes = found[0].extra["sizes"]
+    assert sizes and 1 not in sizes
+    assert f"wrong for several (N = {', '.join(map(str, sizes))})" in found[0].message
 
 
 def test_missing_path_reports_which_path_was_kept():

@@ -85,3 +85,17 @@ def test_evidence_is_reported_without_inputs():
     assert data["evidence"]["relative_error_to_this_mistake"] < 1e-6
     assert "relative_error_to_correct" not in data["evidence"]   # no oracle for the reference
     assert diagnose_observations(part, mis, obs)[0].correct_error > 1e-3
+
+
+def test_factor_n_evidence_lists_only_sizes_where_the_mistake_differs():
+    # At N = 1 a factor N (or 1/N) changes nothing, so N = 1 proves nothing and is not listed.
+    for factor, key in ((lambda n: n, "times_batch_size"),
+                        (lambda n: 1.0 / n, "divided_by_batch_size")):
+        part, mis, obs = _observe("mlp_backprop", "mlp_backward", _scaled_backward(factor))
+        probed = sorted({o.args[1].shape[0] for o in obs})
+        assert 1 in probed and len(probed) >= 3
+        found = diagnose_observations(part, mis, obs)
+        assert [d.key for d in found] == [key]
+        assert found[0].extra["sizes"] == [n for n in probed if n != 1]
+        listed = found[0].message.split("(seen for N = ")[1].split(")")[0]
+        assert listed == ", ".join(str(n) for n in probed if n != 1)
