@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from grader.engine import kit
 from grader.engine.engine import grade_source
 from grader.engine.errors import AssignmentError, GraderInfrastructureError
 from grader.engine.launch import Launcher, PlainLauncher
@@ -84,8 +85,16 @@ def grade_cmd(slug: str, file: str, as_json: bool, student: str | None, public_o
 @click.option("--student", default=None, help="Your student id (reproduces your variant).")
 @click.option("--no-sandbox", is_flag=True,
               help="Run without bubblewrap (fine for your own code on your own machine).")
-def check_cmd(slug: str, file: str, student: str | None, no_sandbox: bool) -> None:
+@click.option("--kit", "kit_dir", default=None, type=click.Path(file_okay=False),
+              help="Student check kit folder (default: SLUG_kit here, if this machine has no "
+                   "reference solution).")
+def check_cmd(slug: str, file: str, student: str | None, no_sandbox: bool,
+              kit_dir: str | None = None) -> None:
     """Run the public tests of SLUG on your FILE before submitting."""
+    # Student check kit (grader/engine/kit.py): --kit given, or no reference solution here.
+    if kit_dir is not None or kit.reference_missing(slug):
+        kit.run_check_command(slug, file, kit_dir, student=student, no_sandbox=no_sandbox)
+        return
     report = _run(slug, file, student=student, public_only=True, no_sandbox=no_sandbox)
     click.echo(format_report(report))
     click.echo("(public tests only; the hidden tests run when you submit)")
@@ -99,3 +108,4 @@ def register(cli: click.Group) -> None:
     """
     cli.add_command(grade_cmd)
     cli.add_command(check_cmd)
+    cli.add_command(kit.kit_cmd)  # instructors: build a student check kit (grader/engine/kit.py)

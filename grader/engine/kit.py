@@ -1,0 +1,605 @@
+"""Student check kits: run an assignment's public tests without the reference solution.
+
+``python -m grader check`` needs ``tests.py`` and ``reference_solutions/<slug>.py``, which only the
+course server (and the instructor) may have. ``python -m grader kit <slug> --out DIR`` builds a
+folder that a student can use with the gradelab package instead::
+
+    DIR/kit.json               format, slug, grader version, numpy version, student variant
+    DIR/manifest.toml          the manifest with its visible [[tests]] only
+    DIR/tests.py               tests.py without the hidden checks and the helpers only they use
+    DIR/reference_outputs.bin  outputs of every ctx.ref call the visible checks made
+    DIR/README.md              how to run it
+    DIR/grader/                a self-contained copy of grader/engine with a ``check``-only
+                               ``python -m grader`` (needs Python >= 3.11, numpy and click)
+
+The kit ships its own engine rather than asking students to install the gradelab package:
+that package also holds ``grader.diagnosis``, whose "correct models" of every assignment
+function would amount to a reference solution, plus the web app and its dependencies.
+
+The reference outputs are recorded by running the visible checks once on the reference solution
+(which plays the student, in a plain child) while ``ctx.ref`` is a :class:`RecordingReference`.
+In the kit, ``ctx.ref`` is a :class:`ReplayReference`: a call returns the recorded output for the
+same function name and argument hash (:func:`args_key`). A call it cannot answer (the check
+evaluates the student's own outputs, e.g. trained weights, with the reference) raises
+:class:`ReplayMiss`, and that test is reported as "runs only on the course server" instead of
+failing. Public tests are public: their expected values are printed in feedback anyway.
+
+Student variant: a kit holds the inputs of the anonymous variant (student id None, the same
+inputs as ``check`` without ``--student``). The server grades each student's own variant of the
+same public tests (other random inputs, same checks); hidden tests are never in a kit.
+Diagnosis (``grader.diagnosis``) is not run in kit mode: its misconception models amount to a
+reference implementation and are not shipped.
+"""
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+import shutil
+import struct
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+import numpy as np
+
+from grader.engine.assignment import _import_file, list_slugs, load_assignment
+from grader.engine.errors import (
+    AssignmentError,
+    CheckFailed,
+    GraderInfrastructureError,
+    ProtocolError,
+    UnknownAssignmentError,
+)
+from grader.engine.launch import Launcher, PlainLauncher
+from grader.engine.manifest import Manifest, TestSpec, load_manifest
+from grader.engine.protocol import decode_message, encode_message
+from grader.engine.results import Report, TestResult
+from grader.engine.seeds import test_seed
+from grader.engine.session import Session
+from grader.engine.testkit import TestContext
+
+log = logging.getLogger(__name__)
+
+KIT_FORMAT = 1
+KIT_STUDENT_ID: str | None = None  # the anonymous variant: what `check` runs without --student
+OUTPUTS_FILE = "reference_outputs.bin"
+SERVER_ONLY = ("runs only on the course server: it evaluates your own results with the "
+               "reference solution, which is not in the check kit. Submit to see it.")
+
+
+class KitError(AssignmentError):
+    """A kit cannot be built (reference fails a visible test, shared hidden code) or read."""
+
+
+class ReplayMiss(Exception):
+    """The kit holds no recorded reference output for this call (name, argument hash)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no recorded reference output for {name}(...)")
+        self.name = name
+
+
+class _Unhashable(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------- argument hashing
+def _feed(h: Any, x: Any, depth: int = 0) -> None:
+    if depth > 32:
+        raise _Unhashable
+    if isinstance(x, np.generic):
+        x = np.asarray(x)
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "biufc" or x.dtype.fields is not None:
+            raise _Unhashable
+        h.update(f"nd|{x.dtype.str}|{x.shape}|".encode())
+        h.update(np.ascontiguousarray(x).tobytes())
+    elif x is None:
+        h.update(b"N|")
+    elif isinstance(x, bool):
+        h.update(b"B1|" if x else b"B0|")
+    elif isinstance(x, int):
+        h.update(f"i{x}|".encode())
+    elif isinstance(x, float):
+        h.update(b"f" + struct.pack("<d", x))
+    elif isinstance(x, str):
+        raw = x.encode()
+        h.update(f"s{len(raw)}|".encode() + raw)
+    elif isinstance(x, (list, tuple, dict)):
+        items = list(x.items()) if isinstance(x, dict) else list(x)
+        h.update(b"D(" if isinstance(x, dict) else b"T(" if isinstance(x, tuple) else b"L(")
+        for item in items:
+            if isinstance(x, dict):
+                _feed(h, item[0], depth + 1)
+                _feed(h, item[1], depth + 1)
+            else:
+                _feed(h, item, depth + 1)
+        h.update(b")")
+    else:
+        raise _Unhashable
+
+
+def args_key(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """Return the hex SHA-256 of a reference call: function name, arguments bit for bit.
+
+    Arrays hash by dtype, shape and bytes; floats by their IEEE bits; containers in order.
+    Returns None when an argument is of a type that cannot be hashed (then never replayed).
+    """
+    h = hashlib.sha256(name.encode() + b"|")
+    try:
+        _feed(h, tuple(args))
+        _feed(h, dict(sorted(kwargs.items())))
+    except _Unhashable:
+        return None
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------- ref stand-ins
+class RecordingReference:
+    """Wraps the reference module; records the output of every function call and constant."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+        self.calls: dict[tuple[str, str], Any] = {}
+        self.constants: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)
+        if isinstance(value, (ModuleType, type)) or not callable(value):
+            if not isinstance(value, (ModuleType, type)):
+                self.constants[name] = copy.deepcopy(value)
+            return value
+
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            key = args_key(name, args, kwargs)
+            out = value(*args, **kwargs)
+            if key is not None:
+                self.calls[(name, key)] = copy.deepcopy(out)
+            return out
+
+        return recorded
+
+
+class ReplayReference:
+    """Stands in for ``ctx.ref`` in a kit: answers recorded calls, raises ReplayMiss otherwise."""
+
+    def __init__(self, calls: dict[tuple[str, str], Any], constants: dict[str, Any]) -> None:
+        self._calls = calls
+        self._constants = constants
+        self._names = {name for name, _ in calls}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        if name in self._constants:
+            return copy.deepcopy(self._constants[name])
+
+        def replay(*args: Any, **kwargs: Any) -> Any:
+            key = args_key(name, args, kwargs)
+            if key is None or (name, key) not in self._calls:
+                raise ReplayMiss(name)
+            return copy.deepcopy(self._calls[(name, key)])
+
+        return replay
+
+
+def save_outputs(path: Path, recorder: RecordingReference) -> int:
+    """Write the recorded calls and constants with the wire format (no pickle); return #calls.
+
+    Outputs of a type the protocol cannot carry are dropped (those calls then miss in the kit).
+    """
+    calls, constants = [], {}
+    for (name, key), value in recorder.calls.items():
+        try:
+            encode_message({"v": value})
+        except ProtocolError:
+            log.warning("kit: output of %s cannot be stored; that call runs only on the server", name)
+            continue
+        calls.append([name, key, value])
+    for name, value in recorder.constants.items():
+        try:
+            encode_message({"v": value})
+        except ProtocolError:
+            continue
+        constants[name] = value
+    path.write_bytes(encode_message({"calls": calls, "constants": constants}))
+    return len(calls)
+
+
+def load_outputs(path: Path) -> ReplayReference:
+    """Read ``reference_outputs.bin``. Raises KitError when it is missing or malformed."""
+    try:
+        msg = decode_message(path.read_bytes())
+        calls = {(str(n), str(k)): v for n, k, v in msg["calls"]}
+        constants = dict(msg["constants"])
+    except (OSError, ProtocolError, KeyError, TypeError, ValueError) as exc:
+        raise KitError(f"{path}: not a readable check-kit output file ({exc}); "
+                       "ask your instructor for a fresh kit.") from exc
+    return ReplayReference(calls, constants)
+
+
+# ---------------------------------------------------------------------------- stripping
+def strip_tests_source(source: str, keep: set[str], drop: set[str], *, path: str = "tests.py") -> str:
+    """Return ``source`` without the top-level functions/classes that ``keep`` does not reach.
+
+    ``keep``: the visible checks; ``drop``: the hidden checks. Reachability follows every name
+    used inside kept definitions and in the module's other top-level statements. Raises
+    KitError when a visible check or shared code uses a hidden check.
+    """
+    tree = ast.parse(source, filename=path)
+    defs = {n.name: n for n in tree.body
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+    def names_in(node: ast.AST) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+    roots = set(keep)
+    for node in tree.body:
+        if node not in defs.values():
+            roots |= names_in(node) & set(defs)
+    reached: set[str] = set()
+    todo = [r for r in roots if r in defs]
+    while todo:
+        name = todo.pop()
+        if name in reached:
+            continue
+        reached.add(name)
+        todo += [n for n in names_in(defs[name]) if n in defs and n not in reached]
+    shared = sorted(reached & drop)
+    if shared:
+        raise KitError(f"{path}: hidden check(s) {', '.join(shared)} are used by visible code; "
+                       "move the shared part into a helper function.")
+    lines = source.splitlines(keepends=True)
+    cut = [False] * len(lines)
+    for name, node in defs.items():
+        if name not in reached:
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            for i in range(start - 1, node.end_lineno or node.lineno):
+                cut[i] = True
+    text = "".join(line for line, c in zip(lines, cut) if not c)
+    return re.sub(r"\n{4,}", "\n\n\n", text)
+
+
+def visible_manifest_text(text: str) -> str:
+    """Return the manifest TOML text without its hidden ``[[tests]]`` tables.
+
+    The file is split at table headers; each ``[[tests]]`` chunk is parsed on its own and kept
+    only when its visibility is ``visible``. Comments inside a dropped chunk go with it.
+    """
+    chunks: list[list[str]] = [[]]
+    for line in text.splitlines(keepends=True):
+        if line.lstrip().startswith("["):
+            chunks.append([])
+        chunks[-1].append(line)
+    out = []
+    for chunk in chunks:
+        body = "".join(chunk)
+        if chunk and chunk[0].strip() == "[[tests]]":
+            entry = tomllib.loads(body)["tests"][0]
+            if entry.get("visibility", "visible") != "visible":
+                continue
+        out.append(body)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------- running checks
+@dataclass
+class KitReport:
+    """A report of the tests the kit could run, and the names/points of server-only tests."""
+
+    report: Report
+    server_only: list[tuple[str, float]] = field(default_factory=list)
+
+
+def _run_checks(slug: str, manifest: Manifest, checks: ModuleType, ref: Any, launcher: Launcher,
+                source: bytes) -> KitReport:
+    """Run the manifest's tests (anonymous variant) on ``source``, ``ctx.ref`` being ``ref``.
+
+    Mirrors ``grader.engine.engine.grade_source`` without diagnosis; a ReplayMiss moves the test
+    to ``server_only``. Raises GraderInfrastructureError when the child cannot start.
+    """
+    t0 = time.monotonic()
+    session = Session(launcher, source, manifest.limits)
+    results: list[TestResult] = []
+    server_only: list[tuple[str, float]] = []
+    error = None
+    try:
+        hello = session.start()
+        if not hello.ok:
+            error = hello.error
+            status = "timeout" if hello.timed_out else "error"
+            results = [TestResult(t.name, t.part, 0.0, t.points, status,
+                                  "not graded: your file could not be imported", t.visibility)
+                       for t in manifest.tests]
+        else:
+            for spec in manifest.tests:
+                result = _run_one(slug, spec, checks, ref, session)
+                if result is None:
+                    server_only.append((spec.name, spec.points))
+                else:
+                    results.append(result)
+    finally:
+        session.close()
+    from grader.engine.engine import GRADER_VERSION
+
+    report = Report(slug=slug, score=round(sum(r.score for r in results), 6),
+                    max_score=float(sum(r.max_score for r in results)), tests=results,
+                    outcome="error" if error else "graded", error=error,
+                    grader_version=GRADER_VERSION, student_id=KIT_STUDENT_ID,
+                    duration_s=time.monotonic() - t0)
+    return KitReport(report, server_only)
+
+
+def _run_one(slug: str, spec: TestSpec, checks: ModuleType, ref: Any,
+             session: Session) -> TestResult | None:
+    seed = test_seed(slug, spec.check, KIT_STUDENT_ID, hidden=False)
+    ctx = TestContext(spec, runner=session, ref=ref, seed=seed)
+    t0 = time.monotonic()
+    status, fraction, message = "passed", 1.0, ""
+    try:
+        getattr(checks, spec.check)(ctx)
+    except ReplayMiss:
+        return None
+    except CheckFailed as exc:
+        status, fraction, message = exc.status, exc.fraction, exc.message
+        if exc.status == "failed" and exc.fraction >= 1.0:
+            status = "passed"
+    except GraderInfrastructureError:
+        raise
+    except Exception:
+        log.exception("check %s of %s crashed", spec.check, slug)
+        status, fraction = "error", 0.0
+        message = ("The check kit could not run this test (an internal error, not your fault); "
+                   "submit to have it run on the course server.")
+    feedback = "\n".join([message] + ctx.notes if message else ctx.notes) or "Passed."
+    return TestResult(spec.name, spec.part, round(spec.points * fraction, 6), spec.points,
+                      status, feedback, spec.visibility, duration_s=time.monotonic() - t0)
+
+
+# ---------------------------------------------------------------------------- build and use
+def build_kit(slug: str, out: str | Path) -> Path:
+    """Build the student check kit of ``slug`` into the folder ``out``; return its path.
+
+    Runs the visible checks on the reference solution (as the student, in a plain child: it is
+    trusted code) to record the reference outputs, writes the kit, then runs the kit once on the
+    reference to prove that it replays every call and gives full marks.
+
+    Raises:
+        UnknownAssignmentError / AssignmentError: bad slug or assignment folder.
+        KitError: no visible test, ``out`` is a non-empty folder that is not a kit, the
+            reference fails a visible test, a visible check uses a hidden one, or the kit
+            does not replay.
+    """
+    assignment = load_assignment(slug)
+    visible = [t for t in assignment.manifest.tests if not t.hidden]
+    hidden = [t for t in assignment.manifest.tests if t.hidden]
+    if not visible:
+        raise KitError(f"{slug}: no visible test; a check kit would be empty.")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / "kit.json").is_file():
+        raise KitError(f"{out} exists and is not a check kit; choose an empty or new folder.")
+    tests_src = (assignment.folder / "tests.py").read_text()
+    stripped = strip_tests_source(tests_src, {t.check for t in visible},
+                                  {t.check for t in hidden}, path=str(assignment.folder / "tests.py"))
+    manifest_text = visible_manifest_text((assignment.folder / "manifest.toml").read_text())
+
+    recorder = RecordingReference(assignment.reference_module())
+    manifest = dataclasses.replace(assignment.manifest, tests=tuple(visible))
+    recorded = _run_checks(slug, manifest, assignment.tests_module(), recorder, PlainLauncher(),
+                           assignment.reference_path.read_bytes())
+    bad = [t for t in recorded.report.tests if t.status != "passed"]
+    if recorded.report.error or bad:
+        what = recorded.report.error or "; ".join(f"{t.name}: {t.feedback}" for t in bad)
+        raise KitError(f"{slug}: the reference solution does not pass the visible tests: {what}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.toml").write_text(manifest_text)
+    (out / "tests.py").write_text(stripped)
+    n_calls = save_outputs(out / OUTPUTS_FILE, recorder)
+    from grader.engine.engine import GRADER_VERSION
+
+    (out / "kit.json").write_text(json.dumps({
+        "format": KIT_FORMAT, "slug": slug, "grader_version": GRADER_VERSION,
+        "numpy": np.__version__, "student_variant": "anonymous (no --student)",
+        "recorded_calls": n_calls, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }, indent=2) + "\n")
+    (out / "README.md").write_text(_README.format(slug=slug, folder=out.name))
+    _copy_engine(out / "grader")
+    check = check_with_kit(slug, assignment.reference_path.read_bytes(), out, launcher=PlainLauncher())
+    if check.server_only or check.report.score != check.report.max_score:
+        raise KitError(f"{slug}: the kit in {out} does not replay the reference outputs "
+                       f"(server-only: {[n for n, _ in check.server_only]}, score "
+                       f"{check.report.score}/{check.report.max_score}); a visible check is "
+                       "not deterministic for a given seed.")
+    return out
+
+
+_KIT_INIT = '''"""gradelab check kit: a copy of the grading engine (no web app, no diagnosis, no sandbox)."""
+'''
+_KIT_MAIN = '''"""``python -m grader check SLUG FILE [--no-sandbox]`` inside a gradelab check kit."""
+import click
+
+from grader.engine.cli import check_cmd
+
+
+@click.group(help="gradelab check kit: run an assignment's public tests on your file.")
+def cli() -> None:
+    """The kit's command line: ``check`` only."""
+
+
+cli.add_command(check_cmd)
+cli.main(prog_name="python -m grader")
+'''
+
+
+def _copy_engine(dest: Path) -> None:
+    """Write the kit's ``grader`` package: ``__init__``, a ``check``-only ``__main__`` and a copy
+    of every ``grader/engine/*.py`` (no ``grader.diagnosis``, ``grader.web`` or sandbox)."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    (dest / "engine").mkdir(parents=True)
+    (dest / "__init__.py").write_text(_KIT_INIT)
+    (dest / "__main__.py").write_text(_KIT_MAIN)
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        shutil.copyfile(path, dest / "engine" / path.name)
+
+
+_README = """# Check kit for `{slug}`
+
+Run the public tests of `{slug}` on your file before you submit, from inside this folder:
+
+    cd {folder}
+    python -m grader check {slug} path/to/my_solution.py --no-sandbox
+
+You need Python 3.11 or newer with numpy and click (`pip install numpy click`); the folder
+`grader/` is a copy of the course's grading engine. `--no-sandbox` runs your file without
+isolation, which is fine for your own code on your own machine.
+
+This kit holds the public tests and the expected outputs for their inputs; it holds no
+reference solution and no hidden test. It uses the inputs of the anonymous variant: the course
+server runs the same public tests on your own variant and the hidden tests when you submit.
+A test that evaluates your own results (e.g. trained weights) with the reference solution is
+listed as "runs only on the course server".
+"""
+
+
+def load_kit(kit_dir: str | Path, slug: str | None = None) -> tuple[dict[str, Any], Manifest, ModuleType, ReplayReference]:
+    """Read a kit folder: ``(kit.json data, manifest, checks module, replay reference)``.
+
+    Raises KitError when the folder is not a kit, was made for another slug or another kit
+    format, or when its files are broken.
+    """
+    kit_dir = Path(kit_dir)
+    try:
+        meta = json.loads((kit_dir / "kit.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise KitError(f"{kit_dir} is not a check kit (no readable kit.json); use the folder "
+                       "made by `python -m grader kit`.") from exc
+    if not isinstance(meta, dict) or meta.get("format") != KIT_FORMAT:
+        raise KitError(f"{kit_dir}: kit format {meta.get('format') if isinstance(meta, dict) else '?'}"
+                       f" is not {KIT_FORMAT}; get a kit made for this version of gradelab.")
+    if slug is not None and meta.get("slug") != slug:
+        raise KitError(f"{kit_dir} is the check kit of {meta.get('slug')!r}, not {slug!r}.")
+    manifest = load_manifest(kit_dir / "manifest.toml")
+    checks = _import_file(kit_dir / "tests.py", f"gradelab_kit_checks_{manifest.slug}")
+    missing = [t.check for t in manifest.tests if not callable(getattr(checks, t.check, None))]
+    if missing:
+        raise KitError(f"{kit_dir / 'tests.py'}: missing check(s) {', '.join(missing)}.")
+    return meta, manifest, checks, load_outputs(kit_dir / OUTPUTS_FILE)
+
+
+def check_with_kit(slug: str, source: str | bytes, kit_dir: str | Path, *,
+                   launcher: Launcher | None = None) -> KitReport:
+    """Run the kit's public tests on ``source``; scores in points, ``duration_s`` in seconds.
+
+    ``launcher`` None means the default sandboxed launcher. Raises KitError (bad kit) and
+    GraderInfrastructureError (no sandbox, child cannot start).
+    """
+    from grader.engine.launch import default_launcher
+
+    _, manifest, checks, replay = load_kit(kit_dir, slug)
+    raw = source.encode("utf-8") if isinstance(source, str) else bytes(source)
+    return _run_checks(slug, manifest, checks, replay,
+                       launcher if launcher is not None else default_launcher(), raw)
+
+
+def reference_missing(slug: str) -> bool:
+    """True when this machine cannot run ``check`` for ``slug`` the server's way (no
+    ``assignments/<slug>/tests.py`` or no ``reference_solutions/<slug>.py``)."""
+    try:
+        assignment = load_assignment(slug)
+    except UnknownAssignmentError:
+        return not list_slugs()  # a typo on a machine with assignments: `check` names the slugs
+    except AssignmentError:
+        return False  # a broken assignment folder here: let `check` report it
+    return not (assignment.reference_path.is_file() and (assignment.folder / "tests.py").is_file())
+
+
+def default_kit_dir(slug: str, file: str | Path) -> Path | None:
+    """Return the kit to use when ``check`` got no ``--kit``, or None.
+
+    In order: the kit this engine copy belongs to, the current folder, then ``<slug>_kit`` in
+    the current folder or beside ``file``; only a kit made for ``slug`` counts.
+    """
+    here = Path(__file__).resolve().parents[2]
+    candidates = [here, Path.cwd(), Path.cwd() / f"{slug}_kit",
+                  Path(file).resolve().parent / f"{slug}_kit"]
+    for kit in candidates:
+        try:
+            if json.loads((kit / "kit.json").read_text()).get("slug") == slug:
+                return kit
+        except (OSError, ValueError, AttributeError):
+            continue
+    return None
+
+
+def run_check_command(slug: str, file: str, kit_dir: str | None, *, student: str | None,
+                      no_sandbox: bool) -> None:
+    """``python -m grader check`` with a kit: print the report; exit 2 on a usage error or a
+    missing kit, 3 when grading failed (no sandbox)."""
+    from grader.engine.cli import EXIT_INFRA, EXIT_USAGE, _read_source, format_report
+
+    kit = Path(kit_dir) if kit_dir is not None else default_kit_dir(slug, file)
+    if kit is None:
+        click.echo(f"error: this machine has no reference solution for {slug!r} (only the course "
+                   "server has it), so `check` needs the student check kit of this assignment "
+                   "from your course page: unpack it and run `python -m grader check "
+                   f"{slug} {file} --no-sandbox` inside its folder (or pass --kit DIR).", err=True)
+        sys.exit(EXIT_USAGE)
+    if student is not None:
+        click.echo("error: --student does not apply to a check kit: the kit holds the public "
+                   "inputs of the anonymous variant; the server runs your own variant when "
+                   "you submit.", err=True)
+        sys.exit(EXIT_USAGE)
+    source = _read_source(file)
+    if no_sandbox:
+        click.echo("warning: --no-sandbox runs the submission without isolation; use it only "
+                   "for code you trust.", err=True)
+    try:
+        result = check_with_kit(slug, source, kit, launcher=PlainLauncher() if no_sandbox else None)
+    except AssignmentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except GraderInfrastructureError as exc:
+        click.echo(f"grading failed (not your code's fault): {exc}", err=True)
+        sys.exit(EXIT_INFRA)
+    click.echo(format_report(result.report))
+    for name, points in result.server_only:
+        click.echo(f"[SERVER ] -/{points:g}  {name}\n          This test {SERVER_ONLY}")
+    click.echo(f"(check kit {kit}: public tests only, anonymous variant; the course server runs "
+               "your own variant and the hidden tests when you submit)")
+
+
+@click.command("kit")
+@click.argument("slug")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the kit to (created; an existing kit is overwritten).")
+@click.option("--zip", "make_zip", is_flag=True, help="Also write OUT.zip to hand out.")
+def kit_cmd(slug: str, out: str, make_zip: bool) -> None:
+    """Build the student check kit of SLUG (instructors; needs the reference solution)."""
+    from grader.engine.cli import EXIT_USAGE
+
+    try:
+        path = build_kit(slug, out)
+    except AssignmentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"wrote the check kit of {slug} to {path}")
+    if make_zip:
+        archive = shutil.make_archive(str(path), "zip", root_dir=path.parent, base_dir=path.name)
+        click.echo(f"wrote {archive}")
+
+
+__all__ = ["KitError", "KitReport", "RecordingReference", "ReplayMiss", "ReplayReference",
+           "args_key", "build_kit", "check_with_kit", "kit_cmd", "load_kit", "reference_missing",
+           "strip_tests_source", "visible_manifest_text"]
