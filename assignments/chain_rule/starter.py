@@ -1,9 +1,10 @@
 """Assignment ``chain_rule``: gradients by hand with the chain rule.
 
 Fill in every function below and submit this one file. Use only Python and numpy. Read
-``spec.md`` for the math; check your work locally with
+``spec.md`` for the math; check your work locally
+with the check kit from the course page ("Checking your work before you submit" in the spec):
 
-    python -m grader check chain_rule my_solution.py
+    cd chain_rule_kit && python -m grader check chain_rule ../my_solution.py --no-sandbox
 
 Conventions: sigma is the logistic sigmoid; a batch X has one example per row, so the logits of
 softmax regression are Z = X W^T + b. All arrays are float64 numpy arrays.

@@ -1,9 +1,10 @@
 """Assignment ``mlp_backprop``: backpropagation for multilayer perceptrons.
 
 Fill in every function below and submit this one file. Use only Python and numpy (no autograd
-libraries). Read ``spec.md`` for the math; check your work locally with
+libraries). Read ``spec.md`` for the math; check your work locally
+with the check kit from the course page ("Checking your work before you submit" in the spec):
 
-    python -m grader check mlp_backprop my_solution.py
+    cd mlp_backprop_kit && python -m grader check mlp_backprop ../my_solution.py --no-sandbox
 
 Conventions: a weight matrix mapping N_{l-1} inputs to N_l outputs has shape (N_l, N_{l-1}); a
 batch X has one example per row, so a layer's pre-activation is Z = X W^T + b. sigma is the

@@ -1,9 +1,10 @@
 """Assignment ``xor``: XOR and the expressive power of multilayer perceptrons.
 
 Fill in every function below and submit this one file. Use only Python and numpy. Read
-``spec.md`` for the math; check your work locally with
+``spec.md`` for the math; check your work locally
+with the check kit from the course page ("Checking your work before you submit" in the spec):
 
-    python -m grader check xor my_solution.py
+    cd xor_kit && python -m grader check xor ../my_solution.py --no-sandbox
 
 Conventions: a weight matrix mapping N_{l-1} inputs to N_l outputs has shape (N_l, N_{l-1});
 a batch X has one example per row. All arrays are float64 numpy arrays.

@@ -181,7 +181,9 @@ def check_rules(student: User, assignment: Assignment, now: datetime) -> None:
             raise RateLimited(
                 f"At most {assignment.rate_limit_max} submissions per "
                 f"{assignment.rate_limit_window_s // 60} minutes for '{assignment.title}'. "
-                f"Test locally with `python -m grader check` and submit again in {retry} s.",
+                f"Test locally with the assignment's check kit (`python -m grader check`, see "
+                f"'Checking your work before you submit' in the handout) and submit again in "
+                f"{retry} s.",
                 retry_after_s=retry,
             )
 
