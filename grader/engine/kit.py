@@ -572,6 +572,9 @@ def run_check_command(slug: str, file: str, kit_dir: str | None, *, student: str
         sys.exit(EXIT_USAGE)
     except GraderInfrastructureError as exc:
         click.echo(f"grading failed (not your code's fault): {exc}", err=True)
+        if not no_sandbox:
+            click.echo("A check kit has no sandbox of its own: add --no-sandbox to run your own "
+                       "file without isolation.", err=True)
         sys.exit(EXIT_INFRA)
     click.echo(format_report(result.report))
     for name, points in result.server_only:

@@ -183,6 +183,20 @@ def test_student_option_is_refused_with_a_kit(kits, student_machine):
     assert res.exit_code == 2 and "anonymous variant" in res.stderr
 
 
+def test_without_a_sandbox_the_kit_says_to_add_no_sandbox(kits, student_machine, monkeypatch):
+    from grader.engine import launch
+
+    def unavailable():
+        raise launch.SandboxUnavailable("no bubblewrap here")
+
+    monkeypatch.setattr(launch, "default_launcher", unavailable)
+    sub = student_machine / "mine.py"
+    sub.write_text(_reference_source("xor"))
+    res = CliRunner().invoke(engine_cli.check_cmd, ["xor", str(sub), "--kit", str(kits["xor"])])
+    assert res.exit_code == 3
+    assert "no bubblewrap here" in res.stderr and "add --no-sandbox" in res.stderr
+
+
 def test_a_kit_for_another_slug_is_refused(kits, student_machine):
     sub = student_machine / "mine.py"
     sub.write_text(_reference_source("xor"))
