@@ -7,7 +7,8 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from grader.web import services
+from grader.engine.errors import AssignmentError, GraderInfrastructureError, UnknownAssignmentError
+from grader.web import kits, services
 from grader.web.catalog import assignment_folder
 from grader.web.extensions import db
 from grader.web.forms import ConfirmForm, UploadForm
@@ -62,6 +63,7 @@ def _assignment_page(assignment: Assignment, form: UploadForm, status: int = 200
         attempts_used=services.attempts_used(current_user, assignment),
         spec_html=render_spec(assignment_folder(assignment) / "spec.md"),
         has_starter=(assignment_folder(assignment) / "starter.py").is_file(),
+        has_kit=any(t.get("visibility") == "visible" for t in assignment.tests or []),
         max_upload_bytes=current_app.config["MAX_UPLOAD_BYTES"],
     ), status
 
@@ -103,6 +105,28 @@ def starter(slug: str):
         abort(404)
     return send_file(path, mimetype="text/x-python", as_attachment=True,
                      download_name=f"{assignment.slug}_starter.py")
+
+
+@bp.route("/assignments/<slug>/kit.zip")
+@login_required
+def kit(slug: str):
+    """Download the assignment's student check kit as ``<slug>_kit.zip``.
+
+    The zip (public tests, recorded reference outputs, engine copy; no reference solution, no
+    hidden test) is built on first use and cached per assignment content (:mod:`grader.web.kits`).
+    404 for an unknown or inactive assignment, 503 when the kit cannot be built here.
+    """
+    assignment = get_assignment(slug)
+    try:
+        path = kits.kit_zip(assignment.slug)
+    except UnknownAssignmentError:
+        abort(404)
+    except (AssignmentError, GraderInfrastructureError):
+        log.exception("cannot build the check kit of %s", assignment.slug)
+        abort(503, description="The check kit of this assignment is not available right now; "
+                               "ask your instructor.")
+    return send_file(path, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{assignment.slug}_kit.zip")
 
 
 @bp.route("/submissions/<int:submission_id>")
