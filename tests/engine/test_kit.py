@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -124,16 +125,52 @@ def test_a_buggy_file_loses_points_with_feedback_through_the_kit(kits, student_m
     assert "mlp_backward" in res.stdout and "W1" in res.stdout  # names function and block
 
 
-def test_a_test_needing_the_reference_on_the_students_own_results_is_server_only(
-        kits, student_machine):
+OTHER_NET = "\n\n_mine = train_xor\n\ndef train_xor(seed):\n    return _mine(seed, hidden=3)\n"
+TRAIN_XOR = "train_xor: trained network solves XOR (your seed)"
+
+
+def test_train_xor_runs_locally_from_the_kit(kits, student_machine):
+    """The public train_xor test evaluates the student's own network with tests.py's forward
+    pass, not with ctx.ref, so the kit scores it (3 hidden units: not the reference's 4)."""
+    assert "ref.xor_mlp_output" not in (kits["xor"] / "tests.py").read_text()
     sub = student_machine / "other_net.py"
-    sub.write_text(_reference_source("xor") + "\n\n_mine = train_xor\n\n"
-                   "def train_xor(seed):\n    return _mine(seed, hidden=3)\n")
+    sub.write_text(_reference_source("xor") + OTHER_NET)
     result = kitmod.check_with_kit("xor", sub.read_bytes(), kits["xor"],
                                    launcher=kitmod.PlainLauncher())
-    assert [name for name, _ in result.server_only] == ["train_xor: trained network solves XOR (your seed)"]
+    assert result.server_only == []
+    scored = {t.name: t for t in result.report.tests}
+    assert scored[TRAIN_XOR].status == "passed" and scored[TRAIN_XOR].score == 2.0
+    assert result.report.score == result.report.max_score == 15.0
+
+
+def test_train_xor_from_the_kit_fails_a_network_that_does_not_solve_xor(kits, student_machine):
+    sub = student_machine / "zero_net.py"
+    sub.write_text(_reference_source("xor") + "\n\ndef train_xor(seed):\n"
+                   "    return {'W1': np.zeros((2, 2)), 'b1': np.zeros(2),"
+                   " 'W2': np.zeros((1, 2)), 'b2': np.zeros(1)}\n")
+    result = kitmod.check_with_kit("xor", sub.read_bytes(), kits["xor"],
+                                   launcher=kitmod.PlainLauncher())
+    scored = {t.name: t for t in result.report.tests}
+    assert scored[TRAIN_XOR].status == "failed" and scored[TRAIN_XOR].score == 0.0
+    assert "Outputs y: 0.500, 0.500, 0.500, 0.500" in scored[TRAIN_XOR].feedback
+
+
+def test_a_test_needing_the_reference_on_the_students_own_results_is_server_only(
+        kits, student_machine, tmp_path):
+    """A check that hands the student's own results to ctx.ref cannot replay: server only."""
+    kit = tmp_path / "xor_kit"
+    shutil.copytree(kits["xor"], kit)
+    tests_py = kit / "tests.py"
+    text = tests_py.read_text()
+    assert text.count("y = _xor_mlp_output(params, XOR_X)") == 1
+    tests_py.write_text(text.replace("y = _xor_mlp_output(params, XOR_X)",
+                                     "y = ctx.ref.xor_mlp_output(params, XOR_X)"))
+    sub = student_machine / "other_net.py"
+    sub.write_text(_reference_source("xor") + OTHER_NET)
+    result = kitmod.check_with_kit("xor", sub.read_bytes(), kit, launcher=kitmod.PlainLauncher())
+    assert [name for name, _ in result.server_only] == [TRAIN_XOR]
     assert result.report.score == result.report.max_score == 13.0
-    res = _check(["xor", str(sub), "--kit", str(kits["xor"])])
+    res = _check(["xor", str(sub), "--kit", str(kit)])
     assert res.exit_code == 0, res.output
     assert "runs only on the course server" in res.stdout
     assert "Total: 13 / 13" in res.stdout
@@ -151,8 +188,7 @@ def test_check_uses_a_kit_named_slug_kit_in_the_current_folder(kits, student_mac
 def test_the_kits_own_engine_runs_check_inside_the_kit_folder(kits, student_machine):
     """What a student does: cd into the unpacked kit and run python -m grader (the kit's copy)."""
     sub = student_machine / "other_net.py"
-    sub.write_text(_reference_source("xor") + "\n\n_mine = train_xor\n\n"
-                   "def train_xor(seed):\n    return _mine(seed, hidden=3)\n")
+    sub.write_text(_reference_source("xor") + OTHER_NET)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     which = subprocess.run([sys.executable, "-c", "import grader; print(grader.__file__)"],
                            cwd=kits["xor"], env=env, capture_output=True, text=True, check=True)
@@ -160,7 +196,8 @@ def test_the_kits_own_engine_runs_check_inside_the_kit_folder(kits, student_mach
     run = subprocess.run([sys.executable, "-m", "grader", "check", "xor", str(sub), "--no-sandbox"],
                          cwd=kits["xor"], env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert "Total: 13 / 13" in run.stdout and "runs only on the course server" in run.stdout
+    assert "Total: 15 / 15" in run.stdout and "runs only on the course server" not in run.stdout
+    assert f"[PASSED ] 2/2  {TRAIN_XOR}" in run.stdout
     assert "[PASSED ] 3/3  threshold_xor_params" in run.stdout
     run = subprocess.run([sys.executable, "-m", "grader", "grade", "xor", str(sub)],
                          cwd=kits["xor"], env=env, capture_output=True, text=True, timeout=60)
