@@ -498,6 +498,27 @@ def load_kit(kit_dir: str | Path, slug: str | None = None) -> tuple[dict[str, An
     return meta, manifest, checks, load_outputs(kit_dir / OUTPUTS_FILE)
 
 
+def version_warnings(meta: dict[str, Any]) -> list[str]:
+    """Return one warning per version in ``kit.json`` data that differs from the running one.
+
+    Compares ``numpy`` with ``numpy.__version__`` and ``grader_version`` with
+    ``GRADER_VERSION``: recorded reference outputs were computed with the kit's versions, so
+    another numpy (different rounding) or grader may not replay them. A missing entry counts as
+    "unknown". Returns an empty list when both match; never raises.
+    """
+    from grader.engine.engine import GRADER_VERSION
+
+    warnings = []
+    for key, what, running in (("numpy", "numpy", np.__version__),
+                               ("grader_version", "grader version", GRADER_VERSION)):
+        built = meta.get(key) if isinstance(meta, dict) else None
+        if built != running:
+            warnings.append(f"warning: this kit was built with {what} {built or 'unknown'}; you "
+                            f"have {running}: some expected values may not replay; download the "
+                            "kit again.")
+    return warnings
+
+
 def check_with_kit(slug: str, source: str | bytes, kit_dir: str | Path, *,
                    launcher: Launcher | None = None) -> KitReport:
     """Run the kit's public tests on ``source``; scores in points, ``duration_s`` in seconds.
@@ -546,7 +567,11 @@ def default_kit_dir(slug: str, file: str | Path) -> Path | None:
 def run_check_command(slug: str, file: str, kit_dir: str | None, *, student: str | None,
                       no_sandbox: bool) -> None:
     """``python -m grader check`` with a kit: print the report; exit 2 on a usage error or a
-    missing kit, 3 when grading failed (no sandbox)."""
+    missing kit, 3 when grading failed (no sandbox).
+
+    Before running, warns on stderr when the kit's recorded numpy or grader version differs
+    from the running one (:func:`version_warnings`); the check still runs.
+    """
     from grader.engine.cli import EXIT_INFRA, EXIT_USAGE, _read_source, format_report
 
     kit = Path(kit_dir) if kit_dir is not None else default_kit_dir(slug, file)
@@ -562,6 +587,13 @@ def run_check_command(slug: str, file: str, kit_dir: str | None, *, student: str
                    "you submit.", err=True)
         sys.exit(EXIT_USAGE)
     source = _read_source(file)
+    try:
+        meta = json.loads((kit / "kit.json").read_text())
+    except (OSError, ValueError):
+        meta = None  # not a kit: check_with_kit reports it below
+    if isinstance(meta, dict):
+        for warning in version_warnings(meta):
+            click.echo(warning, err=True)
     if no_sandbox:
         click.echo("warning: --no-sandbox runs the submission without isolation; use it only "
                    "for code you trust.", err=True)
@@ -605,4 +637,4 @@ def kit_cmd(slug: str, out: str, make_zip: bool) -> None:
 
 __all__ = ["KitError", "KitReport", "RecordingReference", "ReplayMiss", "ReplayReference",
            "args_key", "build_kit", "check_with_kit", "kit_cmd", "load_kit", "reference_missing",
-           "strip_tests_source", "visible_manifest_text"]
+           "strip_tests_source", "version_warnings", "visible_manifest_text"]

@@ -6,6 +6,7 @@ empty folders, so nothing but the kit and the gradelab package is available to `
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 from grader.engine import cli as engine_cli
 from grader.engine import kit as kitmod
 from grader.engine import load_assignment
+from grader.engine.engine import GRADER_VERSION
 from grader.engine.manifest import load_manifest
 
 pytestmark = pytest.mark.slow
@@ -232,6 +234,40 @@ def test_without_a_sandbox_the_kit_says_to_add_no_sandbox(kits, student_machine,
     res = CliRunner().invoke(engine_cli.check_cmd, ["xor", str(sub), "--kit", str(kits["xor"])])
     assert res.exit_code == 3
     assert "no bubblewrap here" in res.stderr and "add --no-sandbox" in res.stderr
+
+
+def test_check_warns_when_the_kit_was_built_with_other_versions(kits, student_machine, tmp_path):
+    kit = tmp_path / "xor_kit"
+    shutil.copytree(kits["xor"], kit)
+    meta = json.loads((kit / "kit.json").read_text())
+    meta.update(numpy="1.0.0", grader_version="engine-0")
+    (kit / "kit.json").write_text(json.dumps(meta))
+    sub = student_machine / "mine.py"
+    sub.write_text(_reference_source("xor"))
+    res = _check(["xor", str(sub), "--kit", str(kit)])
+    assert res.exit_code == 0, res.output
+    assert (f"warning: this kit was built with numpy 1.0.0; you have {np.__version__}: some "
+            "expected values may not replay; download the kit again.") in res.stderr
+    assert (f"warning: this kit was built with grader version engine-0; you have "
+            f"{GRADER_VERSION}: some expected values may not replay") in res.stderr
+    assert "Total: 15 / 15" in res.stdout  # a warning, not a refusal
+
+
+def test_check_does_not_warn_when_the_versions_match(kits, student_machine):
+    sub = student_machine / "mine.py"
+    sub.write_text(_reference_source("xor"))
+    res = _check(["xor", str(sub), "--kit", str(kits["xor"])])
+    assert res.exit_code == 0, res.output
+    assert "was built with" not in res.stderr
+
+
+def test_version_warnings_name_each_differing_version():
+    same = {"numpy": np.__version__, "grader_version": GRADER_VERSION}
+    assert kitmod.version_warnings(same) == []
+    only_numpy = kitmod.version_warnings(same | {"numpy": "1.26.4"})
+    assert len(only_numpy) == 1 and "numpy 1.26.4; you have " + np.__version__ in only_numpy[0]
+    unknown = kitmod.version_warnings({})
+    assert len(unknown) == 2 and all("built with" in w and "unknown" in w for w in unknown)
 
 
 def test_a_kit_for_another_slug_is_refused(kits, student_machine):
