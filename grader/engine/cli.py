@@ -15,7 +15,7 @@ from grader.engine import kit
 from grader.engine.engine import grade_source
 from grader.engine.errors import AssignmentError, GraderInfrastructureError
 from grader.engine.launch import Launcher, PlainLauncher
-from grader.engine.results import Report, diagnosis_text
+from grader.engine.results import Report, diagnosis_text, output_heading
 
 EXIT_USAGE = 2
 EXIT_INFRA = 3
@@ -57,6 +57,9 @@ def format_report(report: Report) -> str:
             lines += ["          " + line for line in t.feedback.splitlines()]
         # issue 6: probable mistakes found by grader.diagnosis (failed tests only)
         lines += [f"          {diagnosis_text(d)}" for d in t.diagnosis]
+    if report.output:  # what the student's code printed; shown, never parsed
+        lines.append(f"{output_heading(report.output)}:")
+        lines += ["  | " + line for line in report.output.splitlines()]
     lines.append(f"Total: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
 

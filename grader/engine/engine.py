@@ -59,12 +59,12 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
     raw = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     key = resolve_key(seed_key) if any(t.hidden for t in tests) else None
 
-    def report(results: list[TestResult], error: str | None = None) -> Report:
+    def report(results: list[TestResult], error: str | None = None, output: str = "") -> Report:
         return Report(slug=slug, score=round(sum(r.score for r in results), 6),
                       max_score=float(sum(t.points for t in tests)), tests=results,
                       outcome="error" if error else "graded", error=error,
                       grader_version=GRADER_VERSION, student_id=student_id,
-                      duration_s=time.monotonic() - t0)
+                      duration_s=time.monotonic() - t0, output=output)
 
     if len(raw) > MAX_SOURCE_BYTES:
         return report(_all_failed(tests, "not graded: the file is too large"),
@@ -74,12 +74,25 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
     try:
         hello = session.start()
         if not hello.ok:
+            session.collect_output()
             return report(_all_failed(tests, "not graded: your file could not be imported",
-                                      "timeout" if hello.timed_out else "error"), hello.error)
-        results = [_run_test(assignment, spec, checks, session, student_id, key) for spec in tests]
+                                      "timeout" if hello.timed_out else "error"), hello.error,
+                          session.student_output)
+        # Visible tests run first: what the student's code prints is shown to the student only
+        # up to the first hidden test (after that it may print hidden inputs). Results keep the
+        # manifest's order.
+        by_index: dict[int, TestResult] = {}
+        for phase_hidden in (False, True):
+            phase = [i for i, spec in enumerate(tests) if spec.hidden == phase_hidden]
+            if phase_hidden and phase:
+                session.stop_collecting_output()
+            for i in phase:
+                by_index[i] = _run_test(assignment, tests[i], checks, session, student_id, key)
+        session.collect_output()  # nothing once stopped
+        results = [by_index[i] for i in range(len(tests))]
     finally:
         session.close()
-    return report(results)
+    return report(results, output=session.student_output)
 
 
 def _all_failed(tests: list[TestSpec], feedback: str, status: str = "error") -> list[TestResult]:

@@ -106,6 +106,10 @@ class ChildHandle(abc.ABC):
         """CPU seconds (user + system) used by the child so far, or None if unknown."""
         return None
 
+    def output_total(self) -> int | None:
+        """Bytes of stdout+stderr the child wrote so far (kept or dropped), or None if unknown."""
+        return None
+
 
 class Launcher(abc.ABC):
     """Starts children for one submission each; implementations decide the isolation."""
@@ -234,7 +238,15 @@ class PipeChildHandle(ChildHandle):
             return f"killed by signal {signal.Signals(-code).name}"
         return f"exited with status {code} (did your code call exit()?)"
 
+    def output_total(self) -> int | None:
+        try:
+            return os.path.getsize(self.output_path)
+        except OSError:
+            return None
+
     def output_tail(self, n_bytes: int = 4096) -> str:
+        if n_bytes <= 0:
+            return ""
         try:
             with open(self.output_path, "rb") as f:
                 f.seek(0, os.SEEK_END)

@@ -117,12 +117,20 @@ class TestResult:
         }
 
 
+def output_heading(output: str) -> str:
+    """Label of a report's ``output``: ``"Output of your code (last 123 bytes)"``."""
+    return f"Output of your code (last {len(output.encode('utf-8'))} bytes)"
+
+
 @dataclass
 class Report:
     """Outcome of grading one submission; scores in points, ``duration_s`` in seconds.
 
     ``outcome`` is ``graded`` or ``error``; ``error`` then explains a submission-wide problem
     (syntax error with its line number, crash while importing), and every test scores 0.
+    ``output`` is the tail (at most 4096 bytes) of what the student's code printed (stdout and
+    stderr) while importing and during the visible tests, never while a hidden test ran; it is
+    shown as it is and never parsed or scored.
     """
 
     slug: str
@@ -134,6 +142,7 @@ class Report:
     grader_version: str = ""
     student_id: str | None = None
     duration_s: float = 0.0
+    output: str = ""
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -156,16 +165,24 @@ class Report:
             "student_id": self.student_id,
             "duration_s": round(self.duration_s, 4),
             "tests": [t.to_dict() for t in self.tests],
+            "output": self.output,
         }
 
     def to_gradescope(self) -> dict[str, Any]:
-        """Return Gradescope's ``results.json`` shape (``output`` carries a submission-wide error)."""
+        """Return Gradescope's ``results.json`` shape.
+
+        The top-level ``output`` carries a submission-wide error and then, labelled
+        (:func:`output_heading`), what the student's code printed.
+        """
         data: dict[str, Any] = {
             "score": self.score,
             "max_score": self.max_score,
             "execution_time": round(self.duration_s, 3),
             "tests": [t.to_gradescope() for t in self.tests],
         }
-        if self.error:
-            data["output"] = self.error
+        parts = [self.error] if self.error else []
+        if self.output:
+            parts.append(f"{output_heading(self.output)}:\n{self.output}")
+        if parts:
+            data["output"] = "\n\n".join(parts)
         return data

@@ -28,6 +28,8 @@ from grader.engine.protocol import decode_message, encode_message
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+#: Bytes of the student's own output (stdout + stderr) kept for the report: the last 4 KiB.
+STUDENT_OUTPUT_BYTES = 4096
 IMPORT_CPU_S = 10.0
 READY_WALL_S = 60.0
 MAX_MESSAGE = 4000
@@ -43,6 +45,12 @@ class Hello:
     functions: list[str] = field(default_factory=list)
     error: str | None = None
     timed_out: bool = False
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters other than newline and tab escaped (no terminal codes)."""
+    text = text.replace("\r\n", "\n")
+    return "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _text(x: Any, limit: int = MAX_MESSAGE) -> str:
@@ -67,6 +75,10 @@ class Session:
         self.cpu_spent = 0.0
         self.children_started = 0
         self.last_output = ""
+        # What the student's code printed while output was being collected (see collect_output).
+        self.student_output = ""
+        self.collecting_output = True
+        self._output_mark: int | None = 0  # bytes of the current child's output already taken
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Hello:
@@ -76,6 +88,7 @@ class Session:
         """
         self.close()
         self.handle = self.launcher.start(self.source, self.limits)
+        self._output_mark = 0
         self.children_started += 1
         self._wait_ready()
         cpu = min(IMPORT_CPU_S, self.limits.cpu_seconds)
@@ -132,9 +145,46 @@ class Session:
         if self.handle is not None:
             cpu = self.handle.cpu_seconds()
             self.cpu_spent += cpu or 0.0
+            self.collect_output()
             self.last_output = self.handle.output_tail()
             self.handle.kill()
             self.handle = None
+
+    # ------------------------------------------------------------------ the student's output
+    def collect_output(self) -> None:
+        """Append what the current child printed since the last collection to ``student_output``.
+
+        Does nothing once :meth:`stop_collecting_output` was called: output written after that
+        (while hidden tests run) never reaches ``student_output``. Keeps the last
+        :data:`STUDENT_OUTPUT_BYTES` bytes; control characters other than newline and tab are
+        shown escaped (``\\x1b``).
+        """
+        if not self.collecting_output or self.handle is None:
+            return
+        total = self.handle.output_total()
+        if total is None:  # no byte count: take the tail once per child
+            new = self.handle.output_tail(STUDENT_OUTPUT_BYTES) if self._output_mark == 0 else ""
+            self._output_mark = None
+        elif self._output_mark is not None and total > self._output_mark:
+            new = self.handle.output_tail(min(total - self._output_mark, STUDENT_OUTPUT_BYTES))
+            self._output_mark = total
+        else:
+            new = ""
+        if new:
+            text = self.student_output + _printable(new)
+            data = text.encode("utf-8", "replace")
+            if len(data) > STUDENT_OUTPUT_BYTES:
+                text = data[-STUDENT_OUTPUT_BYTES:].decode("utf-8", "ignore")
+            self.student_output = text
+
+    def stop_collecting_output(self) -> None:
+        """Take the output printed so far, then ignore everything printed from now on.
+
+        The engine calls this before the first hidden test: from then on the student's code
+        has seen hidden inputs and could print them.
+        """
+        self.collect_output()
+        self.collecting_output = False
 
     def _lose(self) -> None:
         self.close()

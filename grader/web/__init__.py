@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 from flask import Flask, Response
 
-from grader.engine.results import diagnosis_parts
+from grader.engine.results import diagnosis_parts, output_heading
 
 
 def format_utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -44,6 +44,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["utc"] = format_utc
     app.jinja_env.filters["points"] = format_points
     app.jinja_env.filters["diagnosis_parts"] = diagnosis_parts
+    app.jinja_env.filters["output_heading"] = output_heading
     app.after_request(_security_headers)
 
     @app.context_processor

@@ -268,3 +268,32 @@ def test_diagnosis_reads_probably_once_on_the_submission_page(app, client, stude
     text = re.sub(r"<[^>]+>", "", html)
     assert "Probably: your dW1 is the transpose" in text
     assert "Probable mistake" not in text
+
+
+def test_printed_output_is_shown_escaped_to_the_student_and_the_instructor(
+        app, client, student, make_submission, make_user, login):
+    uid, aid = student
+    sub = make_submission(uid, aid, scores=(3.0, 0.0))
+    printed = "hello from student\n<script>alert(1)</script>\n"
+    with app.app_context():
+        run = db.session.get(Submission, sub).latest_run
+        run.report = dict(run.report) | {"output": printed}
+        db.session.commit()
+    heading = f"Output of your code (last {len(printed.encode())} bytes)"
+    html = client.get(f"/submissions/{sub}").get_data(as_text=True)
+    assert heading in html and "hello from student" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.index(heading) < html.index("<pre class=\"wrap output\"")
+    make_user("prof", role="instructor")
+    prof = app.test_client()
+    login("prof", c=prof)
+    html = prof.get(f"/submissions/{sub}").get_data(as_text=True)
+    assert "by ada" in html and heading in html and "hello from student" in html
+
+
+def test_a_silent_submission_shows_no_output_section(client, student, make_submission):
+    uid, aid = student
+    html = client.get(f"/submissions/{make_submission(uid, aid, scores=(3.0, 0.0))}").get_data(
+        as_text=True)
+    assert "Output of your code" not in html
