@@ -3,7 +3,8 @@
 A visible test's seed is ``SHA-256("gradelab-public|<slug>|<check>|<student>")``, so a student
 reproduces it with ``python -m grader check`` (with ``--student`` set to their id). A hidden test's
 seed is ``HMAC-SHA256(GRADELAB_SEED_KEY, "gradelab-hidden|<slug>|<check>|<student>")``; the key
-lives only on the grading server, so the student cannot compute the hidden inputs.
+lives only on the grading server, so the student cannot compute the hidden inputs. Without the
+variable the key kept in ``instance/seed_key`` is used (:func:`seed_key`).
 """
 from __future__ import annotations
 
@@ -12,26 +13,74 @@ import hmac
 import logging
 import os
 import secrets
+from pathlib import Path
+
+from grader.engine.errors import GraderInfrastructureError
 
 log = logging.getLogger(__name__)
 
 ENV_KEY = "GRADELAB_SEED_KEY"
+ENV_KEY_FILE = "GRADELAB_SEED_KEY_FILE"
+ENV_INSTANCE = "GRADELAB_INSTANCE_PATH"
+#: The repository (``<repo>/instance/seed_key`` is where ``scripts/run.sh`` keeps the key).
+REPO_ROOT = Path(__file__).resolve().parents[2]
 _process_key: bytes | None = None
 
 
-def seed_key(explicit: bytes | str | None = None) -> bytes:
-    """Return the hidden-seed key: ``explicit``, else ``$GRADELAB_SEED_KEY``, else a random one.
+def key_file() -> Path:
+    """Where the kept seed key is looked for: ``$GRADELAB_SEED_KEY_FILE``, else
+    ``$GRADELAB_INSTANCE_PATH/seed_key``, else ``<repo>/instance/seed_key`` (may not exist)."""
+    named = os.environ.get(ENV_KEY_FILE)
+    if named:
+        return Path(named)
+    instance = os.environ.get(ENV_INSTANCE)
+    return (Path(instance) if instance else REPO_ROOT / "instance") / "seed_key"
 
-    Without a configured key the hidden inputs are still secret but change from process to
-    process (a warning is logged); set ``GRADELAB_SEED_KEY`` on graders so scores are stable.
+
+def _read_key_file(path: Path, *, required: bool) -> bytes | None:
+    """The key kept in ``path`` (trailing newlines dropped, as ``$(cat file)`` in run.sh does).
+
+    Returns None when the file is absent or empty, unless ``required`` (a file named by
+    ``$GRADELAB_SEED_KEY_FILE``): then raises GraderInfrastructureError rather than grade hidden
+    tests with a key that differs from the server's.
+    """
+    try:
+        data = path.read_bytes().rstrip(b"\n")
+    except OSError as exc:
+        if required:
+            raise GraderInfrastructureError(
+                f"{ENV_KEY_FILE} names {path}, which cannot be read ({exc.strerror})") from exc
+        return None
+    if not data and required:
+        raise GraderInfrastructureError(f"{ENV_KEY_FILE} names {path}, which is empty")
+    return data or None
+
+
+def seed_key(explicit: bytes | str | None = None) -> bytes:
+    """Return the hidden-seed key, the first of:
+
+    1. ``explicit``;
+    2. ``$GRADELAB_SEED_KEY``;
+    3. the file named by ``$GRADELAB_SEED_KEY_FILE`` (it must exist and not be empty);
+    4. ``$GRADELAB_INSTANCE_PATH/seed_key``, or without that variable ``<repo>/instance/seed_key``,
+       when it exists and is not empty (the key ``scripts/run.sh`` keeps for the server), so
+       ``python -m grader grade`` uses the same hidden inputs as the server;
+    5. a random per-process key (a warning is logged): hidden inputs stay secret but change
+       from process to process.
+
+    Raises GraderInfrastructureError when ``$GRADELAB_SEED_KEY_FILE`` cannot be read.
     """
     global _process_key
     if explicit is None:
         explicit = os.environ.get(ENV_KEY) or None
     if explicit is not None:
         return explicit.encode() if isinstance(explicit, str) else bytes(explicit)
+    kept = _read_key_file(key_file(), required=bool(os.environ.get(ENV_KEY_FILE)))
+    if kept is not None:
+        return kept
     if _process_key is None:
-        log.warning("%s is not set: hidden-test inputs use a random per-process key", ENV_KEY)
+        log.warning("%s is not set and %s does not exist: hidden-test inputs use a random "
+                    "per-process key", ENV_KEY, key_file())
         _process_key = secrets.token_bytes(32)
     return _process_key
 

@@ -78,3 +78,57 @@ def test_hidden_seeds_depend_on_the_server_key():
     assert k1 != seed_of("m", "c", "alice", hidden=False)
     with pytest.raises(ValueError):
         seed_of("m", "c", "alice", hidden=True)
+
+
+@pytest.fixture
+def no_env_key(monkeypatch, tmp_path):
+    """No key in the environment; the repository's instance/ folder is an empty tmp folder."""
+    from grader.engine import seeds
+    for var in (seeds.ENV_KEY, seeds.ENV_KEY_FILE, seeds.ENV_INSTANCE):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(seeds, "REPO_ROOT", tmp_path / "repo")
+    (tmp_path / "repo" / "instance").mkdir(parents=True)
+    return seeds
+
+
+def test_seed_key_falls_back_to_the_key_run_sh_keeps_in_instance(no_env_key, tmp_path, caplog):
+    seeds = no_env_key
+    (tmp_path / "repo" / "instance" / "seed_key").write_text("kept-by-run-sh\n")
+    with caplog.at_level("WARNING", logger="grader.engine.seeds"):
+        assert seeds.seed_key() == b"kept-by-run-sh"  # as $(cat instance/seed_key) exports it
+    assert not caplog.records  # no "not set" warning
+
+
+def test_seed_key_order_env_then_named_file_then_instance_path(no_env_key, tmp_path,
+                                                               monkeypatch):
+    seeds = no_env_key
+    (tmp_path / "repo" / "instance" / "seed_key").write_text("repo-instance\n")
+    moved = tmp_path / "moved-instance"
+    moved.mkdir()
+    (moved / "seed_key").write_text("moved-instance\n")
+    monkeypatch.setenv(seeds.ENV_INSTANCE, str(moved))
+    assert seeds.seed_key() == b"moved-instance"
+    named = tmp_path / "named"
+    named.write_text("named-file\n")
+    monkeypatch.setenv(seeds.ENV_KEY_FILE, str(named))
+    assert seeds.seed_key() == b"named-file"
+    monkeypatch.setenv(seeds.ENV_KEY, "from-env")
+    assert seeds.seed_key() == b"from-env"
+    assert seeds.seed_key(b"explicit") == b"explicit"
+
+
+def test_a_named_key_file_that_is_missing_fails_closed(no_env_key, tmp_path, monkeypatch):
+    from grader.engine.errors import GraderInfrastructureError
+    seeds = no_env_key
+    monkeypatch.setenv(seeds.ENV_KEY_FILE, str(tmp_path / "nope"))
+    with pytest.raises(GraderInfrastructureError, match="GRADELAB_SEED_KEY_FILE"):
+        seeds.seed_key()
+
+
+def test_without_any_kept_key_a_random_process_key_is_used(no_env_key, caplog, monkeypatch):
+    seeds = no_env_key
+    monkeypatch.setattr(seeds, "_process_key", None)
+    with caplog.at_level("WARNING", logger="grader.engine.seeds"):
+        key = seeds.seed_key()
+    assert len(key) == 32 and seeds.seed_key() == key
+    assert "GRADELAB_SEED_KEY is not set" in caplog.text
