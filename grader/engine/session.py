@@ -304,9 +304,12 @@ class Session:
         assert handle is not None
         t0 = time.monotonic()
         cpu0 = handle.cpu_seconds()
-        if per_call is not None:
+        if per_call is not None and cpu_limit >= per_call * n_evals - 1e-9:
             per = "per call" + (f", {n_evals} calls in this batch" if n_evals > 1 else "")
             cpu_text = cpu_limit_text(per_call, per)
+        elif per_call is not None:  # capped by what is left of the submission's CPU budget
+            cpu_text = (f"{cpu_limit_text(self.limits.cpu_seconds, 'for the whole submission')}"
+                        f", of which {cpu_limit:.1f} s CPU were left")
         else:
             cpu_text = cpu_limit_text(cpu_limit)
         while True:

@@ -135,3 +135,17 @@ def test_time_limit_verdicts_name_their_unit():
     assert wall_limit_text(60.0) == "wall-clock limit (60 s)"
     assert is_time_limit(wall_limit_text(3.5)) and is_time_limit(cpu_limit_text(2, "per call"))
     assert not is_time_limit("memory limit (512 MiB)") and not is_time_limit(None)
+
+
+def test_a_call_capped_by_the_submission_budget_names_that_budget():
+    s = Session(PlainLauncher(), SOURCE, Limits(cpu_seconds=1.0, wall_seconds=60))
+    try:
+        assert s.start().ok
+        with pytest.raises(StudentCallError) as info:
+            s.call("spin", (np.ones(2),), 5.0)  # 5 s per call, but less than 1 s is left
+    finally:
+        s.close()
+    message = info.value.message
+    assert "its CPU-time limit (1.0 s CPU for the whole submission), of which 0." in message, \
+        message
+    assert "5.0 s CPU per call" not in message
