@@ -308,9 +308,8 @@ class TestContext:
                 if reference is None:
                     raise
                 # The reference decides; a broken loss is graded by the loss's own tests.
-                self.note(f"Note: {fn} was not also checked against central differences of "
-                          f"your {loss_name} ({_unsentence(exc.message)}); the tests of "
-                          f"{loss_name} grade it (not counted in this test).")
+                self.note(f"Note: {_unsentence(exc.message)} (not counted in this test: "
+                          f"the tests of {loss_name} grade it).")
                 fd = []
         fd_by_name = {r.name: r for r in fd}
         if reference is not None:
