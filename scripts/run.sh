@@ -6,14 +6,130 @@
 #   DATABASE_URL=postgresql://... REDIS_URL=redis://... scripts/run.sh     PostgreSQL and Redis
 #
 # Environment (all optional):
-#   GRADELAB_PORT (8000)  GRADELAB_BIND (127.0.0.1)  GRADELAB_WEB_WORKERS (2)
+#   GRADELAB_PORT (8000)  GRADELAB_BIND (127.0.0.1)
+#   GRADELAB_WEB_THREADS (8)          threads of the ONE gunicorn process (gthread)
+#   GRADELAB_WEB_WORKERS (1)          gunicorn processes; more than one needs the login rate limit
+#                                     in Redis (REDIS_URL or GRADELAB_RATELIMIT_STORAGE_URI), else
+#                                     each process counts login attempts on its own (warned)
 #   GRADELAB_WORKER_CONCURRENCY (2)   GRADELAB_BEAT_SCHEDULE (instance/celerybeat-schedule)
+#   GRADELAB_WORKER_STOP_SECONDS (330) how long a stop waits for the worker's current job (the
+#                                     longest hard time limit of the shipped assignments is 300 s)
+#                                     before it SIGKILLs the worker (the job is then re-sent)
 #   GRADELAB_SECRET_KEY, GRADELAB_SEED_KEY (else made once and kept in instance/)
 #   GRADELAB_SKIP_BOOTSTRAP=1         do not run scripts/bootstrap.sh first
-# Ctrl-C (or SIGTERM) stops all three; if one of them dies, the others are stopped too.
+# Ctrl-C (or SIGTERM to this script or to its process group) stops all three: SIGTERM to each,
+# then SIGKILL to what is still running after its window (web and beat: 40 s; the worker:
+# GRADELAB_WORKER_STOP_SECONDS). A second Ctrl-C/SIGTERM kills what is left at once. If one of the
+# three dies, the others are stopped the same way.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 log() { printf '[run] %s\n' "$*" >&2; }
+
+# gunicorn's options, in WEB_ARGS. One process with threads by default, so that the login rate
+# limit's memory:// storage is exact; several processes only on request (then warn unless the
+# limit is kept in Redis, which every process shares).
+web_args() {
+  local storage="${GRADELAB_RATELIMIT_STORAGE_URI:-${GRADELAB_REDIS_URL:-${REDIS_URL:-memory://}}}"
+  local workers="${GRADELAB_WEB_WORKERS:-1}" threads="${GRADELAB_WEB_THREADS:-8}"
+  if [[ ! "$workers" =~ ^[1-9][0-9]*$ || ! "$threads" =~ ^[1-9][0-9]*$ ]]; then
+    log "GRADELAB_WEB_WORKERS and GRADELAB_WEB_THREADS must be positive integers"
+    return 2
+  fi
+  if (( workers > 1 )) && [[ "$storage" == memory://* ]]; then
+    log "WARNING: $workers web processes but the login rate limit is kept in memory://: each" \
+      "process counts on its own (up to $workers x GRADELAB_LOGIN_RATE_LIMIT). Set REDIS_URL or" \
+      "GRADELAB_RATELIMIT_STORAGE_URI=redis://..., or leave GRADELAB_WEB_WORKERS unset (1)."
+  fi
+  # --no-control-socket: gunicorn >= 25.1 otherwise opens $HOME/.gunicorn/gunicorn.ctl, one path
+  # shared by every gunicorn of the same user on the machine.
+  WEB_ARGS=(--bind "${GRADELAB_BIND:-127.0.0.1}:${GRADELAB_PORT:-8000}"
+            --workers "$workers" --worker-class gthread --threads "$threads"
+            --timeout 60 --no-control-socket --access-logfile -)
+  log "web: gunicorn, $workers process(es) x $threads threads; login rate limit storage:" \
+    "$([[ "$storage" == memory://* ]] && echo memory:// || echo Redis)"
+}
+
+# Processes started (parallel arrays) and the worker's pid (its own session and process group).
+pids=()
+names=()
+worker_pid=""
+force_stop=0
+WORKER_STOP_SECONDS="${GRADELAB_WORKER_STOP_SECONDS:-330}"
+OTHER_STOP_SECONDS=40  # gunicorn's graceful timeout is 30 s
+
+kill_hard() {  # kill_hard PID: SIGKILL the process and what it started
+  local pid=$1
+  if [[ "$pid" == "$worker_pid" ]]; then
+    kill -KILL -- "-$pid" 2>/dev/null || true  # the worker's group: main process and pool
+  else
+    pkill -KILL -P "$pid" 2>/dev/null || true
+  fi
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Stop everything started: SIGTERM once to each (the worker is signalled only here, once: two
+# SIGTERMs in a row can deadlock Celery's signal handler), then SIGKILL what outlives its window.
+stop_all() {
+  trap 'force_stop=1; log "second signal: killing what is still running now"' INT TERM HUP
+  local i pid limit idle=0 left start=$SECONDS
+  for i in "${!pids[@]}"; do
+    log "stopping ${names[$i]} (pid ${pids[$i]}): SIGTERM"
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+  done
+  if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
+    log "the worker finishes its current job first: up to ${WORKER_STOP_SECONDS} s" \
+      "(GRADELAB_WORKER_STOP_SECONDS), then SIGKILL; Ctrl-C again to kill it now"
+  fi
+  while :; do
+    left=0
+    for i in "${!pids[@]}"; do
+      pid=${pids[$i]}
+      kill -0 "$pid" 2>/dev/null || continue
+      limit=$OTHER_STOP_SECONDS
+      [[ "$pid" == "$worker_pid" ]] && limit=$WORKER_STOP_SECONDS
+      if (( force_stop || SECONDS - start >= limit )); then
+        log "${names[$i]} (pid $pid) still running after $((SECONDS - start)) s: SIGKILL"
+        kill_hard "$pid"
+      else
+        left=1
+      fi
+    done
+    # A worker whose pool processes are all gone but which does not exit (a deadlock at exit).
+    if [[ -n "$worker_pid" ]] && kill -0 "$worker_pid" 2>/dev/null; then
+      if pgrep -P "$worker_pid" >/dev/null; then idle=0; else idle=$((idle + 1)); fi
+      if (( idle >= 15 )); then
+        log "the worker's pool has stopped but the worker hangs: SIGKILL"
+        kill_hard "$worker_pid"
+      fi
+    fi
+    (( left )) || break
+    sleep 1
+  done
+  wait || true
+  log "stopped (after $((SECONDS - start)) s)"
+}
+
+# Wait until one of the processes exits or a signal comes, then stop all; exit status: 0 on a
+# signal, else that of the process that exited.
+supervise() {
+  trap 'stop_all; exit 0' INT TERM HUP
+  set +e
+  wait -n "${pids[@]}"
+  local status=$?
+  log "a process exited (status $status); stopping the others"
+  stop_all
+  exit "$status"
+}
+
+# Sourced (by the tests): the functions only.
+if [[ "${BASH_SOURCE[0]}" != "$0" ]]; then return 0; fi
+
+cd "$(dirname "$0")/.."
+URL="http://${GRADELAB_BIND:-127.0.0.1}:${GRADELAB_PORT:-8000}/"
+log "gradelab stays in the foreground here (Ctrl-C stops it) and will serve $URL"
+log "before serving, the first run installs what is missing (scripts/bootstrap.sh): about a" \
+  "minute; later runs start in seconds"
+log "first instructor account, from another terminal in $PWD:"
+log "  .venv/bin/python -m grader create-user prof --role instructor   (asks for a password)"
 
 [[ "${GRADELAB_SKIP_BOOTSTRAP:-0}" == 1 ]] || scripts/bootstrap.sh
 PY=.venv/bin/python
@@ -33,35 +149,19 @@ keep_secret() {  # keep_secret VAR FILE
 keep_secret GRADELAB_SECRET_KEY instance/secret_key
 keep_secret GRADELAB_SEED_KEY instance/seed_key
 
-log "database: ${DATABASE_URL:+\$DATABASE_URL}${DATABASE_URL:-SQLite in instance/}"
-log "broker:   ${REDIS_URL:+\$REDIS_URL}${REDIS_URL:-embedded (instance/broker.sqlite3)}"
+# The names only, not the URLs (they may hold passwords).
+db_name='SQLite in instance/' broker_name='embedded (instance/broker.sqlite3)'
+[[ -z "${DATABASE_URL:-}" ]] || db_name='$DATABASE_URL'
+[[ -z "${REDIS_URL:-}" ]] || broker_name='$REDIS_URL'
+log "database: $db_name"
+log "broker:   $broker_name"
+web_args
 "$PY" -m grader db upgrade
 "$PY" -m grader sync-assignments
 
-pids=()
-stop_all() {
-  trap - INT TERM
-  log "stopping (the worker finishes its current job first)"
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  # The worker may need up to its job's hard time limit. One whose pool processes are all gone
-  # but which does not exit (a deadlock at exit) is killed after 15 s.
-  local idle=0
-  while kill -0 "$worker_pid" 2>/dev/null; do
-    if pgrep -P "$worker_pid" >/dev/null; then idle=0; else idle=$((idle + 1)); fi
-    if (( idle >= 15 )); then
-      log "the worker's pool has stopped but the worker hangs; killing it"
-      kill -KILL "$worker_pid" 2>/dev/null || true
-    fi
-    sleep 1
-  done
-  wait || true
-}
-trap 'stop_all; exit 0' INT TERM
-
-gunicorn --bind "${GRADELAB_BIND:-127.0.0.1}:${GRADELAB_PORT:-8000}" \
-  --workers "${GRADELAB_WEB_WORKERS:-2}" --timeout 60 --access-logfile - \
-  "grader:create_app()" &
-pids+=($!)
+trap 'stop_all; exit 0' INT TERM HUP
+gunicorn "${WEB_ARGS[@]}" "grader:create_app()" &
+pids+=($!) names+=(web)
 # The worker gets its own session: only this script signals it, once (two SIGTERMs in a row can
 # deadlock Celery's signal handler, and a SIGTERM that also reaches the pool processes can
 # deadlock billiard at exit).
@@ -69,15 +169,10 @@ setsid celery -A worker.make_celery worker --loglevel INFO \
   --concurrency "${GRADELAB_WORKER_CONCURRENCY:-2}" --queues grading,maintenance \
   --hostname "worker@%h" &
 worker_pid=$!
-pids+=($worker_pid)
+pids+=($worker_pid) names+=(worker)
 celery -A worker.make_celery beat --loglevel INFO \
   --schedule "${GRADELAB_BEAT_SCHEDULE:-instance/celerybeat-schedule}" &
-pids+=($!)
-log "web on http://${GRADELAB_BIND:-127.0.0.1}:${GRADELAB_PORT:-8000}/ (pids ${pids[*]}); Ctrl-C stops"
-
-set +e
-wait -n "${pids[@]}"
-status=$?
-log "a process exited (status $status); stopping the others"
-stop_all
-exit "$status"
+pids+=($!) names+=(beat)
+log "web on $URL (pids ${pids[*]}); Ctrl-C stops"
+log "no account yet? .venv/bin/python -m grader create-user prof --role instructor"
+supervise

@@ -1,8 +1,10 @@
-"""``scripts/run.sh`` on the embedded default: SQLite and kombu's SQLAlchemy broker, no Redis.
+"""``scripts/run.sh``: end to end on the embedded default, and its stop and gunicorn logic.
 
-Starts the real script (web + Celery worker + beat), creates a student with an API token through
-the CLI, uploads a solution over HTTP and waits until the API reports it graded; then SIGTERM
-stops all three processes.
+The end-to-end test starts the real script (web + Celery worker + beat) on SQLite and kombu's
+SQLAlchemy broker (no Redis), creates a student with an API token through the CLI, uploads a
+solution over HTTP and waits until the API reports it graded; then SIGTERM stops all three.
+The other tests source the script (functions only) and drive ``supervise``/``stop_all`` with
+stand-in processes, among them a worker that never leaves its warm shutdown.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import pytest
 
 from worker_helpers import REPO, reference
 
-pytestmark = pytest.mark.slow
+RUN_SH = REPO / "scripts" / "run.sh"
 
 
 def _free_port() -> int:
@@ -48,6 +50,7 @@ def _request(url: str, token: str, body: bytes | None = None, boundary: str | No
         return resp.status, json.loads(resp.read())
 
 
+@pytest.mark.slow
 def test_run_script_serves_and_grades_with_the_embedded_broker(tmp_path):
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
@@ -87,6 +90,17 @@ def test_run_script_serves_and_grades_with_the_embedded_broker(tmp_path):
         code = proc.wait(60)
     output = log_path.read_text()
     assert code == 0, output[-3000:]
+    # What the user is told at start: foreground, the URL, the first run's time, the first account.
+    banner = output.split("Listening at")[0]
+    assert "stays in the foreground" in banner
+    assert f"http://127.0.0.1:{port}/" in banner
+    assert "about a minute" in banner
+    assert "create-user prof --role instructor" in banner
+    assert "[run] database: $DATABASE_URL\n" in banner  # the name, not the URL (passwords)
+    # One gunicorn process with threads (the login limit's memory:// storage is then exact).
+    assert "Using worker: gthread" in output
+    assert output.count("Booting worker with pid") == 1
+    assert "stopping worker (pid" in output and "stopped (after" in output
     assert "sqla+sqlite" in output  # the worker ran on the embedded broker
     started = re.search(r"\(pids ([\d ]+)\)", output).group(1).split()
     assert len(started) == 3  # web, worker, beat
@@ -113,3 +127,143 @@ def _wait(predicate, proc, log_path, timeout: float = 120.0):
         if proc.poll() is not None or time.monotonic() > deadline:
             raise AssertionError(f"run.sh: {proc.poll()=}\n{log_path.read_text()[-4000:]}")
         time.sleep(0.5)
+
+
+def _harness(tmp_path, *, stop_seconds: int) -> subprocess.Popen:
+    """Source run.sh and supervise stand-ins: web and beat end on SIGTERM; the worker (own
+    session, like the real one) ignores SIGTERM and SIGINT and keeps a pool process."""
+    script = f"""
+source {RUN_SH}
+trap 'stop_all; exit 0' INT TERM HUP
+sleep 1000 &
+pids+=($!) names+=(web)
+setsid bash -c 'trap "" TERM INT; sleep 1000 & wait' &
+worker_pid=$!
+pids+=($worker_pid) names+=(worker)
+sleep 1000 &
+pids+=($!) names+=(beat)
+echo "$worker_pid" > {tmp_path / "worker.pid"}
+supervise
+"""
+    env = os.environ | {"GRADELAB_WORKER_STOP_SECONDS": str(stop_seconds)}
+    proc = subprocess.Popen(["bash", "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    pid_file = tmp_path / "worker.pid"
+    deadline = time.monotonic() + 10
+    while not (pid_file.exists() and pid_file.read_text().strip()):
+        assert time.monotonic() < deadline and proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.05)
+    time.sleep(0.3)  # into `wait -n`
+    return proc
+
+
+def _kill_leftovers(proc: subprocess.Popen, worker: int) -> None:
+    for pgid in (proc.pid, worker):
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.communicate()
+
+
+def _group_gone(pgid: int, timeout: float = 5.0) -> bool:
+    """True once no process is left in group ``pgid`` (killed orphans take a moment to go)."""
+    deadline = time.monotonic() + timeout
+    while subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True).stdout.strip():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+@pytest.mark.parametrize("how", ["ctrl-c to the group", "sigterm to run.sh",
+                                 "sigterm to the group"])
+def test_a_worker_hung_in_warm_shutdown_is_killed_after_its_window(tmp_path, how):
+    proc = _harness(tmp_path, stop_seconds=3)
+    worker = int((tmp_path / "worker.pid").read_text())
+    started = time.monotonic()
+    if how == "ctrl-c to the group":
+        os.killpg(proc.pid, signal.SIGINT)
+    elif how == "sigterm to run.sh":
+        os.kill(proc.pid, signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        _kill_leftovers(proc, worker)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, output
+    assert elapsed >= 2, output  # the worker had its graceful window (3 s, bash's whole seconds)
+    killed = re.search(rf"worker \(pid {worker}\) still running after (\d+) s: SIGKILL", output)
+    assert killed and 3 <= int(killed.group(1)) < 10, output  # ... then SIGKILL
+    assert "stopped (after" in output
+    assert _group_gone(worker), "the worker or its pool survived"
+    assert _group_gone(proc.pid), "a process of run.sh survived"
+
+
+def test_a_second_signal_kills_the_worker_at_once(tmp_path):
+    proc = _harness(tmp_path, stop_seconds=300)
+    worker = int((tmp_path / "worker.pid").read_text())
+    os.kill(proc.pid, signal.SIGTERM)
+    time.sleep(1.5)
+    os.kill(proc.pid, signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=20)
+    finally:
+        _kill_leftovers(proc, worker)
+    assert proc.returncode == 0, output
+    assert "second signal: killing what is still running now" in output
+    assert "up to 300 s" in output
+    assert _group_gone(worker), "the worker or its pool survived"
+
+
+def _web_args(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("GRADELAB_") and k != "REDIS_URL"}
+    script = f'source {RUN_SH}; web_args; printf "%s\\n" "${{WEB_ARGS[@]}}"'
+    return subprocess.run(["bash", "-c", script], cwd=REPO, env=clean | env, capture_output=True,
+                          text=True, timeout=30)
+
+
+def test_gunicorn_runs_one_threaded_process_without_control_socket_by_default():
+    result = _web_args()
+    assert result.returncode == 0, result.stderr
+    args = " ".join(result.stdout.split())
+    assert "--workers 1 --worker-class gthread --threads 8" in args
+    assert "--no-control-socket" in args
+    assert "WARNING" not in result.stderr
+
+
+def test_several_web_processes_warn_unless_the_limit_is_kept_in_redis():
+    memory = _web_args(GRADELAB_WEB_WORKERS="3")
+    assert "--workers 3" in " ".join(memory.stdout.split())
+    assert "WARNING: 3 web processes" in memory.stderr
+    shared = _web_args(GRADELAB_WEB_WORKERS="3", REDIS_URL="redis://127.0.0.1:6379/0")
+    assert "--workers 3" in " ".join(shared.stdout.split())
+    assert "WARNING" not in shared.stderr
+    assert _web_args(GRADELAB_WEB_WORKERS="two").returncode != 0
+
+
+def test_the_installed_gunicorn_knows_every_option_run_sh_passes():
+    args = [a for a in _web_args().stdout.split() if a.startswith("--")]
+    help_text = subprocess.run([str(REPO / ".venv" / "bin" / "gunicorn"), "--help"],
+                               capture_output=True, text=True, timeout=60).stdout
+    for option in args:
+        assert option in help_text, option
+
+
+def test_compose_web_command_disables_the_control_socket():
+    """docker-compose.yml's gunicorn (the image installs the same gunicorn >= 25.1 as the venv)."""
+    import yaml
+
+    env = dict(os.environ, GRADELAB_SECRET_KEY="k", GRADELAB_SEED_KEY="s")
+    out = subprocess.run(["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    command = yaml.safe_load(out.stdout)["services"]["web"]["command"]
+    assert command[0] == "gunicorn" and "--no-control-socket" in command
+    help_text = subprocess.run([str(REPO / ".venv" / "bin" / "gunicorn"), "--help"],
+                               capture_output=True, text=True, timeout=60).stdout
+    for option in (a for a in command if a.startswith("--")):
+        assert option in help_text, option
