@@ -36,5 +36,5 @@ ENV GRADELAB_ENVIRONMENT=production
 USER gradelab
 EXPOSE 8000
 # web by default; docker-compose.yml overrides the command for worker and beat.
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "3", "--no-control-socket", "--access-logfile", "-", \
      "grader:create_app()"]
