@@ -165,7 +165,14 @@ def encode(x, blobs, depth, where):
 
 
 def leaves(x, path=()):
-    """Yield (path, ndarray) for every array inside a value of lists/tuples/dicts."""
+    """Yield (path, ndarray) for every array inside a value of lists/tuples/dicts.
+
+    Stops descending below MAX_DEPTH levels: a value that contains itself (``a.append(a)``)
+    would otherwise recurse until RecursionError kills the child. Nothing that deep can be
+    sent anyway (encode reports it as nested too deeply).
+    """
+    if len(path) > MAX_DEPTH:
+        return
     if isinstance(x, np.ndarray):
         yield path, x
     elif isinstance(x, dict):

@@ -21,6 +21,25 @@ _KIND_WORDS = {"float": "a real floating-point", "int": "an integer", "bool": "a
                "real": "a real-valued"}
 
 
+class Mismatch(str):
+    """A feedback message (a plain ``str``) that also says which kind of mismatch it reports.
+
+    ``category`` is one of :data:`CATEGORIES`; the engine uses it for the fixed wording of
+    hidden-test feedback (see ``grader.engine.results.hidden_feedback``).
+    """
+
+    category: str
+
+    def __new__(cls, text: str, category: str) -> Mismatch:
+        obj = super().__new__(cls, text)
+        obj.category = category
+        return obj
+
+
+#: Mismatch categories, from the order of checks above.
+CATEGORIES = ("type", "shape", "dtype", "nonfinite", "values")
+
+
 def describe(value: Any) -> str:
     """Return a short, safe description of a returned value's type (and shape for arrays)."""
     if isinstance(value, np.ndarray):
@@ -76,14 +95,15 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
             hint = " (wrap it with np.asarray, or build it with numpy operations)"
         elif as_real_scalar(got) is not None and expected.ndim:
             hint = " (a single number: did you sum over every axis instead of axis=0?)"
-        return f"{function}: {variable} should be {want}, but it is {describe(got)}{hint}."
+        return Mismatch(f"{function}: {variable} should be {want}, but it is "
+                        f"{describe(got)}{hint}.", "type")
     if got.shape != expected.shape:
-        return (f"{function}: {variable} has shape {got.shape}, expected {expected.shape}. "
-                "Shapes must match exactly (no broadcasting); check which axis you summed "
-                "over or transposed.")
+        return Mismatch(f"{function}: {variable} has shape {got.shape}, expected "
+                        f"{expected.shape}. Shapes must match exactly (no broadcasting); check "
+                        "which axis you summed over or transposed.", "shape")
     if got.dtype.kind not in KINDS[kind] or got.dtype.kind == "c":
-        return (f"{function}: {variable} has dtype {got.dtype}; it should be "
-                f"{_KIND_WORDS[kind]} dtype (e.g. float64).")
+        return Mismatch(f"{function}: {variable} has dtype {got.dtype}; it should be "
+                        f"{_KIND_WORDS[kind]} dtype (e.g. float64).", "dtype")
     if kind in ("bool", "int"):
         bad = got != expected
     else:
@@ -92,9 +112,10 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
         if not finite.all():
             idx = tuple(np.argwhere(~finite)[0])
             n_bad = int((~finite).sum())
-            return (f"{function}: {variable} contains {n_bad} non-finite entr"
-                    f"{'y' if n_bad == 1 else 'ies'} (NaN or inf), first at {_index(variable, idx)} "
-                    f"= {g[idx]}. Look for overflow in exp, log of 0, or division by 0.")
+            return Mismatch(f"{function}: {variable} contains {n_bad} non-finite entr"
+                            f"{'y' if n_bad == 1 else 'ies'} (NaN or inf), first at "
+                            f"{_index(variable, idx)} = {g[idx]}. Look for overflow in exp, log "
+                            "of 0, or division by 0.", "nonfinite")
         if not values:
             return None
         e = expected.astype(np.float64)
@@ -122,8 +143,9 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
             entry += f"relative error {_fmt_rel(rel[idx])}"
         parts.append(entry)
     n_bad = int(bad.sum())
-    return (f"{function}: {n_bad} of {got.size} entries of {variable} are off "
-            f"(tolerance rtol={rtol:g}, atol={atol:g}). Worst: " + "; ".join(parts) + ".")
+    return Mismatch(f"{function}: {n_bad} of {got.size} entries of {variable} are off "
+                    f"(tolerance rtol={rtol:g}, atol={atol:g}). Worst: " + "; ".join(parts) + ".",
+                    "values")
 
 
 def as_real_scalar(got: Any) -> float | None:
@@ -153,17 +175,18 @@ def compare_scalar(got: Any, expected: float, *, function: str, variable: str,
         hint = ""
         if isinstance(got, np.ndarray) and got.size == 1:
             hint = " Return a plain number, e.g. float(x) or x.item()."
-        return f"{function}: {variable} should be a real number (float), but it is {describe(got)}.{hint}"
+        return Mismatch(f"{function}: {variable} should be a real number (float), but it is "
+                        f"{describe(got)}.{hint}", "type")
     if not np.isfinite(value):
-        return (f"{function}: {variable} is {value}, not a finite number. Look for overflow "
-                "in exp, log of 0, or division by 0.")
+        return Mismatch(f"{function}: {variable} is {value}, not a finite number. Look for "
+                        "overflow in exp, log of 0, or division by 0.", "nonfinite")
     with np.errstate(over="ignore", invalid="ignore"):  # a finite value near 1e308
         if np.isclose(value, expected, rtol=rtol, atol=atol):
             return None
     rel = abs(value - expected) / max(abs(expected), 1e-300)  # Python floats: inf, no error
     shown = f": expected {_fmt(expected)}, got {_fmt(value)}" if reveal else ""
-    return (f"{function}: {variable} is off{shown} (relative error {_fmt_rel(rel)}; tolerance "
-            f"rtol={rtol:g}, atol={atol:g}).")
+    return Mismatch(f"{function}: {variable} is off{shown} (relative error {_fmt_rel(rel)}; "
+                    f"tolerance rtol={rtol:g}, atol={atol:g}).", "values")
 
 
 def norm_relative_error(a: np.ndarray, n: np.ndarray, floor: float = 1e-8) -> float:

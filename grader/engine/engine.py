@@ -15,10 +15,15 @@ import time
 from typing import Any
 
 from grader.engine.assignment import Assignment, load_assignment
-from grader.engine.errors import AssignmentError, CheckFailed, GraderInfrastructureError
+from grader.engine.errors import (
+    AssignmentError,
+    CheckFailed,
+    GraderInfrastructureError,
+    StudentCallError,
+)
 from grader.engine.launch import Launcher, default_launcher
 from grader.engine.manifest import TestSpec
-from grader.engine.results import Report, TestResult
+from grader.engine.results import Report, TestResult, hidden_feedback
 from grader.engine.seeds import seed_key as resolve_key
 from grader.engine.seeds import test_seed
 from grader.engine.session import Session
@@ -106,17 +111,23 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
     ctx = TestContext(spec, runner=session, ref=assignment.reference_module(), seed=seed)
     t0 = time.monotonic()
     status, fraction, message = "passed", 1.0, ""
+    category: str | None = None  # failure category, the only thing hidden feedback tells
     try:
         getattr(checks, spec.check)(ctx)
     except CheckFailed as exc:
-        status, fraction, message = exc.status, exc.fraction, exc.message
+        status, fraction, message = exc.status, exc.fraction, str(exc.message)
         if exc.status == "failed" and exc.fraction >= 1.0:
             status = "passed"
+        if isinstance(exc, StudentCallError):
+            category, message = exc.kind, str(exc.detail)
+        else:  # a compare.Mismatch says which check failed; else the first recorded one
+            category = getattr(exc.message, "category", None) or next(
+                (getattr(r.message, "category", None) for r in ctx.records), None)
     except GraderInfrastructureError:
         raise
     except Exception:  # a bug in tests.py must not lose the submission; log it loudly
         log.exception("check %s of %s crashed", spec.check, assignment.slug)
-        status, fraction = "error", 0.0
+        status, fraction, category = "error", 0.0, "internal"
         message = ("The grader could not run this test (an internal error, not your fault); "
                    "your instructor can see the details in the grader log.")
     # A passed test always reads as a pass: "Passed." first, then any notes (labelled "Note:"
@@ -126,6 +137,11 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
     result = TestResult(spec.name, spec.part, round(spec.points * fraction, 6), spec.points,
                         status, feedback, spec.visibility, duration_s=time.monotonic() - t0,
                         records=ctx.records)
+    if spec.hidden:
+        # The one place hidden feedback is decided: fixed words by category, whatever the check
+        # wrote (anything else may carry hidden inputs out); the full text is for staff only.
+        result.staff_feedback = feedback
+        result.feedback = hidden_feedback(spec.part, status, fraction, category)
     if status != "passed":
         result.diagnosis = _diagnose(assignment, spec, result, session)  # session: probes (issue 6)
     return result

@@ -66,3 +66,6 @@ class StudentCallError(CheckFailed):
         #: The message without text the student's code chose (exception messages), for hidden
         #: tests: such text could carry the hidden inputs out.
         self.redacted = message
+        #: The full message, kept for instructors (``TestResult.staff_feedback``) even after a
+        #: check replaced ``message`` by ``redacted``.
+        self.detail = message

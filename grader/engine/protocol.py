@@ -12,7 +12,10 @@ written with ``allow_pickle=False``). Values inside a message are a tagged tree:
 - ``{"$": "np", "d": "float64", "v": x}`` a numpy scalar.
 
 The host never unpickles and trusts nothing from the child: sizes, nesting depth, tags, dtypes
-and blob bounds are all validated, and any violation raises :class:`ProtocolError`.
+and blob bounds are all validated, and any violation raises :class:`ProtocolError`. The amount
+of work per frame is bounded before anything is decoded: at most :data:`MAX_ARRAYS` blobs and
+:data:`MAX_JSON_NODES` JSON values nested at most :data:`MAX_JSON_DEPTH` deep (docs/engine.md
+gives the measured worst case).
 ``grader/engine/child.py`` holds the child's own copy of this format (it may not import us).
 """
 from __future__ import annotations
@@ -29,6 +32,18 @@ from grader.engine.errors import ProtocolError
 
 MAX_DEPTH = 32
 MAX_HEADER_BYTES = 8 * 1024 * 1024  # JSON part; arrays travel as .npy blobs
+#: Most .npy blobs in one frame. Checked before anything is decoded: each costs the host about
+#: 0.1 ms to parse whatever its size, so a frame of ~290k empty arrays once cost 28 s of host
+#: CPU. The largest legitimate batch fits: gradcheck sends 4096 perturbed evaluations per
+#: request, each returning one loss (possibly a 0-d array).
+MAX_ARRAYS = 4096
+#: Longest .npy header accepted (numpy pads it to 64-byte multiples; 118 bytes for up to
+#: about ten dimensions, 246 for about twenty).
+MAX_NPY_HEADER = 246
+#: Most JSON values (objects, arrays, strings, numbers...) in one header, and their deepest
+#: nesting (each tagged value level is up to two JSON levels, plus the header's own two).
+MAX_JSON_NODES = 200_000
+MAX_JSON_DEPTH = 2 * MAX_DEPTH + 4
 _DTYPE_KINDS = "biufc"
 _SCALAR_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                   "uint64", "float16", "float32", "float64", "longdouble", "complex64",
@@ -93,16 +108,24 @@ def decode_message(payload: bytes) -> dict[str, Any]:
     (hlen,) = _U32.unpack_from(payload, 0)
     if hlen > min(MAX_HEADER_BYTES, len(payload) - 4):
         raise ProtocolError("header length out of bounds")
+    raw = payload[4:4 + hlen]
+    # Every JSON value but the first follows a comma or an opening bracket: a cheap upper bound
+    # on the values, so that a header of millions of tiny values is not even parsed.
+    if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > 2 * MAX_JSON_NODES:
+        raise ProtocolError(f"frame holds more than {MAX_JSON_NODES} values")
     try:
-        header = json.loads(payload[4:4 + hlen].decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError(f"header is not valid JSON: {type(exc).__name__}") from exc
     if not isinstance(header, dict) or set(header) != {"blobs", "body"}:
         raise ProtocolError("header must have exactly the keys 'blobs' and 'body'")
     lengths = header["blobs"]
+    if isinstance(lengths, list) and len(lengths) > MAX_ARRAYS:
+        raise ProtocolError(f"frame holds {len(lengths)} arrays; the limit is {MAX_ARRAYS}")
     if not isinstance(lengths, list) or not all(
             type(n) is int and n >= 0 for n in lengths):
         raise ProtocolError("'blobs' must be a list of non-negative integers")
+    _check_size(header)
     if 4 + hlen + sum(lengths) != len(payload):
         raise ProtocolError("blob lengths do not add up to the frame length")
     offsets, pos = [], 4 + hlen
@@ -114,6 +137,24 @@ def decode_message(payload: bytes) -> dict[str, Any]:
         raise ProtocolError("message body must be a JSON object")
     decoder = _Decoder(payload, offsets)
     return {str(k): decoder.value(v, 1) for k, v in body.items()}
+
+
+def _check_size(header: Any) -> None:
+    """Reject a header with more than MAX_JSON_NODES values or nested deeper than MAX_JSON_DEPTH.
+
+    Iterative and allocation-light, so it runs before any value is decoded.
+    """
+    count, stack = 1, [(header, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ProtocolError("frame nested too deeply")
+        if isinstance(node, (dict, list)):
+            count += 2 * len(node) if isinstance(node, dict) else len(node)  # dict: keys too
+            if count > MAX_JSON_NODES:  # counted before anything is pushed: the stack stays small
+                raise ProtocolError(f"frame holds more than {MAX_JSON_NODES} values")
+            stack.extend((v, depth + 1)
+                         for v in (node.values() if isinstance(node, dict) else node))
 
 
 class _Decoder:
@@ -162,8 +203,12 @@ class _Decoder:
         self.used.add(i)
         start, end = self.offsets[i]
         blob = self.payload[start:end]
-        if not blob.startswith(b"\x93NUMPY"):
+        if not blob.startswith(b"\x93NUMPY") or len(blob) < 12:
             raise ProtocolError("blob is not in .npy format")
+        # The header's length, before numpy parses it: a long one (many dimensions) costs more.
+        hlen = int.from_bytes(blob[8:10] if blob[6] == 1 else blob[8:12], "little")
+        if hlen > MAX_NPY_HEADER:
+            raise ProtocolError(f"array header of {hlen} bytes (limit {MAX_NPY_HEADER})")
         try:
             arr = np.load(io.BytesIO(blob), allow_pickle=False)
         except (ValueError, OSError, EOFError, TypeError, SyntaxError, MemoryError) as exc:

@@ -37,6 +37,48 @@ def diagnosis_parts(diagnosis: Any) -> tuple[str, str]:
     return "", text
 
 
+#: Fixed wording of hidden-test feedback, by failure category: a StudentCallError ``kind``
+#: (errors.py) or a comparison category (compare.CATEGORIES). Nothing else reaches a student.
+HIDDEN_PHRASES = {
+    "missing": "{part}: a function this test calls is not defined in your file",
+    "not_implemented": "{part} is not implemented yet",
+    "exception": "{part} raised an exception",
+    "memory": "{part} ran out of memory",
+    "unsendable": "{part} returned a value of a type that cannot be graded",
+    "mutated": "{part} modified one of its inputs in place",
+    "view": "{part} returned a view of one of its inputs",
+    "timeout": "{part}: time limit exceeded",
+    "crash": "{part}: the program exited or stopped responding",
+    "protocol": "{part}: the program sent a reply the grader could not read",
+    "type": "{part} returned a value of the wrong type",
+    "shape": "{part} returned an array of the wrong shape",
+    "dtype": "{part} returned an array of the wrong dtype",
+    "nonfinite": "{part} returned non-finite values",
+    "values": "{part}: values differ from the expected ones",
+}
+HIDDEN_DEFAULT = "{part} did not pass this check"
+HIDDEN_NOTICE = "(Details of hidden tests are not shown.)"
+
+
+def hidden_feedback(part: str, status: str, fraction: float, category: str | None) -> str:
+    """Return the feedback a student sees for a hidden test: fixed words only.
+
+    Built from grader-owned facts (``part``, the function named in the manifest; ``status``;
+    whether any credit was given) and the failure ``category`` (a key of
+    :data:`HIDDEN_PHRASES`), never from a message: those carry text or numbers the student's
+    code chose or that derive from its output or the hidden inputs (exception class names,
+    dict keys, shapes, relative errors, tracebacks).
+    """
+    if status == "passed":
+        return "Passed."
+    if category == "internal":
+        return ("The grader could not run this test (an internal error, not your fault); your "
+                "instructor can see the details in the grader log.")
+    text = HIDDEN_PHRASES.get(category or "", HIDDEN_DEFAULT).format(part=part)
+    credit = " (partial credit)" if fraction > 0 else ""
+    return f"{text}{credit}. {HIDDEN_NOTICE}"
+
+
 @dataclass
 class CheckRecord:
     """Trusted-side record of one failed comparison, kept for the diagnosis hook.
@@ -63,6 +105,10 @@ class TestResult:
     ``error`` (the student code raised, is missing or returned something unusable) or
     ``timeout`` (a call ran out of CPU or wall time). ``diagnosis`` is filled by
     ``grader.diagnosis`` (issue 6) from ``records``.
+
+    For a hidden test ``feedback`` is :func:`hidden_feedback` (fixed words) and
+    ``staff_feedback`` the full text, for instructors only: it is in ``to_dict()`` (the web
+    app strips it for students) but never in ``to_gradescope()``. Empty for visible tests.
     """
 
     __test__ = False  # not a pytest class
@@ -77,13 +123,15 @@ class TestResult:
     diagnosis: list[dict[str, Any]] = field(default_factory=list)
     duration_s: float = 0.0
     records: list[CheckRecord] = field(default_factory=list, repr=False, compare=False)
+    staff_feedback: str = ""
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        """Return JSON-ready data (no trusted-only ``records``)."""
+        """Return JSON-ready data (no trusted-only ``records``; ``staff_feedback`` is for
+        instructors only and must be removed before students see it)."""
         return {
             "name": self.name,
             "part": self.part,
@@ -94,6 +142,7 @@ class TestResult:
             "visibility": self.visibility,
             "diagnosis": list(self.diagnosis),
             "duration_s": round(self.duration_s, 4),
+            "staff_feedback": self.staff_feedback,
         }
 
     def to_gradescope(self) -> dict[str, Any]:

@@ -351,6 +351,8 @@ def feedback_for(user: User, submission: Submission, now: datetime | None = None
     policy = submission.assignment.hidden_feedback
     due = deadlines_for(submission.student, submission.assignment).due_at
     revealed = policy == "always" or (policy == "after_due_date" and due is not None and now >= due)
+    for r in results:
+        r.pop("staff_feedback", None)  # the engine's full hidden-test feedback: instructors only
     shown = []
     for r in results:
         if r.get("visibility", "visible") == "visible" or revealed:

@@ -142,8 +142,11 @@ def test_hidden_test_feedback_does_not_reveal_expected_values(grade_toy):
     report = grade_toy(with_function("double", body))
     hidden = result(report, "double: hidden batch")
     assert hidden.status == "failed"
-    assert "expected" not in hidden.feedback and "got" not in hidden.feedback
-    assert "y[0, 0]" in hidden.feedback and "relative error" in hidden.feedback
+    assert hidden.feedback == ("double: values differ from the expected ones. "
+                               "(Details of hidden tests are not shown.)")
+    staff = hidden.staff_feedback  # instructors still see where and how much
+    assert "expected" not in staff and "got" not in staff
+    assert "y[0, 0]" in staff and "relative error" in staff
 
 
 def test_hidden_test_does_not_echo_exception_messages(grade_toy):
@@ -153,7 +156,9 @@ def test_hidden_test_does_not_echo_exception_messages(grade_toy):
     hidden = result(report, "double: hidden batch")
     assert hidden.status == "error"
     assert "LEAK [[" not in hidden.feedback
-    assert "double raised ValueError" in hidden.feedback and "line 5" in hidden.feedback
+    assert hidden.feedback == "double raised an exception. (Details of hidden tests are not shown.)"
+    assert "ValueError: LEAK [[" in hidden.staff_feedback
+    assert "line 5" in hidden.staff_feedback
     visible = result(report, "double: values")
     assert "LEAK [[" in visible.feedback  # public inputs: the full message helps the student
 
@@ -377,5 +382,5 @@ def test_public_tests_are_reproducible_by_the_student_and_hidden_ones_are_not(gr
         result(other_student, "double: values").feedback
     # The hidden test's inputs follow the server key: another key gives other inputs.
     rekeyed = grade_toy(src, student_id="s42", seed_key=b"other-key")
-    assert result(server, "double: hidden batch").feedback != \
-        result(rekeyed, "double: hidden batch").feedback
+    assert result(server, "double: hidden batch").staff_feedback != \
+        result(rekeyed, "double: hidden batch").staff_feedback

@@ -24,7 +24,7 @@ def test_to_dict_has_every_field_and_no_trusted_records():
     assert set(d) == {"slug", "score", "max_score", "outcome", "error", "grader_version",
                       "student_id", "duration_s", "tests", "output"}
     assert set(d["tests"][1]) == {"name", "part", "score", "max_score", "status", "feedback",
-                                  "visibility", "diagnosis", "duration_s"}
+                                  "visibility", "diagnosis", "duration_s", "staff_feedback"}
     assert "secret" not in json.dumps(d)
 
 
