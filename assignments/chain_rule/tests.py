@@ -71,34 +71,69 @@ def _per_example(ctx: TestContext, value: Any, n: int, function: str, name: str)
                            rtol=0.0, atol=0.0)
 
 
-def _ls_fd_errors(ctx: TestContext, w: float, b: float, x: np.ndarray,
-                  t: np.ndarray) -> tuple[dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]]]:
+def _ls_fd_errors(ctx: TestContext, w: float, b: float, x: np.ndarray, t: np.ndarray
+                  ) -> tuple[dict[str, float], dict[str, tuple[np.ndarray, np.ndarray]],
+                             dict[str, float]]:
     """Return per-parameter norm-relative errors of the student's gradient against central
-    differences of the student's own per-example loss, and the (analytic, numeric) pairs."""
+    differences of the student's own per-example loss, the (analytic, numeric) pairs, and the
+    errors of those central differences against the reference loss's at the same points."""
     n = x.size
     dw, db = ctx.unpack(ctx.call("logistic_ls_grad", w, b, x, t), 2, names=("dw", "db"))
     dw = _per_example(ctx, dw, n, "logistic_ls_grad", "dw")
     db = _per_example(ctx, db, n, "logistic_ls_grad", "db")
-    losses = ctx.call_many("logistic_ls_loss", [(w + H, b, x, t), (w - H, b, x, t),
-                                                (w, b + H, x, t), (w, b - H, x, t)])
+    points = [(w + H, b, x, t), (w - H, b, x, t), (w, b + H, x, t), (w, b - H, x, t)]
+    losses = ctx.call_many("logistic_ls_loss", points)
     L = [_per_example(ctx, v, n, "logistic_ls_loss", "L") for v in losses]
+    R = [np.asarray(ctx.ref.logistic_ls_loss(*p), dtype=np.float64) for p in points]
     with np.errstate(all="ignore"):  # a huge loss gives inf - inf: a failed check, not a crash
         numeric = {"dw": (L[0] - L[1]) / (2 * H), "db": (L[2] - L[3]) / (2 * H)}
+        ref_numeric = {"dw": (R[0] - R[1]) / (2 * H), "db": (R[2] - R[3]) / (2 * H)}
         pairs = {"dw": (dw, numeric["dw"]), "db": (db, numeric["db"])}
         errors = {k: norm_relative_error(a, num) for k, (a, num) in pairs.items()}
-    return {k: (e if np.isfinite(e) else np.inf) for k, e in errors.items()}, pairs
+        loss_errors = {k: norm_relative_error(numeric[k], ref_numeric[k]) for k in numeric}
+    return ({k: (e if np.isfinite(e) else np.inf) for k, e in errors.items()}, pairs,
+            {k: (e if np.isfinite(e) else np.inf) for k, e in loss_errors.items()})
+
+
+def _also_own_loss(names: list[str], loss: str) -> str:
+    """Added when the gradient does not match the student's own (wrong) loss either."""
+    if not names:
+        return ""
+    return (f" Your gradient ({', '.join(names)}) does not match central differences of your "
+            f"own {loss} either.")
+
+
+def _loss_mismatch(function: str, loss: str, names: list[str], errors: dict[str, float]) -> str:
+    """Feedback when the student's loss has other slopes than the reference at the probe points."""
+    worst = max(errors[k] for k in names)
+    return (f"{function}: {', '.join(names)} not credited: central differences of your {loss} "
+            f"do not match those of the correct loss at the same points (relative error "
+            f"{worst:.1e}, fail above {gradcheck.FAIL_THRESHOLD:g}), so your {loss} is wrong at "
+            f"the probe points: fix it first.")
 
 
 def check_ls_grad_finite_differences(ctx: TestContext) -> None:
-    """(dw, db) match central differences of the student's own logistic_ls_loss, per example."""
+    """(dw, db) match central differences of the student's own logistic_ls_loss, per example;
+    credited only where those central differences match the reference loss's (a wrong gradient
+    with a loss faked to agree with it near the probe points gets nothing)."""
     w, b, x, t = _ls_inputs(ctx, 8)
-    errors, pairs = _ls_fd_errors(ctx, w, b, x, t)
-    if any(gradcheck.verdict(e) == "unsure" for e in errors.values()):
+    errors, pairs, loss_errors = _ls_fd_errors(ctx, w, b, x, t)
+
+    def unsure(k: str) -> bool:
+        verdicts = {gradcheck.verdict(errors[k]), gradcheck.verdict(loss_errors[k])}
+        return "fail" not in verdicts and "unsure" in verdicts
+
+    if any(unsure(k) for k in errors):
         w2, b2, x2, t2 = _ls_inputs(ctx, 8)
-        errors2, pairs2 = _ls_fd_errors(ctx, w2, b2, x2, t2)
-        for k, e in errors.items():
-            if gradcheck.verdict(e) == "unsure":
-                errors[k], pairs[k] = errors2[k], pairs2[k]
+        errors2, pairs2, loss_errors2 = _ls_fd_errors(ctx, w2, b2, x2, t2)
+        for k in list(errors):
+            if unsure(k):
+                errors[k], pairs[k], loss_errors[k] = errors2[k], pairs2[k], loss_errors2[k]
+    wrong_loss = [k for k, e in loss_errors.items() if gradcheck.verdict(e) == "fail"]
+    if wrong_loss:
+        also = [k for k in wrong_loss if gradcheck.verdict(errors[k]) == "fail"]
+        ctx.fail(_loss_mismatch("logistic_ls_grad", "logistic_ls_loss", wrong_loss, loss_errors)
+                 + _also_own_loss(also, "logistic_ls_loss"))
     bad = [k for k, e in errors.items() if gradcheck.verdict(e) == "fail"]
     if bad:
         lines = []
@@ -111,7 +146,8 @@ def check_ls_grad_finite_differences(ctx: TestContext) -> None:
                          f"{gradcheck.PASS_THRESHOLD:g}, fail above {gradcheck.FAIL_THRESHOLD:g}); "
                          f"worst example {k}[{i}]: yours {a[i]:.6g}, central difference "
                          f"{num[i]:.6g}.")
-        ctx.fail(" ".join(lines) + " If your loss is right, check each factor of the chain "
+        ctx.fail(" ".join(lines) + " Your loss agrees with the correct one there, so your "
+                 "gradient does not match your own loss: check each factor of the chain "
                  "rule (y - t, sigma'(z), and x for dw).")
 
 
@@ -219,26 +255,40 @@ def _softmax_fd(ctx: TestContext, args: tuple[np.ndarray, ...]) -> tuple[list[gr
         return np.array([np.nan if as_real_scalar(v) is None else as_real_scalar(v)
                          for v in values], dtype=np.float64)
 
+    # The reference loss at the same edits, in-process: guards against a loss faked to agree
+    # with a wrong gradient near the probe points (loss_error / loss_verdict of each block).
+    reference = gradcheck.local_evaluator(ctx.ref.softmax_regression_loss, tuple(args))
     with np.errstate(all="ignore"):  # a huge loss gives inf - inf: a failed check, not a crash
-        results = gradcheck.check_gradient(evaluate, blocks, [dW, db], mode="full", rng=ctx.rng)
+        results = gradcheck.check_gradient(evaluate, blocks, [dW, db], mode="full", rng=ctx.rng,
+                                           reference=reference)
     return results, None
 
 
 def check_softmax_grad_finite_differences(ctx: TestContext) -> None:
-    """(dW, db) match central differences of the student's own loss (N=6, D=4, K=3)."""
+    """(dW, db) match central differences of the student's own loss (N=6, D=4, K=3), which
+    must match the reference loss's central differences at the same points."""
     results, reason = _softmax_fd(ctx, _softmax_inputs(ctx, 6, 4, 3))
     if reason:
         ctx.fail(f"softmax_regression_grad could not be checked: {reason}. Fix "
                  "softmax_regression_loss first.")
-    unsure = [i for i, r in enumerate(results) if r.verdict == "unsure"]
+    unsure = [i for i, r in enumerate(results) if not r.passed and not r.failed]
     if unsure:
         results2, _ = _softmax_fd(ctx, _softmax_inputs(ctx, 6, 4, 3))
         for i in unsure:
-            if results2 and results2[i].verdict == "fail":
+            if results2 and results2[i].failed:
                 results[i] = results2[i]
             else:
                 results[i] = gradcheck.BlockResult(results[i].name, results[i].error, "pass",
-                                                   results[i].n_evals, results[i].mode)
+                                                   results[i].n_evals, results[i].mode,
+                                                   loss_error=results[i].loss_error,
+                                                   loss_verdict="pass")
+    wrong_loss = [r for r in results if r.loss_verdict == "fail"]
+    if wrong_loss:
+        ctx.fail(_loss_mismatch("softmax_regression_grad", "softmax_regression_loss",
+                                [f"d{r.name}" for r in wrong_loss],
+                                {f"d{r.name}": float(r.loss_error) for r in wrong_loss})
+                 + _also_own_loss([f"d{r.name}" for r in wrong_loss if r.verdict == "fail"],
+                                  "softmax_regression_loss"))
     bad = [r for r in results if r.verdict == "fail"]
     if bad:
         lines = []
@@ -249,4 +299,5 @@ def check_softmax_grad_finite_differences(ctx: TestContext) -> None:
                          f"of your softmax_regression_loss: relative error {r.error:.1e} "
                          f"(threshold {gradcheck.PASS_THRESHOLD:g}, fail above "
                          f"{gradcheck.FAIL_THRESHOLD:g}). Largest differences: {worst}.")
-        ctx.fail(" ".join(lines))
+        ctx.fail(" ".join(lines) + " Your loss agrees with the correct one there, so your "
+                 "gradient does not match your own loss.")

@@ -117,10 +117,11 @@ def check_backward_reference(ctx: TestContext) -> None:
 
 
 def check_backward_finite_differences(ctx: TestContext) -> None:
-    """Gradient against central differences of the student's own mlp_loss (no reference)."""
+    """Gradient against central differences of the student's own mlp_loss (no reference
+    gradient); credited only where those central differences match the reference mlp_loss's."""
     params, X, T = _mlp_case(ctx)
     ctx.check_grads("mlp_backward", params, X, T, reference=None, loss_fn="mlp_loss",
-                    mode="full")
+                    mode="full", reference_loss=ctx.ref.mlp_loss)
 
 
 def check_backward_hidden(ctx: TestContext) -> None:

@@ -13,6 +13,15 @@ Two modes:
   central difference along ``d``) plus a few sampled coordinates, so the cost does not grow
   with P (used for big models such as 784-50-10).
 
+Gaming guard (``reference`` evaluator): a check of a gradient against the student's OWN loss
+cannot tell a right gradient from a wrong gradient paired with a loss that is wrong in the same way
+(e.g. a loss that, near the probe points, returns a linearisation built from the wrong gradient).
+When a trusted reference loss is given, its central differences are taken at the same edits and
+compared with the student's (same norm-relative error and thresholds: ``loss_error`` /
+``loss_verdict``). A check that decides a score passes a block only when both verdicts pass:
+the gradient matches the student's loss, and the student's loss has the reference's slopes there
+(hence the gradient is within the tolerance of the true one at the probe points).
+
 Losses are evaluated through an *evaluator*: a callable taking a list of edits
 ``(path, flat_index_or_None, delta)`` and returning one loss per edit, where each edit adds
 ``delta`` (a number at ``flat_index``, or an array for the whole block) to the block at ``path``
@@ -61,6 +70,8 @@ class BlockResult:
     ``verdict`` is ``pass`` (<= 1e-6), ``fail`` (> 1e-3) or ``unsure`` (in between). ``worst``
     lists ``(index, analytic, numeric)`` of the largest coordinate mismatches (full mode, or the
     sampled coordinates in directional mode); ``n_evals`` counts loss evaluations.
+    ``loss_error`` / ``loss_verdict`` compare the central differences of the student's loss with
+    those of a reference loss at the same edits (None when no reference loss was given).
     """
 
     name: str
@@ -69,6 +80,18 @@ class BlockResult:
     n_evals: int
     mode: str
     worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
+    loss_error: float | None = None
+    loss_verdict: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        """The gradient-vs-own-loss verdict and (if checked) the loss-vs-reference one pass."""
+        return self.verdict == "pass" and self.loss_verdict in (None, "pass")
+
+    @property
+    def failed(self) -> bool:
+        """Either verdict is ``fail``."""
+        return self.verdict == "fail" or self.loss_verdict == "fail"
 
 
 def verdict(error: float) -> str:
@@ -148,7 +171,8 @@ def local_evaluator(loss: Callable[..., float], args: tuple[Any, ...]) -> Evalua
 
 def check_block(evaluate: Evaluator, block: Block, analytic: np.ndarray, *, mode: str,
                 rng: np.random.Generator, h: float = H, directions: int = 3,
-                coordinates: int = 6, worst: int = 3) -> BlockResult:
+                coordinates: int = 6, worst: int = 3,
+                reference: Evaluator | None = None) -> BlockResult:
     """Compare ``analytic`` (same shape as ``block.value``) with central differences.
 
     Args:
@@ -159,6 +183,8 @@ def check_block(evaluate: Evaluator, block: Block, analytic: np.ndarray, *, mode
         rng: source of the random directions and sampled coordinates.
         h: step of the central difference.
         directions, coordinates: sizes of the directional check.
+        reference: evaluator of a trusted loss at the same base point; when given, its central
+            differences at the same edits are compared with the student's (``loss_error``).
     """
     a = np.asarray(analytic, dtype=np.float64)
     size = block.value.size
@@ -188,9 +214,14 @@ def check_block(evaluate: Evaluator, block: Block, analytic: np.ndarray, *, mode
         a_all = np.concatenate([a_coord, a_dir])
         error = norm_relative_error(a_all, n_all)
         order = np.argsort(-np.nan_to_num(np.abs(a_coord - n_coord), nan=np.inf))[:worst]
+        loss_error = None
+        if reference is not None:
+            ref_losses = np.asarray(reference(edits), dtype=np.float64)
+            loss_error = norm_relative_error(n_all, (ref_losses[0::2] - ref_losses[1::2]) / (2 * h))
     worst_list = [(tuple(int(j) for j in np.unravel_index(coords[k], block.value.shape)),
                    float(a_coord[k]), float(n_coord[k])) for k in order]
-    return BlockResult(block.name, error, verdict(error), len(edits), mode, worst_list)
+    return BlockResult(block.name, error, verdict(error), len(edits), mode, worst_list,
+                       loss_error, None if loss_error is None else verdict(loss_error))
 
 
 def choose_mode(blocks: Sequence[Block], mode: str = "auto") -> str:
@@ -205,11 +236,13 @@ def choose_mode(blocks: Sequence[Block], mode: str = "auto") -> str:
 
 def check_gradient(evaluate: Evaluator, blocks: Sequence[Block], analytic: Sequence[np.ndarray], *,
                    mode: str = "auto", rng: np.random.Generator, h: float = H,
-                   directions: int = 3, coordinates: int = 6) -> list[BlockResult]:
+                   directions: int = 3, coordinates: int = 6,
+                   reference: Evaluator | None = None) -> list[BlockResult]:
     """Check every block (``analytic[i]`` belongs to ``blocks[i]``) at one point; see check_block."""
     mode = choose_mode(blocks, mode)
     return [check_block(evaluate, b, a, mode=mode, rng=rng, h=h, directions=directions,
-                        coordinates=coordinates) for b, a in zip(blocks, analytic)]
+                        coordinates=coordinates, reference=reference)
+            for b, a in zip(blocks, analytic)]
 
 
 def gradient_blocks(grads: Any, blocks: Sequence[Block],

@@ -229,7 +229,9 @@ class TestContext:
                     grads_index: int | None = None, loss_fn: str | None = None,
                     loss_index: int | None = None, mode: str = "auto",
                     fresh: Callable[[np.random.Generator], Any] | None = None,
-                    names: Sequence[str] | None = None) -> list[gradcheck.BlockResult]:
+                    names: Sequence[str] | None = None,
+                    reference_loss: Callable[..., Any] | None = None,
+                    ) -> list[gradcheck.BlockResult]:
         """Check the student's gradient ``fn(params, *args)`` two ways and explain the result.
 
         1. Against ``reference(params, *args)`` (trusted; same return structure as ``fn``),
@@ -241,7 +243,11 @@ class TestContext:
            ``directional`` (3 random directions + 6 sampled coordinates per block) or
            ``auto`` (full up to 2000 parameters). This tells "your loss is wrong" (gradient
            consistent with the student's loss, both differ from the reference) from "your
-           gradient does not match your loss". With ``reference=None`` it decides the score.
+           gradient does not match your loss". With ``reference=None`` it decides the score,
+           and then ``reference_loss`` (trusted, ``loss_fn``'s signature and return structure)
+           guards it: the central differences of the student's loss must also match those of
+           ``reference_loss`` at the same points (same error and thresholds), or a wrong
+           gradient paired with a loss faked to agree with it near the probe points would pass.
 
         Args:
             fn: student function returning the gradient (or a tuple containing it).
@@ -254,6 +260,7 @@ class TestContext:
             loss_index: index of the loss in the loss function's returned tuple.
             fresh: ``rng -> params`` for the recheck point (default: ``params`` plus small noise).
             names: display names of the outputs, e.g. ``("loss", "grads")`` (for messages).
+            reference_loss: trusted loss for the guard above (``reference=None`` only).
 
         Returns:
             Per-block finite-difference results (empty when no loss was given).
@@ -265,7 +272,8 @@ class TestContext:
         """
         try:
             return self._check_grads(fn, params, args, reference, grads_index, loss_fn,
-                                     loss_index, mode, fresh, names)
+                                     loss_index, mode, fresh, names,
+                                     reference_loss if reference is None else None)
         finally:
             # Defined once per test, after every use (notes follow the message in feedback).
             if self._relative_error_used and not self._relative_error_defined:
@@ -281,7 +289,9 @@ class TestContext:
                      reference: Callable[..., Any] | None, grads_index: int | None,
                      loss_fn: str | None, loss_index: int | None, mode: str,
                      fresh: Callable[[np.random.Generator], Any] | None,
-                     names: Sequence[str] | None) -> list[gradcheck.BlockResult]:
+                     names: Sequence[str] | None,
+                     reference_loss: Callable[..., Any] | None = None,
+                     ) -> list[gradcheck.BlockResult]:
         out = self.call(fn, params, *args)
         grads = self._pick(out, grads_index, fn, names)
         blocks = gradcheck.blocks_of(params)
@@ -303,7 +313,8 @@ class TestContext:
         if loss_name is not None:
             try:
                 fd = self._finite_differences(fn, loss_name, loss_index, grads_index, params,
-                                              args, blocks, got_blocks, mode, fresh, names)
+                                              args, blocks, got_blocks, mode, fresh, names,
+                                              reference_loss)
             except CheckFailed as exc:
                 if reference is None:
                     raise
@@ -335,12 +346,35 @@ class TestContext:
                               f"({self._relative_error(r.error)}); check {loss_name} (not "
                               "counted in this test).")
         else:
-            bad = [r for r in fd if r.verdict == "fail"]
-            if bad:
-                self.fail("\n".join(
-                    f"{fn}: gradient {r.name} does not match central differences of your "
-                    f"{loss_name} ({self._relative_error(r.error)})." + self._fd_worst(r)
-                    for r in bad))
+            lines = []
+            wrong_loss = [r for r in fd if r.loss_verdict == "fail"]
+            if wrong_loss:
+                # The student's loss is off: the gradient cannot be credited against it.
+                errors = ", ".join(f"{r.name} {r.loss_error:.1e}" for r in wrong_loss)
+                msg = (f"{fn}: gradient{'s' if len(wrong_loss) > 1 else ''} "
+                       f"{', '.join(r.name for r in wrong_loss)} not credited: "
+                       f"central differences of your {loss_name} do not match those of the "
+                       f"correct loss at the same points (relative error {errors}; fails above "
+                       f"{gradcheck.FAIL_THRESHOLD:.0e}), so your {loss_name} is wrong at the "
+                       "probe points: fix it first.")
+                also = [r for r in wrong_loss if r.verdict == "fail"]
+                if also:
+                    msg += (f" Your gradient {', '.join(r.name for r in also)} does not match "
+                            f"central differences of your own {loss_name} either.")
+                lines.append(msg)
+                self.note(LOSS_ERROR_DEFINITION)
+            for r in fd:
+                if r.loss_verdict == "fail":
+                    continue
+                if r.verdict == "fail":
+                    lines.append(
+                        f"{fn}: gradient {r.name} does not match central differences of your "
+                        f"{loss_name} ({self._relative_error(r.error)})." + self._fd_worst(r)
+                        + ("" if r.loss_verdict is None else
+                           f" Your {loss_name} agrees with the correct loss there, so your "
+                           "gradient does not match your own loss."))
+            if lines:
+                self.fail("\n".join(lines))
         return fd
 
     # ----------------------------------------------------------------- internals
@@ -395,7 +429,9 @@ class TestContext:
                             grads_index: int | None, params: Any, args: tuple[Any, ...],
                             blocks: list[gradcheck.Block], got_blocks: list[np.ndarray],
                             mode: str, fresh: Callable[[np.random.Generator], Any] | None,
-                            names: Sequence[str] | None) -> list[gradcheck.BlockResult]:
+                            names: Sequence[str] | None,
+                            reference_loss: Callable[..., Any] | None = None,
+                            ) -> list[gradcheck.BlockResult]:
         full_args = (params,) + tuple(args)
         base = self.call(loss_name, *full_args)
         if loss_index is not None:
@@ -405,8 +441,10 @@ class TestContext:
             self.fail(f"{loss_name} did not return a finite number ({describe(base)}), so the "
                       f"gradient of {fn} cannot be compared with central differences of it.")
         evaluate = self._loss_evaluator(loss_name, loss_index, full_args)
-        results = gradcheck.check_gradient(evaluate, blocks, got_blocks, mode=mode, rng=self.rng)
-        unsure = [i for i, r in enumerate(results) if r.verdict == "unsure"]
+        results = gradcheck.check_gradient(evaluate, blocks, got_blocks, mode=mode, rng=self.rng,
+                                           reference=_reference_evaluator(reference_loss,
+                                                                          loss_index, full_args))
+        unsure = [i for i, r in enumerate(results) if not r.passed and not r.failed]
         if unsure:
             params2 = fresh(self.rng) if fresh is not None else gradcheck.jitter(params, self.rng)
             out2 = self.call(fn, params2, *args)
@@ -414,13 +452,24 @@ class TestContext:
             blocks2 = gradcheck.blocks_of(params2)
             got2 = self._grad_blocks(grads2, params2, blocks2, fn)
             evaluate2 = self._loss_evaluator(loss_name, loss_index, (params2,) + tuple(args))
+            reference2 = _reference_evaluator(reference_loss, loss_index,
+                                              (params2,) + tuple(args))
             mode2 = gradcheck.choose_mode(blocks, mode)
             for i in unsure:
-                r2 = gradcheck.check_block(evaluate2, blocks2[i], got2[i], mode=mode2, rng=self.rng)
+                r2 = gradcheck.check_block(evaluate2, blocks2[i], got2[i], mode=mode2, rng=self.rng,
+                                           reference=reference2)
                 # Still between the thresholds at a second point: give the benefit of the doubt.
-                results[i] = r2 if r2.verdict == "fail" else gradcheck.BlockResult(
+                results[i] = r2 if r2.failed else gradcheck.BlockResult(
                     r2.name, r2.error, "pass", r2.n_evals + results[i].n_evals,
-                    f"{r2.mode}, rechecked", r2.worst)
+                    f"{r2.mode}, rechecked", r2.worst, r2.loss_error,
+                    None if r2.loss_verdict is None else "pass")
+                if r2.loss_verdict == "unsure":
+                    self.note(f"Note: central differences of your {loss_name} along {r2.name} "
+                              f"agree with those of the correct loss only to a relative error "
+                              f"{r2.loss_error:.1e} at two points (between passing at "
+                              f"{gradcheck.PASS_THRESHOLD:.0e} and failing above "
+                              f"{gradcheck.FAIL_THRESHOLD:.0e}); accepted, but check "
+                              f"{loss_name} for float32 arithmetic or a small error.")
                 if r2.verdict == "unsure":
                     self.note(f"Note: {fn}: gradient {r2.name} agrees with central "
                               f"differences of {loss_name} only to a "
@@ -428,6 +477,23 @@ class TestContext:
                               f"points (between passing at {gradcheck.PASS_THRESHOLD:.0e} and "
                               f"failing above {gradcheck.FAIL_THRESHOLD:.0e}); accepted, but check for float32 arithmetic or a small error.")
         return results
+
+
+#: Shown once when a gradient is not credited because the student's loss has other slopes.
+LOSS_ERROR_DEFINITION = (
+    "Relative error of your loss = ||n - r|| / (||n|| + ||r||) over the block, where n and r "
+    "are the central differences (L(p + h) - L(p - h)) / 2h of your loss and of the correct "
+    "loss at the same points; it passes at or below 1e-06.")
+
+
+def _reference_evaluator(loss: Callable[..., Any] | None, loss_index: int | None,
+                         args: tuple[Any, ...]) -> gradcheck.Evaluator | None:
+    """In-process evaluator of a trusted loss (picking ``loss_index`` of its output), or None."""
+    if loss is None:
+        return None
+    if loss_index is None:
+        return gradcheck.local_evaluator(loss, args)
+    return gradcheck.local_evaluator(lambda *a: loss(*a)[loss_index], args)
 
 
 def _unsentence(message: str) -> str:

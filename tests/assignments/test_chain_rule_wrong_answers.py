@@ -62,10 +62,15 @@ def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, wo
 
 def test_loss_and_gradient_wrong_together_are_told_apart(grade):
     """Both functions use a loss without the 1/2: the gradient matches the student's own loss
-    (central-difference test passes) but not the reference (reference test fails)."""
+    but not the reference. The central-difference test no longer credits it (the student's
+    loss has other slopes than the reference loss at the probe points) and blames the loss."""
     source = mutate(reference_source(SLUG), "return 0.5 * (y - t) ** 2", "return (y - t) ** 2")
     source = mutate(source, "return z_bar * x, z_bar.copy()",
                     "return 2.0 * z_bar * x, 2.0 * z_bar")
     report = grade(SLUG, source)
     assert lost_points(SLUG, report) == {"check_ls_loss_values", "check_ls_loss_hidden",
-                                         "check_ls_grad_reference", "check_ls_grad_hidden"}
+                                         "check_ls_grad_reference", "check_ls_grad_hidden",
+                                         "check_ls_grad_finite_differences"}
+    (fd,) = [t for t in report.tests if t.name.startswith("logistic_ls_grad: matches central")]
+    assert "your logistic_ls_loss is wrong at the probe points: fix it first" in fd.feedback
+    assert "does not match central differences of your own" not in fd.feedback
