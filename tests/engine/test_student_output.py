@@ -5,7 +5,6 @@ import json
 
 from click.testing import CliRunner
 
-from conftest import TOY_MANIFEST
 from grader.engine import cli as engine_cli
 from grader.engine.cli import format_report
 from grader.engine.session import STUDENT_OUTPUT_BYTES
@@ -28,10 +27,10 @@ def quad_grad(params, X):
     return {"w": X.T @ r, "c": np.array([r.sum()])}
 '''
 
-HIDDEN_FIRST = TOY_MANIFEST.split("[[tests]]")
-# the hidden test (last in the toy manifest) is moved first: it runs before the visible ones
-HIDDEN_FIRST = "[[tests]]".join([HIDDEN_FIRST[0], HIDDEN_FIRST[-1].rstrip() + "\n\n"]
-                                + HIDDEN_FIRST[1:-1])
+def _hidden_first(manifest: str) -> str:
+    """Move the hidden test (last in the toy manifest) first: it then runs before the visible ones."""
+    parts = manifest.split("[[tests]]")
+    return "[[tests]]".join([parts[0], parts[-1].rstrip() + "\n\n"] + parts[1:-1])
 
 
 def test_printed_text_is_shown_with_a_label(grade_toy):
@@ -61,7 +60,8 @@ def test_output_of_an_import_crash_is_shown_after_the_error(grade_toy):
 
 
 def test_output_printed_during_hidden_tests_never_reaches_the_student(grade_toy, toy_dirs):
-    (toy_dirs / "assignments" / "toy" / "manifest.toml").write_text(HIDDEN_FIRST)
+    manifest = toy_dirs / "assignments" / "toy" / "manifest.toml"
+    manifest.write_text(_hidden_first(manifest.read_text()))
     src = GOOD.replace("def double(x):\n", (
         "STASH = []\n"
         "def double(x):\n"
