@@ -17,6 +17,8 @@ from grader.engine import grade_source
 from grader.engine.launch import PlainLauncher
 from grader.engine.results import Report
 
+from engine_toy import GOOD
+
 TOY_MANIFEST = """
 slug = "toy"
 title = "Toy assignment for engine tests"
@@ -61,28 +63,7 @@ visibility = "hidden"
 time_limit = 0.5
 """
 
-TOY_REFERENCE = '''
-import numpy as np
-
-
-def double(x):
-    return 2.0 * x
-
-
-def total(x):
-    return float(x.sum())
-
-
-def quad_loss(params, X):
-    """L = 1/2 ||X w + c||^2."""
-    r = X @ params["w"] + params["c"]
-    return float(0.5 * (r ** 2).sum())
-
-
-def quad_grad(params, X):
-    r = X @ params["w"] + params["c"]
-    return {"w": X.T @ r, "c": np.array([r.sum()])}
-'''
+TOY_REFERENCE = GOOD  # the toy reference is the correct solution
 
 TOY_TESTS = '''
 import numpy as np

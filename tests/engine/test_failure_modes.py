@@ -5,23 +5,7 @@ import pytest
 
 from grader.engine.results import Report
 
-GOOD = '''
-import numpy as np
-
-def double(x):
-    return 2.0 * x
-
-def total(x):
-    return float(x.sum())
-
-def quad_loss(params, X):
-    r = X @ params["w"] + params["c"]
-    return float(0.5 * (r ** 2).sum())
-
-def quad_grad(params, X):
-    r = X @ params["w"] + params["c"]
-    return {"w": X.T @ r, "c": np.array([r.sum()])}
-'''
+from engine_toy import GOOD
 
 
 def with_function(name: str, body: str) -> str:
@@ -152,13 +136,15 @@ def test_hidden_test_feedback_does_not_reveal_expected_values(grade_toy):
 def test_hidden_test_does_not_echo_exception_messages(grade_toy):
     # A student could smuggle hidden inputs out through an exception message.
     body = "def double(x):\n    raise ValueError('LEAK ' + repr(x.tolist()))\n"
-    report = grade_toy(with_function("double", body))
+    src = with_function("double", body)
+    raise_line = src.splitlines().index("    raise ValueError('LEAK ' + repr(x.tolist()))") + 1
+    report = grade_toy(src)
     hidden = result(report, "double: hidden batch")
     assert hidden.status == "error"
     assert "LEAK [[" not in hidden.feedback
     assert hidden.feedback == "double raised an exception. (Details of hidden tests are not shown.)"
     assert "ValueError: LEAK [[" in hidden.staff_feedback
-    assert "line 5" in hidden.staff_feedback
+    assert f"line {raise_line}" in hidden.staff_feedback
     visible = result(report, "double: values")
     assert "LEAK [[" in visible.feedback  # public inputs: the full message helps the student
 

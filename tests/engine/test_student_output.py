@@ -9,23 +9,8 @@ from grader.engine import cli as engine_cli
 from grader.engine.cli import format_report
 from grader.engine.session import STUDENT_OUTPUT_BYTES
 
-GOOD = '''
-import numpy as np
+from engine_toy import GOOD
 
-def double(x):
-    return 2.0 * x
-
-def total(x):
-    return float(x.sum())
-
-def quad_loss(params, X):
-    r = X @ params["w"] + params["c"]
-    return float(0.5 * (r ** 2).sum())
-
-def quad_grad(params, X):
-    r = X @ params["w"] + params["c"]
-    return {"w": X.T @ r, "c": np.array([r.sum()])}
-'''
 
 def _hidden_first(manifest: str) -> str:
     """Move the hidden test (last in the toy manifest) first: it then runs before the visible ones."""
