@@ -1,6 +1,8 @@
 """Fixtures shared by every test package (kept small and independent of any one module)."""
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,3 +14,31 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def repo_root() -> Path:
     """Return the repository root (the folder holding ``pyproject.toml``)."""
     return REPO_ROOT
+
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def make_postgres_database() -> Iterator[Callable[[str], str]]:
+    """Return a factory that creates an empty PostgreSQL database on the real server.
+
+    ``make(prefix)`` creates ``<prefix>_<random hex>`` on 127.0.0.1:5432 and returns its plain
+    ``postgresql://`` URL; every database it made is dropped (WITH FORCE) when the session ends,
+    so parallel users of the shared server never see each other's tables.
+    """
+    import psycopg
+
+    made: list[str] = []
+
+    def make(prefix: str) -> str:
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+    yield make
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        for name in made:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

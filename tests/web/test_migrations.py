@@ -1,9 +1,7 @@
 """Alembic migrations build the schema from an empty database, matching the models exactly."""
 from __future__ import annotations
 
-import uuid
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -43,16 +41,9 @@ def test_migrations_on_sqlite(tmp_path):
 
 
 @pytest.mark.postgres
-def test_migrations_on_postgresql():
-    name = f"gradelab_webtest_{uuid.uuid4().hex[:10]}"
-    admin = "postgresql://postgres@127.0.0.1:5432/test"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        migrate_and_check(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def test_migrations_on_postgresql(make_postgres_database):
+    url = make_postgres_database("gradelab_webtest")
+    migrate_and_check(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 def test_constraints_hold_in_the_database(app, make_user, make_assignment, make_submission):

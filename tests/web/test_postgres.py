@@ -6,9 +6,7 @@ every test.
 from __future__ import annotations
 
 import io
-import uuid
 
-import psycopg
 import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -21,23 +19,18 @@ from grader.web.gradebook import build_gradebook, gradebook_csv
 from grader.web.models import Submission, utcnow
 
 pytestmark = pytest.mark.postgres
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(scope="module")
-def pg_uri():
-    """A migrated PostgreSQL database of its own, dropped after the module."""
-    name = f"gradelab_webtest_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    uri = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+def pg_uri(make_postgres_database):
+    """A migrated PostgreSQL database of its own (dropped at the end of the session)."""
+    url = make_postgres_database("gradelab_webtest")
+    uri = url.replace("postgresql://", "postgresql+psycopg://", 1)
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():
         upgrade()
         db.engine.dispose()
-    yield uri
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return uri
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 from sqlalchemy import select, text
@@ -20,7 +19,6 @@ from grader import create_app
 from grader.web.extensions import db
 from grader.web.models import Assignment, User
 from worker_helpers import (
-    PG_ADMIN_URL,
     REDIS_URL,
     SEED_KEY,
     SETTINGS,
@@ -30,21 +28,16 @@ from worker_helpers import (
 )
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
+def pg_url(make_postgres_database) -> str:
     """A PostgreSQL database of this test session, migrated to the newest schema."""
-    name = f"gradelab_worker_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    url = make_postgres_database("gradelab_worker")
     app = create_app({"TESTING": True, "DATABASE_URL": url, **SETTINGS})
     with app.app_context():
         from flask_migrate import upgrade
 
         upgrade()
         db.engine.dispose()
-    yield url
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return url
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from grader.web.models import Submission
 REPO = Path(__file__).resolve().parents[2]
 
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 REDIS_DB = 11
