@@ -6,6 +6,8 @@ submissions stay ``queued`` unless a test grades them; the queue's keys are dele
 """
 from __future__ import annotations
 
+import os
+
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -18,7 +20,7 @@ from grader.web.extensions import db
 from grader.web.models import Assignment, GradingRun, Submission, User, utcnow
 from web_helpers import PASSWORD, TESTS, csrf_from, report_for, write_manifest
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('GRADELAB_TEST_REDIS_DB_WEB', '0')}"
 
 
 @pytest.fixture(scope="session")

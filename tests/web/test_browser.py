@@ -30,7 +30,7 @@ ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
-REDIS_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('GRADELAB_TEST_REDIS_DB_WEB', '0')}"
 PASSWORD = "e2e password"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,

@@ -21,10 +21,9 @@ from grader.web.models import GradingRun, ScoreOverride, Submission, User
 from worker_helpers import (
     REDIS_URL,
     SETTINGS,
-    ensure_redis_running,
+    PrivateRedis,
     reference,
     slow,
-    start_redis,
     submission,
     wait_until,
 )
@@ -116,31 +115,41 @@ def test_whole_worker_sigkilled_mid_grading_is_swept(app, assignments, make_stud
                                  .where(Submission.status == "running")) == 0
 
 
-def test_redis_restart_while_jobs_queued(app, assignments, make_student, celery_procs,
-                                         redis_client):
-    celery_procs("worker", concurrency=1)
-    celery_procs("beat")
-    with app.app_context():
-        student = make_student()
-        ids = [services.submit(student, assignments["chain_rule"], "c.py",
-                               slow("chain_rule", 4)).id]
-        ids += [services.submit(student, assignments[slug], f"{slug}.py", reference(slug)).id
-                for slug in ("xor", "chain_rule", "xor", "chain_rule")]
-    wait_until(app, lambda: submission(app, ids[0])["status"] == "running", what="running")
-    assert redis_client.llen("grading") >= 3  # the others wait in Redis
-
+def test_redis_restart_while_jobs_queued(app, pg_url, assignments, make_student, celery_procs,
+                                         tmp_path):
+    broker = PrivateRedis(tmp_path)
+    broker.start()
     try:
-        subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], check=False,
-                       capture_output=True, timeout=30)
-        start_redis()
-    finally:
-        ensure_redis_running()
-    assert redis_client.llen("grading") == 0  # Redis kept nothing
+        sender = create_app({"TESTING": True, "DATABASE_URL": pg_url, **SETTINGS,
+                             "SEED_KEY": "worker-tests-seed", "REDIS_URL": broker.url})
+        celery_procs("worker", concurrency=1, redis_url=broker.url)
+        celery_procs("beat", redis_url=broker.url)
+        with app.app_context():
+            student_id = make_student().id
+        with sender.app_context():
+            student = db.session.get(User, student_id)
+            ids = [services.submit(student, db.session.merge(assignments["chain_rule"]), "c.py",
+                                   slow("chain_rule", 4)).id]
+            ids += [services.submit(student, db.session.merge(assignments[slug]), f"{slug}.py",
+                                    reference(slug)).id
+                    for slug in ("xor", "chain_rule", "xor", "chain_rule")]
+            db.session.remove()
+            db.engine.dispose()
+        wait_until(app, lambda: submission(app, ids[0])["status"] == "running", what="running")
+        client = broker.client()
+        assert client.llen("grading") >= 3  # the others wait in Redis
 
-    rows = [_final(app, sid, timeout=180) for sid in ids]
-    assert [r["status"] for r in rows] == ["graded"] * len(ids)
-    assert all(r["score"] == r["max_score"] for r in rows)
-    assert [_runs(app, sid) for sid in ids] == [1] * len(ids)
+        broker.kill()
+        broker.start()
+        assert client.llen("grading") == 0  # Redis kept nothing
+        client.close()
+
+        rows = [_final(app, sid, timeout=180) for sid in ids]
+        assert [r["status"] for r in rows] == ["graded"] * len(ids)
+        assert all(r["score"] == r["max_score"] for r in rows)
+        assert [_runs(app, sid) for sid in ids] == [1] * len(ids)
+    finally:
+        broker.kill()
 
 
 def test_grader_failure_keeps_score_and_override(app, assignments, make_student, celery_procs):

@@ -18,11 +18,8 @@ from grader.web.models import Submission
 
 REPO = Path(__file__).resolve().parents[2]
 
-
-
-
-REDIS_DB = 11
-
+#: Redis db of the worker tests; GRADELAB_TEST_REDIS_DB lets parallel checkouts use separate dbs.
+REDIS_DB = int(os.environ.get("GRADELAB_TEST_REDIS_DB", "11"))
 
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
@@ -186,3 +183,42 @@ def start_redis() -> None:
             time.sleep(0.1)
     client.close()
 
+
+
+class PrivateRedis:
+    """A ``redis-server`` of the test's own on a free port (never the shared one on 6379), so a
+    test may kill and restart it without disturbing anyone else."""
+
+    def __init__(self, workdir: Path) -> None:
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.workdir = workdir
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.popen: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.popen = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        client.close()
+
+    def kill(self) -> None:
+        if self.popen is not None and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(10)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
