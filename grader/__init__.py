@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask is imported when the app is built: the engine alone needs no Flask
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +21,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``test_config`` overrides every other configuration source (see :mod:`grader.config`).
     Raises :class:`grader.config.ConfigurationError` when the configuration is unsafe.
     """
+    from flask import Flask
+
     from grader import config
     from grader.web import init_app
 

@@ -28,6 +28,9 @@ def _register() -> None:
     from grader.engine.cli import register as register_engine
 
     register_engine(cli)
+    from grader.export.cli import register as register_export
+
+    register_export(cli)
     try:
         from grader.web.cli import register as register_web
     except ModuleNotFoundError as exc:  # web package not built yet

@@ -68,7 +68,7 @@ def format_report(report: Report) -> str:
 @click.argument("slug")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True,
-              help="Print Gradescope's results.json shape (plus status and part).")
+              help="Print Gradescope's results.json (documented keys; finer status in extra_data).")
 @click.option("--student", default=None, help="Student id: selects that student's inputs.")
 @click.option("--public-only", is_flag=True, help="Run only the visible tests.")
 @click.option("--no-sandbox", is_flag=True,

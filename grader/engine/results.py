@@ -1,8 +1,12 @@
 """Grading results as plain data: one :class:`TestResult` per test, one :class:`Report` per submission.
 
-``Report.to_gradescope()`` gives the shape of Gradescope's ``results.json`` (top-level ``score``,
-``max_score``, ``tests[]`` with ``name``, ``score``, ``max_score``, ``output``, ``visibility``)
-plus gradelab's own ``status`` and ``part`` keys, so the same grader can run inside Gradescope.
+``Report.to_gradescope()`` gives Gradescope's ``results.json`` with only its documented keys
+(``score``, ``execution_time``, ``output``, ``extra_data``, ``tests[]`` with ``name``, ``score``,
+``max_score``, ``status`` passed/failed, ``output``, ``visibility``, ``extra_data``); gradelab's finer
+status and the tested function (``part``) travel in ``extra_data``. ``Report.to_prairielearn()``
+gives PrairieLearn's external-grader ``results.json`` (``score`` as a fraction in [0, 1]).
+Both are checked against schemas written from the platforms' documentation
+(``grader/export/schemas/``, tests/export).
 """
 from __future__ import annotations
 
@@ -145,24 +149,43 @@ class TestResult:
             "staff_feedback": self.staff_feedback,
         }
 
-    def to_gradescope(self) -> dict[str, Any]:
-        """Return one entry of Gradescope's ``tests[]`` plus ``status`` and ``part``.
-
-        ``output`` is the feedback; for a ``visible`` test the diagnoses follow it, one line
-        each (:func:`diagnosis_text`). Tests of any other visibility never carry them: their
-        details are withheld from students, and Gradescope would show ``output`` as it is.
-        """
+    def student_output(self) -> str:
+        """Return the feedback text a student reads for this test: ``feedback`` and, for a
+        ``visible`` test only, one line per diagnosis (:func:`diagnosis_text`). Tests of any
+        other visibility never carry diagnoses: their details are withheld from students."""
         output = self.feedback
         if self.visibility == "visible" and self.diagnosis:
             output = "\n".join([output] + [diagnosis_text(d) for d in self.diagnosis])
+        return output
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """Return one entry of Gradescope's ``tests[]`` with its documented keys only.
+
+        ``status`` is Gradescope's ``passed`` or ``failed`` (our ``error`` and ``timeout`` are
+        failures there); the finer status and the tested function go to ``extra_data``.
+        ``output`` is :meth:`student_output`.
+        """
         return {
             "name": self.name,
             "score": self.score,
             "max_score": self.max_score,
-            "output": output,
+            "status": "passed" if self.status == "passed" else "failed",
+            "output": self.student_output(),
             "visibility": self.visibility,
-            "status": self.status,
-            "part": self.part,
+            "extra_data": {"status": self.status, "part": self.part},
+        }
+
+    def to_prairielearn(self) -> dict[str, Any]:
+        """Return one entry of PrairieLearn's ``tests[]``: ``name``, ``description`` (the
+        tested function), ``points``, ``max_points``, ``message`` (:meth:`student_output`).
+        PrairieLearn has no per-test visibility: the caller leaves out tests a student may not
+        see in detail (see :meth:`Report.to_prairielearn`)."""
+        return {
+            "name": self.name,
+            "description": f"Checks {self.part}",
+            "points": self.score,
+            "max_points": self.max_score,
+            "message": self.student_output(),
         }
 
 
@@ -217,21 +240,48 @@ class Report:
             "output": self.output,
         }
 
-    def to_gradescope(self) -> dict[str, Any]:
-        """Return Gradescope's ``results.json`` shape.
-
-        The top-level ``output`` carries a submission-wide error and then, labelled
-        (:func:`output_heading`), what the student's code printed.
-        """
-        data: dict[str, Any] = {
-            "score": self.score,
-            "max_score": self.max_score,
-            "execution_time": round(self.duration_s, 3),
-            "tests": [t.to_gradescope() for t in self.tests],
-        }
+    def _top_output(self) -> str:
         parts = [self.error] if self.error else []
         if self.output:
             parts.append(f"{output_heading(self.output)}:\n{self.output}")
-        if parts:
-            data["output"] = "\n\n".join(parts)
+        return "\n\n".join(parts)
+
+    def to_gradescope(self) -> dict[str, Any]:
+        """Return Gradescope's ``results.json`` (documented keys only).
+
+        The top-level ``output`` carries a submission-wide error and then, labelled
+        (:func:`output_heading`), what the student's code printed. Our ``max_score``, outcome
+        and assignment go to ``extra_data`` (Gradescope takes the maximum from its own
+        assignment settings).
+        """
+        data: dict[str, Any] = {
+            "score": self.score,
+            "execution_time": round(self.duration_s, 3),
+            "tests": [t.to_gradescope() for t in self.tests],
+            "extra_data": {"max_score": self.max_score, "outcome": self.outcome,
+                           "slug": self.slug, "grader_version": self.grader_version},
+        }
+        top = self._top_output()
+        if top:
+            data["output"] = top
+        return data
+
+    def to_prairielearn(self) -> dict[str, Any]:
+        """Return PrairieLearn's external-grader ``results.json``.
+
+        ``score`` is the fraction ``score / max_score`` in [0, 1] (PrairieLearn scales it to the
+        question's points); ``gradable`` is True (a syntax error or crash is graded with 0, as
+        in gradelab itself: it uses an attempt). Hidden tests appear with their fixed-words
+        feedback only, like on gradelab's own pages before the due date.
+        """
+        fraction = self.score / self.max_score if self.max_score > 0 else 0.0
+        data: dict[str, Any] = {
+            "gradable": True,
+            "score": min(1.0, max(0.0, round(fraction, 6))),
+            "message": (self.error or f"Score: {self.score:g} / {self.max_score:g}"),
+            "tests": [t.to_prairielearn() for t in self.tests],
+        }
+        top = self._top_output()
+        if top:
+            data["output"] = top
         return data

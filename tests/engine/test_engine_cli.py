@@ -38,10 +38,13 @@ def test_grade_json_has_the_gradescope_shape(toy_dirs, submission, monkeypatch):
                                                     "--no-sandbox", "--student", "s1"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data["score"] == data["max_score"] == 6.0
+    assert data["score"] == data["extra_data"]["max_score"] == 6.0
     assert {t["name"] for t in data["tests"]} >= {"double: values", "double: hidden batch"}
     for t in data["tests"]:
-        assert set(t) == {"name", "score", "max_score", "output", "visibility", "status", "part"}
+        assert set(t) == {"name", "score", "max_score", "output", "visibility", "status",
+                          "extra_data"}
+        assert t["status"] in {"passed", "failed"}
+        assert t["extra_data"]["part"] == t["name"].split(":")[0]
 
 
 def test_check_runs_public_tests_only_and_exits_zero_on_a_bad_score(toy_dirs, tmp_path):

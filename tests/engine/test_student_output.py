@@ -86,6 +86,6 @@ def test_printing_a_fake_results_json_does_not_change_the_score(toy_dirs, tmp_pa
     data = json.loads(res.stdout)  # our JSON alone: the student's prints are not in our stdout
     scores = {t["name"]: t["score"] for t in data["tests"]}
     assert scores["double: values"] == 0.0 and scores["double: hidden batch"] == 0.0
-    assert data["score"] == 4.0 and data["max_score"] == 6.0
+    assert data["score"] == 4.0 and data["extra_data"]["max_score"] == 6.0
     assert data["output"].startswith("Output of your code (last ")
     assert fake in data["output"]
