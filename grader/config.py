@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "ASSIGNMENTS_DIR": str(REPO_ROOT / "assignments"),
     # Largest accepted upload, bytes (256 KiB).
     "MAX_UPLOAD_BYTES": 256 * 1024,
+    "NOTEBOOK_MAX_UPLOAD_BYTES": 4 * 1024 * 1024,
     # Login attempts (POSTs) allowed per client address and username (Flask-Limiter syntax).
     "LOGIN_RATE_LIMIT": "10 per minute",
     # Failed logins allowed per client address, whatever the username (many students may share
@@ -98,7 +99,8 @@ def finalize(app: Flask) -> None:
                                         or "memory://")
     # Room for the multipart envelope around the largest accepted file.
     if cfg.get("MAX_CONTENT_LENGTH") is None:
-        cfg["MAX_CONTENT_LENGTH"] = int(cfg["MAX_UPLOAD_BYTES"]) + 64 * 1024
+        cfg["MAX_CONTENT_LENGTH"] = (max(int(cfg["MAX_UPLOAD_BYTES"]),
+                                         int(cfg["NOTEBOOK_MAX_UPLOAD_BYTES"])) + 64 * 1024)
     if not cfg.get("SECRET_KEY"):
         # scripts/run.sh makes a key once and keeps it in the instance folder (mode 600), so the
         # admin commands (create-user, import-roster, ...) share the running service's key.

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from flask import Flask, Response
 
 from grader.engine.results import diagnosis_parts, output_heading
+from grader.notebook import relabel_lines
 
 
 def format_utc(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -45,6 +46,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["points"] = format_points
     app.jinja_env.filters["diagnosis_parts"] = diagnosis_parts
     app.jinja_env.filters["output_heading"] = output_heading
+    app.jinja_env.filters["cell_lines"] = relabel_lines  # notebook uploads: "cell 3, line 2"
     app.after_request(_security_headers)
 
     @app.context_processor

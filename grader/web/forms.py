@@ -17,10 +17,12 @@ class LoginForm(FlaskForm):
 
 
 class UploadForm(FlaskForm):
-    """One ``.py`` file (the size and encoding rules are checked by ``services.submit``)."""
+    """One ``.py`` file or ``.ipynb`` notebook (size, encoding and notebook rules are checked
+    by ``services.submit``)."""
 
-    file = FileField("Your solution (.py)", validators=[FileRequired("Choose a .py file to upload.")],
-                     render_kw={"accept": ".py,text/x-python"})
+    file = FileField("Your solution (.py or .ipynb)",
+                     validators=[FileRequired("Choose a .py file or a notebook to upload.")],
+                     render_kw={"accept": ".py,.ipynb,text/x-python,application/x-ipynb+json"})
 
 
 class ConfirmForm(FlaskForm):

@@ -119,19 +119,24 @@ def attempts_used(student: User, assignment: Assignment) -> int:
 
 
 def validate_upload(filename: str, data: bytes) -> str:
-    """Check that an upload is one non-empty UTF-8 ``.py`` file within ``MAX_UPLOAD_BYTES``.
+    """Check that an upload is one non-empty UTF-8 ``.py`` file within ``MAX_UPLOAD_BYTES``,
+    or one ``.ipynb`` notebook within ``NOTEBOOK_MAX_UPLOAD_BYTES`` (outputs make notebooks
+    larger; the Python made from it must then fit ``MAX_UPLOAD_BYTES``, see
+    :func:`prepare_upload`).
 
     Returns the file name to store (no directory part). Raises :class:`UploadRejected`.
     """
-    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
     name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
     if not name:
         raise UploadRejected("No file was uploaded. Choose your solution's .py file and submit again.")
-    if not name.lower().endswith(".py"):
+    is_notebook = name.lower().endswith(".ipynb")
+    if not (name.lower().endswith(".py") or is_notebook):
         raise UploadRejected(
-            f"'{name}' is not a Python file. Upload one file whose name ends in .py "
-            "(not a notebook, archive or text file)."
+            f"'{name}' is not a Python file or notebook. Upload one file whose name ends in .py "
+            "or .ipynb (not an archive or text file)."
         )
+    limit = int(current_app.config["NOTEBOOK_MAX_UPLOAD_BYTES" if is_notebook
+                                   else "MAX_UPLOAD_BYTES"])
     if len(data) > limit:
         raise UploadRejected(
             f"'{name}' is {len(data)} bytes; the limit is {limit} bytes ({limit // 1024} KiB). "
@@ -147,6 +152,31 @@ def validate_upload(filename: str, data: bytes) -> str:
             "Save the file with UTF-8 encoding in your editor and upload it again."
         ) from exc
     return name[:255]
+
+
+def prepare_upload(filename: str, data: bytes) -> tuple[str, bytes]:
+    """Validate an upload and return ``(file name, Python source to grade)``.
+
+    A notebook's code cells become the source (:func:`grader.notebook.notebook_to_source`:
+    cell markers, IPython lines commented out with a notice naming the cell, cells tagged
+    ``skip-grading`` left out). Raises :class:`UploadRejected` with the reason.
+    """
+    name = validate_upload(filename, data)
+    if not name.lower().endswith(".ipynb"):
+        return name, data
+    from grader.notebook import NotebookError, notebook_to_source
+
+    try:
+        converted = notebook_to_source(data)
+    except NotebookError as exc:
+        raise UploadRejected(f"'{name}': {exc}") from exc
+    source = converted.source.encode("utf-8")
+    limit = int(current_app.config["MAX_UPLOAD_BYTES"])
+    if len(source) > limit:
+        raise UploadRejected(
+            f"The code cells of '{name}' are {len(source)} bytes; the limit is {limit} bytes "
+            f"({limit // 1024} KiB). Move data out of the code cells and upload again.")
+    return name, source
 
 
 def check_rules(student: User, assignment: Assignment, now: datetime) -> None:
@@ -197,7 +227,7 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
     submission stays ``queued`` for the worker's sweeper to pick up.
     """
     now = now or utcnow()
-    name = validate_upload(filename, data)
+    name, data = prepare_upload(filename, data)
     # Serialise one student's uploads (PostgreSQL row lock, held until the commit below) so that
     # two uploads at once cannot both pass the attempt and rate-limit checks.
     db.session.execute(select(User.id).where(User.id == user.id).with_for_update())

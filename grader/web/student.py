@@ -107,6 +107,24 @@ def starter(slug: str):
                      download_name=f"{assignment.slug}_starter.py")
 
 
+@bp.route("/assignments/<slug>/starter.ipynb")
+@login_required
+def starter_notebook(slug: str):
+    """Download the starter as a notebook, built from ``starter.py`` and the spec's title
+    (:func:`grader.notebook.starter_notebook`)."""
+    from grader.notebook import starter_notebook as build
+
+    assignment = get_assignment(slug)
+    path = assignment_folder(assignment) / "starter.py"
+    if not path.is_file():
+        abort(404)
+    text = build(path.read_text("utf-8"), assignment.title)
+    return current_app.response_class(
+        text, mimetype="application/x-ipynb+json",
+        headers={"Content-Disposition":
+                 f"attachment; filename={assignment.slug}_starter.ipynb"})
+
+
 @bp.route("/assignments/<slug>/kit.zip")
 @login_required
 def kit(slug: str):
@@ -138,9 +156,15 @@ def submission(submission_id: int):
         select(Submission).where(Submission.student_id == sub.student_id,
                                  Submission.assignment_id == sub.assignment_id)
         .order_by(Submission.attempt.desc())).all()
+    from grader import notebook
+
+    source = sub.source_text
+    is_notebook = notebook.is_converted(source)
     return render_template(
         "student/submission.html", sub=sub, results=services.feedback_for(current_user, sub),
         history=history, regrade_form=ConfirmForm(),
+        notebook_cells=notebook.code_cells(source) if is_notebook else None,
+        notebook_notices=notebook.notices_of(source) if is_notebook else [],
         poll_seconds=current_app.config["POLL_INTERVAL_SECONDS"],
     )
 

@@ -41,7 +41,7 @@ def test_environment_variables_override_defaults(monkeypatch):
     app = create_app()
     assert app.config["SECRET_KEY"] == "s3cret"
     assert app.config["MAX_UPLOAD_BYTES"] == 1000
-    assert app.config["MAX_CONTENT_LENGTH"] == 1000 + 64 * 1024
+    assert app.config["MAX_CONTENT_LENGTH"] == app.config["NOTEBOOK_MAX_UPLOAD_BYTES"] + 64 * 1024
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
 

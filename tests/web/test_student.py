@@ -79,7 +79,7 @@ def test_upload_stores_a_queued_submission_and_shows_it(app, client, student):
 
 
 @pytest.mark.parametrize(("data", "filename", "reason"), [
-    (GOOD, "solution.ipynb", "is not a Python file"),
+    (GOOD, "solution.ipynb", "is not a Jupyter notebook"),
     (GOOD, "solution.txt", "is not a Python file"),
     ("x = 'caf\u00e9'\n".encode("latin-1"), "solution.py", "is not UTF-8"),
     (b"   \n", "solution.py", "is empty"),
@@ -93,6 +93,8 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(app, client, student, dat
 
 
 def test_upload_larger_than_the_request_limit_gets_413(app, client, student):
+    assert app.config["MAX_CONTENT_LENGTH"] >= app.config["NOTEBOOK_MAX_UPLOAD_BYTES"]
+    app.config["MAX_CONTENT_LENGTH"] = 300 * 1024
     response = upload(client, b"#" * (400 * 1024))
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)
@@ -117,7 +119,7 @@ def test_upload_without_a_file_is_refused(app, client, student):
     response = client.post("/assignments/mlp", data={"csrf_token": token},
                            content_type="multipart/form-data")
     assert response.status_code == 400
-    assert "Choose a .py file" in response.get_data(as_text=True)
+    assert "Choose a .py file or a notebook" in response.get_data(as_text=True)
 
 
 def test_too_many_attempts_are_refused_but_not_gradable_ones_do_not_count(

@@ -1,0 +1,216 @@
+"""Jupyter notebook submissions: the code cells become one Python file (issue 16 section 2).
+
+A student may upload ``.ipynb`` (read with ``nbformat``) instead of ``.py``. The code cells, in
+order, become the submission; each starts with a marker line ``# %% [cell N]`` (N counts code
+cells from 1, the numbers the submission page shows), so the Python source alone tells which
+cell a line came from and feedback can say "cell 3, line 2" instead of "line 41".
+
+Rules (the upload form and the assignment page state them):
+
+* IPython lines are not Python: a line magic (``%matplotlib inline``) or shell line
+  (``!pip install ...``) is commented out, and a cell magic (``%%time`` ...) comments out its
+  whole cell; each gives a notice naming the cell and line. Notices are kept in the source's
+  header (``# gradelab notice: ...``) so the submission page shows them later.
+* A cell tagged ``skip-grading`` (cell toolbar > Tags) or whose first line is
+  ``# gradelab: skip`` is left out: use it for cells that train, plot or print at top level.
+* Markdown and raw cells are left out; outputs are ignored.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+MARKER = re.compile(r"^# %% \[cell (\d+)\]$")
+NOTICE_PREFIX = "# gradelab notice: "
+SKIP_TAG = "skip-grading"
+SKIP_COMMENT = re.compile(r"^\s*#\s*gradelab:\s*skip\b", re.IGNORECASE)
+IPYTHON_LINE = re.compile(r"^\s*(%|!)")
+HEADER = "# Converted by gradelab from a Jupyter notebook: code cells in order."
+
+
+class NotebookError(ValueError):
+    """The upload is not a notebook gradelab can read; the message is for the student."""
+
+
+@dataclass
+class ConvertedNotebook:
+    """The Python source made from a notebook, with what was changed on the way.
+
+    ``source``: the Python text (UTF-8 str); ``notices``: one sentence per commented-out line
+    or skipped cell; ``cells``: number of code cells taken; ``skipped``: numbers of code cells
+    left out.
+    """
+
+    source: str
+    notices: list[str] = field(default_factory=list)
+    cells: int = 0
+    skipped: list[int] = field(default_factory=list)
+
+    def summary(self) -> str | None:
+        """One paragraph for the student about what the conversion changed, or None."""
+        if not self.notices:
+            return None
+        return "Notebook converted to Python:\n" + "\n".join(f"- {n}" for n in self.notices)
+
+
+def _cell_text(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
+    """Convert a notebook's bytes to the Python source that is graded.
+
+    Raises:
+        NotebookError: not JSON, not a notebook nbformat can read (version 4 expected), or no
+            code cell at all.
+    """
+    import nbformat
+
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise NotebookError(f"The notebook is not UTF-8 text (byte {exc.start}).") from exc
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise NotebookError("The file is not a Jupyter notebook (its JSON cannot be read: "
+                            f"{str(exc)[:200]}).") from exc
+    if not isinstance(data, dict) or "nbformat" not in data or "cells" not in data:
+        raise NotebookError("The file is not a Jupyter notebook (JSON without the notebook's "
+                            "'nbformat' and 'cells' fields). Save it from Jupyter or Colab.")
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except (json.JSONDecodeError, ValueError) as exc:
+        raise NotebookError("The file is not a Jupyter notebook (its JSON cannot be read: "
+                            f"{str(exc)[:200]}).") from exc
+    except Exception as exc:  # nbformat raises its own validation and reader errors
+        raise NotebookError(f"The notebook cannot be read: {type(exc).__name__}: "
+                            f"{str(exc)[:200]}") from exc
+    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    if not code:
+        raise NotebookError("The notebook has no code cells: put your functions in code cells.")
+    out = ConvertedNotebook(source="", cells=0)
+    body: list[str] = []
+    for number, cell in enumerate(code, start=1):
+        text = _cell_text(cell).replace("\r\n", "\n")
+        lines = text.split("\n")
+        tags = cell.get("metadata", {}).get("tags", []) or []
+        if SKIP_TAG in tags or (lines and SKIP_COMMENT.match(lines[0])):
+            out.skipped.append(number)
+            out.notices.append(f"cell {number} was left out (marked to skip grading).")
+            continue
+        out.cells += 1
+        body.append(f"# %% [cell {number}]")
+        if lines and lines[0].lstrip().startswith("%%"):
+            out.notices.append(f"cell {number} starts with the cell magic "
+                               f"{lines[0].strip()[:40]!r}: the whole cell was commented out "
+                               "(it is not Python).")
+            body += [f"# {line}" if line else "#" for line in lines]
+            continue
+        for i, line in enumerate(lines, start=1):
+            if IPYTHON_LINE.match(line):
+                kind = "shell command" if line.lstrip().startswith("!") else "IPython magic"
+                out.notices.append(f"cell {number}, line {i}: the {kind} "
+                                   f"{line.strip()[:60]!r} was commented out (it is not Python).")
+                indent = line[: len(line) - len(line.lstrip())]
+                body.append(f"{indent}pass  # gradelab: not Python: {line.strip()}")
+            else:
+                body.append(line)
+    header = [HEADER] + [NOTICE_PREFIX + n for n in out.notices]
+    out.source = "\n".join(header + body).rstrip("\n") + "\n"
+    return out
+
+
+def is_converted(source: str) -> bool:
+    """True when ``source`` was made by :func:`notebook_to_source`."""
+    return source.startswith(HEADER)
+
+
+def notices_of(source: str) -> list[str]:
+    """Return the conversion notices kept in a converted source's header."""
+    notices = []
+    for line in source.split("\n")[1:]:
+        if not line.startswith(NOTICE_PREFIX):
+            break
+        notices.append(line[len(NOTICE_PREFIX):])
+    return notices
+
+
+def cell_of_line(source: str, line: int) -> tuple[int, int] | None:
+    """Map a 1-based line of a converted source to ``(cell, line in cell)``, both 1-based;
+    None for a header or marker line, or when ``source`` is not a converted notebook."""
+    if not is_converted(source):
+        return None
+    lines = source.split("\n")
+    if not 1 <= line <= len(lines):
+        return None
+    cell, start = None, 0
+    for i in range(line, 0, -1):
+        m = MARKER.match(lines[i - 1])
+        if m:
+            cell, start = int(m.group(1)), i
+            break
+    if cell is None or start == line:
+        return None
+    return cell, line - start
+
+
+def code_cells(source: str) -> list[tuple[int, list[tuple[int, int, str]]]]:
+    """Split a converted source into its cells for display: ``[(cell, [(line in cell, line in
+    file, text), ...]), ...]``."""
+    cells: list[tuple[int, list[tuple[int, int, str]]]] = []
+    for n, text in enumerate(source.split("\n"), start=1):
+        m = MARKER.match(text)
+        if m:
+            cells.append((int(m.group(1)), []))
+        elif cells:
+            cells[-1][1].append((len(cells[-1][1]) + 1, n, text))
+    return cells
+
+
+_LINE_REF = re.compile(r"\b([Ll])ine (\d+)\b")
+
+
+def relabel_lines(text: str, source: str) -> str:
+    """Rewrite "line N" in feedback about a converted source as "cell C, line M"."""
+    if not text or not is_converted(source):
+        return text
+
+    def sub(m: re.Match) -> str:
+        where = cell_of_line(source, int(m.group(2)))
+        if where is None:
+            return m.group(0)
+        word = "Cell" if m.group(1) == "L" else "cell"
+        return f"{word} {where[0]}, line {where[1]}"
+
+    return _LINE_REF.sub(sub, text)
+
+
+def starter_notebook(starter: str, title: str, spec_intro: str = "") -> str:
+    """Build the starter notebook (JSON text, nbformat 4) from ``starter.py``: a markdown
+    title cell, then one code cell per top-level block of the starter (split before each
+    ``def``/``class``), then a ``skip-grading`` cell for the student's own experiments."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    blocks: list[list[str]] = [[]]
+    for line in starter.rstrip("\n").split("\n"):
+        starts_block = line.startswith(("def ", "class ", "@"))
+        if starts_block and blocks[-1] and not blocks[-1][-1].startswith("@"):
+            blocks.append([])
+        blocks[-1].append(line)
+    intro = f"# {title}\n\n" + (spec_intro.strip() + "\n\n" if spec_intro else "") + (
+        "Write your solution in the code cells below and upload this notebook. Cells tagged "
+        f"`{SKIP_TAG}` (or starting with `# gradelab: skip`) are not graded: use them to "
+        "train, plot or print. IPython magics (`%...`) and shell lines (`!...`) are ignored.")
+    cells = [new_markdown_cell(intro)]
+    cells += [new_code_cell("\n".join(b).strip("\n")) for b in blocks if "".join(b).strip()]
+    try_it = new_code_cell("# gradelab: skip\n# Try your functions here; this cell is not graded.")
+    try_it.metadata["tags"] = [SKIP_TAG]
+    cells.append(try_it)
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3",
+                                                            "display_name": "Python 3",
+                                                            "language": "python"}})
+    return nbformat.writes(nb)
