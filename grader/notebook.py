@@ -26,6 +26,7 @@ NOTICE_PREFIX = "# gradelab notice: "
 SKIP_TAG = "skip-grading"
 SKIP_COMMENT = re.compile(r"^\s*#\s*gradelab:\s*skip\b", re.IGNORECASE)
 IPYTHON_LINE = re.compile(r"^\s*(%|!)")
+FUTURE_IMPORT = re.compile(r"^from __future__ import [\w, ()]+$")
 HEADER = "# Converted by gradelab from a Jupyter notebook: code cells in order."
 
 
@@ -93,6 +94,7 @@ def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
         raise NotebookError("The notebook has no code cells: put your functions in code cells.")
     out = ConvertedNotebook(source="", cells=0)
     body: list[str] = []
+    futures: list[str] = []
     for number, cell in enumerate(code, start=1):
         text = _cell_text(cell).replace("\r\n", "\n")
         lines = text.split("\n")
@@ -116,9 +118,12 @@ def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
                                    f"{line.strip()[:60]!r} was commented out (it is not Python).")
                 indent = line[: len(line) - len(line.lstrip())]
                 body.append(f"{indent}pass  # gradelab: not Python: {line.strip()}")
+            elif FUTURE_IMPORT.match(line.rstrip()):  # must be the file's first statement
+                futures.append(line.rstrip())
+                body.append(f"pass  # gradelab: moved to the top: {line.strip()}")
             else:
                 body.append(line)
-    header = [HEADER] + [NOTICE_PREFIX + n for n in out.notices]
+    header = [HEADER] + [NOTICE_PREFIX + n for n in out.notices] + sorted(set(futures))
     out.source = "\n".join(header + body).rstrip("\n") + "\n"
     return out
 

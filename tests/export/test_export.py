@@ -157,6 +157,23 @@ def test_gradescope_submission_layout_mistakes_are_explained(tmp_path):
     assert "Several Python files were submitted (a.py, b.py)" in data["output"]
 
 
+@pytest.mark.slow
+def test_gradescope_grades_a_notebook_submission(tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    root = _gradescope_root(tmp_path)
+    reference = (REPO / "reference_solutions" / f"{SLUG}.py").read_text()
+    nb = new_notebook(cells=[new_code_cell("%load_ext autoreload"), new_code_cell(reference)])
+    (root / "submission" / f"{SLUG}.ipynb").write_text(nbformat.writes(nb))
+    res = _run(root / "run_autograder", root)
+    assert res.returncode == 0, res.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(data, load_schema("gradescope"))
+    assert data["score"] == data["extra_data"]["max_score"] > 0
+    assert "cell 1, line 1: the IPython magic '%load_ext autoreload'" in data["output"]
+
+
 def test_gradescope_without_a_sandbox_fails_closed(tmp_path):
     root = _gradescope_root(tmp_path)
     (root / "submission" / f"{SLUG}.py").write_text("import os\nLEAK = os.listdir('/')\n")
