@@ -187,8 +187,8 @@ def bench(args, env: dict[str, str], port: int, stack: subprocess.Popen, log_pat
 
     from grader import create_app
     from grader.web.auth import issue_token
-    from grader.web.extensions import db
-    from grader.web.models import GradingRun, Submission, User
+    from grader.course.db import db
+    from grader.course.models import GradingRun, Submission, User
 
     app = create_app({"DATABASE_URL": env["DATABASE_URL"]})
     with app.app_context():

@@ -6,7 +6,7 @@ an application when it is imported, and only the ``celery`` command imports it.
 from __future__ import annotations
 
 from grader import create_app
-from worker.celery_app import celery_init_app
+from grader.course.celery_app import celery_init_app
 
 flask_app = create_app()
 celery_app = celery_init_app(flask_app)

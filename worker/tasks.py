@@ -1,7 +1,7 @@
 """Celery tasks: thin wrappers around plain functions that tests call without a broker.
 
-``grade_submission`` runs :func:`grader.web.grading.run_grading`; ``sweep_submissions`` (Celery
-beat, every ``SWEEP_INTERVAL_SECONDS``) runs :func:`worker.sweeper.sweep`. Tasks take ids, never rows, and store results in the database, not in Celery.
+``grade_submission`` runs :func:`grader.course.grading.run_grading`; ``sweep_submissions`` (Celery
+beat, every ``SWEEP_INTERVAL_SECONDS``) runs :func:`grader.course.sweeper.sweep`. Tasks take ids, never rows, and store results in the database, not in Celery.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from celery import shared_task
 from celery.signals import setup_logging
 from sqlalchemy.exc import DBAPIError
 
+from grader.course.celery_app import GRADE_TASK, SWEEP_TASK
 from worker import logs
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ def _configure_logging(loglevel: str | int | None = None, **_: object) -> None:
     logs.configure(loglevel or logging.INFO)
 
 
-@shared_task(bind=True, name="worker.tasks.grade_submission", ignore_result=True,
+@shared_task(bind=True, name=GRADE_TASK, ignore_result=True,
              autoretry_for=(DBAPIError,), retry_backoff=5, retry_backoff_max=300,
              retry_jitter=True, max_retries=8)
 def grade_submission(self, submission_id: int) -> str:
@@ -31,24 +32,24 @@ def grade_submission(self, submission_id: int) -> str:
     Database errors are retried with back-off (``autoretry_for``); an infrastructure error of
     the engine comes back from ``run_grading`` with a delay, and the job is sent again.
     """
-    from grader.web.grading import run_grading
+    from grader.course.grading import run_grading
 
     with logs.submission_context(submission_id):
         outcome = run_grading(submission_id)
         if outcome.retry_in_s is not None:
             log.info("sending the job again in %.0f s", outcome.retry_in_s)
-            from grader.web.queue import enqueue_grading
+            from grader.course.queue import enqueue_grading
 
             enqueue_grading(submission_id, countdown=outcome.retry_in_s)
         return outcome.status
 
 
-@shared_task(bind=True, name="worker.tasks.sweep_submissions", ignore_result=True)
+@shared_task(bind=True, name=SWEEP_TASK, ignore_result=True)
 def sweep_submissions(self) -> dict[str, int]:
-    """Re-send submissions queued or running for too long (see :mod:`worker.sweeper`), and
+    """Re-send submissions queued or running for too long (see :mod:`grader.course.sweeper`), and
     prune delivered messages of the embedded broker (:mod:`worker.embedded_broker`)."""
     from worker.embedded_broker import prune_delivered
-    from worker.sweeper import sweep
+    from grader.course.sweeper import sweep
 
     counts = sweep().counts()
     counts["pruned"] = prune_delivered(self.app.conf.broker_url)

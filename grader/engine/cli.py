@@ -6,6 +6,7 @@ or an unreadable file; 3 when grading itself failed (GraderInfrastructureError).
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -96,11 +97,80 @@ def check_cmd(slug: str, file: str, student: str | None, no_sandbox: bool,
     """Run the public tests of SLUG on your FILE before submitting."""
     # Student check kit (grader/engine/kit.py): --kit given, or no reference solution here.
     if kit_dir is not None or kit.reference_missing(slug):
-        kit.run_check_command(slug, file, kit_dir, student=student, no_sandbox=no_sandbox)
+        _check_with_kit(slug, file, kit_dir, student=student, no_sandbox=no_sandbox)
         return
     report = _run(slug, file, student=student, public_only=True, no_sandbox=no_sandbox)
     click.echo(format_report(report))
     click.echo("(public tests only; the hidden tests run when you submit)")
+
+
+def _check_with_kit(slug: str, file: str, kit_dir: str | None, *, student: str | None,
+                      no_sandbox: bool) -> None:
+    """``python -m grader check`` with a kit: print the report; exit 2 on a usage error or a
+    missing kit, 3 when grading failed (no sandbox).
+
+    Before running, warns on stderr when the kit's recorded numpy or grader version differs
+    from the running one (:func:`grader.engine.kit.version_warnings`); the check still runs.
+    """
+    kit_path = Path(kit_dir) if kit_dir is not None else kit.default_kit_dir(slug, file)
+    if kit_path is None:
+        click.echo(f"error: this machine has no reference solution for {slug!r} (only the course "
+                   "server has it), so `check` needs the student check kit of this assignment "
+                   "from your course page: unpack it and run `python -m grader check "
+                   f"{slug} {file} --no-sandbox` inside its folder (or pass --kit DIR).", err=True)
+        sys.exit(EXIT_USAGE)
+    if student is not None:
+        click.echo("error: --student does not apply to a check kit: the kit holds the public "
+                   "inputs of the anonymous variant; the server runs your own variant when "
+                   "you submit.", err=True)
+        sys.exit(EXIT_USAGE)
+    source = _read_source(file)
+    try:
+        meta = json.loads((kit_path / "kit.json").read_text())
+    except (OSError, ValueError):
+        meta = None  # not a kit: check_with_kit reports it below
+    if isinstance(meta, dict):
+        for warning in kit.version_warnings(meta):
+            click.echo(warning, err=True)
+    if no_sandbox:
+        click.echo("warning: --no-sandbox runs the submission without isolation; use it only "
+                   "for code you trust.", err=True)
+    try:
+        result = kit.check_with_kit(slug, source, kit_path,
+                                    launcher=PlainLauncher() if no_sandbox else None)
+    except AssignmentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except GraderInfrastructureError as exc:
+        click.echo(f"grading failed (not your code's fault): {exc}", err=True)
+        if not no_sandbox:
+            click.echo("A check kit has no sandbox of its own: add --no-sandbox to run your own "
+                       "file without isolation.", err=True)
+        sys.exit(EXIT_INFRA)
+    click.echo(format_report(result.report))
+    for name, points in result.server_only:
+        click.echo(f"[SERVER ] -/{points:g}  {name}\n          This test {kit.SERVER_ONLY}")
+    click.echo(f"(check kit {kit_path}: public tests only, anonymous variant; the course server "
+               "runs your own variant and the hidden tests when you submit)")
+
+
+@click.command("kit")
+@click.argument("slug")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
+              help="Folder to write the kit to (created; an existing kit is overwritten).")
+@click.option("--zip", "make_zip", is_flag=True, help="Also write OUT.zip to hand out.")
+def kit_cmd(slug: str, out: str, make_zip: bool) -> None:
+    """Build the student check kit of SLUG (instructors; needs the reference solution)."""
+    try:
+        path = kit.build_kit(slug, out)
+    except AssignmentError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"wrote the check kit of {slug} to {path}")
+    if make_zip:
+        archive = shutil.make_archive(str(path), "zip", root_dir=path.parent, base_dir=path.name)
+        click.echo(f"wrote {archive}")
+
 
 
 def register(cli: click.Group) -> None:
@@ -111,4 +181,4 @@ def register(cli: click.Group) -> None:
     """
     cli.add_command(grade_cmd)
     cli.add_command(check_cmd)
-    cli.add_command(kit.kit_cmd)  # instructors: build a student check kit (grader/engine/kit.py)
+    cli.add_command(kit_cmd)  # instructors: build a student check kit (grader/engine/kit.py)

@@ -41,7 +41,6 @@ import logging
 import re
 import shutil
 import struct
-import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -49,7 +48,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import click
 import numpy as np
 
 from grader.engine.assignment import _import_file, list_slugs, load_assignment
@@ -564,77 +562,7 @@ def default_kit_dir(slug: str, file: str | Path) -> Path | None:
     return None
 
 
-def run_check_command(slug: str, file: str, kit_dir: str | None, *, student: str | None,
-                      no_sandbox: bool) -> None:
-    """``python -m grader check`` with a kit: print the report; exit 2 on a usage error or a
-    missing kit, 3 when grading failed (no sandbox).
-
-    Before running, warns on stderr when the kit's recorded numpy or grader version differs
-    from the running one (:func:`version_warnings`); the check still runs.
-    """
-    from grader.engine.cli import EXIT_INFRA, EXIT_USAGE, _read_source, format_report
-
-    kit = Path(kit_dir) if kit_dir is not None else default_kit_dir(slug, file)
-    if kit is None:
-        click.echo(f"error: this machine has no reference solution for {slug!r} (only the course "
-                   "server has it), so `check` needs the student check kit of this assignment "
-                   "from your course page: unpack it and run `python -m grader check "
-                   f"{slug} {file} --no-sandbox` inside its folder (or pass --kit DIR).", err=True)
-        sys.exit(EXIT_USAGE)
-    if student is not None:
-        click.echo("error: --student does not apply to a check kit: the kit holds the public "
-                   "inputs of the anonymous variant; the server runs your own variant when "
-                   "you submit.", err=True)
-        sys.exit(EXIT_USAGE)
-    source = _read_source(file)
-    try:
-        meta = json.loads((kit / "kit.json").read_text())
-    except (OSError, ValueError):
-        meta = None  # not a kit: check_with_kit reports it below
-    if isinstance(meta, dict):
-        for warning in version_warnings(meta):
-            click.echo(warning, err=True)
-    if no_sandbox:
-        click.echo("warning: --no-sandbox runs the submission without isolation; use it only "
-                   "for code you trust.", err=True)
-    try:
-        result = check_with_kit(slug, source, kit, launcher=PlainLauncher() if no_sandbox else None)
-    except AssignmentError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    except GraderInfrastructureError as exc:
-        click.echo(f"grading failed (not your code's fault): {exc}", err=True)
-        if not no_sandbox:
-            click.echo("A check kit has no sandbox of its own: add --no-sandbox to run your own "
-                       "file without isolation.", err=True)
-        sys.exit(EXIT_INFRA)
-    click.echo(format_report(result.report))
-    for name, points in result.server_only:
-        click.echo(f"[SERVER ] -/{points:g}  {name}\n          This test {SERVER_ONLY}")
-    click.echo(f"(check kit {kit}: public tests only, anonymous variant; the course server runs "
-               "your own variant and the hidden tests when you submit)")
-
-
-@click.command("kit")
-@click.argument("slug")
-@click.option("--out", "out", required=True, type=click.Path(file_okay=False),
-              help="Folder to write the kit to (created; an existing kit is overwritten).")
-@click.option("--zip", "make_zip", is_flag=True, help="Also write OUT.zip to hand out.")
-def kit_cmd(slug: str, out: str, make_zip: bool) -> None:
-    """Build the student check kit of SLUG (instructors; needs the reference solution)."""
-    from grader.engine.cli import EXIT_USAGE
-
-    try:
-        path = build_kit(slug, out)
-    except AssignmentError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
-    click.echo(f"wrote the check kit of {slug} to {path}")
-    if make_zip:
-        archive = shutil.make_archive(str(path), "zip", root_dir=path.parent, base_dir=path.name)
-        click.echo(f"wrote {archive}")
-
-
 __all__ = ["KitError", "KitReport", "RecordingReference", "ReplayMiss", "ReplayReference",
-           "args_key", "build_kit", "check_with_kit", "kit_cmd", "load_kit", "reference_missing",
+           "args_key", "build_kit", "check_with_kit", "default_kit_dir", "load_kit",
+           "reference_missing",
            "strip_tests_source", "version_warnings", "visible_manifest_text"]

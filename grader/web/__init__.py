@@ -33,7 +33,8 @@ def _security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Bind extensions, import the models and register every blueprint on ``app``."""
-    from grader.web import api, auth, errors, extensions, instructor, models, student  # noqa: F401
+    from grader.course import models  # noqa: F401  (the tables, before the app first uses db)
+    from grader.web import api, auth, errors, extensions, instructor, student
 
     extensions.init_app(app)
     for blueprint in (auth.bp, student.bp, instructor.bp, api.bp):

@@ -8,13 +8,13 @@ from typing import Any, Callable
 from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import select
 
-from grader.web import services
+from grader.course import services
 from grader.web.auth import user_for_token
 from grader.web.errors import error_response
 from grader.web.extensions import csrf, db
-from grader.web.gradebook import build_gradebook, gradebook_csv
+from grader.course.gradebook import build_gradebook, gradebook_csv
 from grader.web.instructor import csv_response
-from grader.web.models import Assignment
+from grader.course.models import Assignment
 from grader.web.openapi import openapi_document
 
 log = logging.getLogger(__name__)

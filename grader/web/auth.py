@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from grader.web.extensions import db, limiter, login_manager
 from grader.web.forms import ConfirmForm, LoginForm
-from grader.web.models import User, hash_token
+from grader.course.models import User, hash_token
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)

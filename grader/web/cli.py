@@ -10,8 +10,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from grader.web.extensions import db
-from grader.web.models import ROLES, User
+from grader.course.db import db
+from grader.course.models import ROLES, User
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def import_roster_command(csv_path: Path, passwords: Path | None) -> None:
 @with_appcontext
 def sync_assignments_command() -> None:
     """Create or update the assignments from ASSIGNMENTS_DIR/<slug>/manifest.toml."""
-    from grader.web.catalog import sync_assignments
+    from grader.course.catalog import sync_assignments
 
     result = sync_assignments()
     click.echo(f"created: {', '.join(result.created) or '-'}; updated: "

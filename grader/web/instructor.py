@@ -12,14 +12,14 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from grader.diagnosis.classroom import chart_rows, class_mistakes, diagnoses_by_student  # issue 6
-from grader.web import services
+from grader.course import services
 from grader.web.auth import instructor_required
 from grader.web.charts import histogram_svg, pass_rate_svg
-from grader.web.extensions import db
+from grader.course.db import db
 from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm
-from grader.web.gradebook import build_gradebook, gradebook_csv
-from grader.web.models import Assignment, Extension, ScoreOverride, Submission, User
-from grader.web.stats import assignment_stats
+from grader.course.gradebook import build_gradebook, gradebook_csv
+from grader.course.models import Assignment, Extension, ScoreOverride, Submission, User
+from grader.course.stats import assignment_stats
 from grader.web.student import get_assignment, get_visible_submission
 
 log = logging.getLogger(__name__)

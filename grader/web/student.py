@@ -8,12 +8,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from grader.engine.errors import AssignmentError, GraderInfrastructureError, UnknownAssignmentError
-from grader.web import kits, services
-from grader.web.catalog import assignment_folder
-from grader.web.extensions import db
+from grader.course import kits, services
+from grader.course.catalog import assignment_folder
+from grader.course.db import db
 from grader.web.forms import ConfirmForm, UploadForm
-from grader.web.gradebook import build_gradebook
-from grader.web.models import Assignment, Submission
+from grader.course.gradebook import build_gradebook
+from grader.course.models import Assignment, Submission
 from grader.web.spec_render import render_spec
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def kit(slug: str):
     """Download the assignment's student check kit as ``<slug>_kit.zip``.
 
     The zip (public tests, recorded reference outputs, engine copy; no reference solution, no
-    hidden test) is built on first use and cached per assignment content (:mod:`grader.web.kits`).
+    hidden test) is built on first use and cached per assignment content (:mod:`grader.course.kits`).
     404 for an unknown or inactive assignment, 503 when the kit cannot be built here.
     """
     assignment = get_assignment(slug)

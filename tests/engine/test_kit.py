@@ -35,7 +35,7 @@ def kits(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("kits")
     out = {}
     for slug in ("xor", "mlp_backprop"):
-        res = CliRunner().invoke(kitmod.kit_cmd, [slug, "--out", str(root / f"{slug}_kit")])
+        res = CliRunner().invoke(engine_cli.kit_cmd, [slug, "--out", str(root / f"{slug}_kit")])
         assert res.exit_code == 0, res.output
         out[slug] = root / f"{slug}_kit"
     return out

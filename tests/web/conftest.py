@@ -16,8 +16,8 @@ import pytest
 import redis
 
 from grader import create_app
-from grader.web.extensions import db
-from grader.web.models import Assignment, GradingRun, Submission, User, utcnow
+from grader.course.db import db
+from grader.course.models import Assignment, GradingRun, Submission, User, utcnow
 from web_helpers import PASSWORD, TESTS, csrf_from, report_for, write_manifest
 
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('GRADELAB_TEST_REDIS_DB_WEB', '0')}"

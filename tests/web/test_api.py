@@ -6,8 +6,8 @@ import io
 import pytest
 
 from grader.web.auth import issue_token
-from grader.web.extensions import db
-from grader.web.models import Submission, User
+from grader.course.db import db
+from grader.course.models import Submission, User
 
 GOOD = b"def forward(x):\n    return x\n"
 

@@ -7,8 +7,8 @@ import redis
 from web_helpers import PASSWORD, csrf_from
 
 from grader import create_app
-from grader.web.extensions import db
-from grader.web.models import User, hash_token
+from grader.course.db import db
+from grader.course.models import User, hash_token
 
 
 def test_login_page_renders_form_with_csrf(client):

@@ -21,9 +21,9 @@ import redis
 from werkzeug.serving import make_server
 
 from grader import create_app
-from grader.web.catalog import sync_assignments
-from grader.web.extensions import db
-from grader.web.models import User
+from grader.course.catalog import sync_assignments
+from grader.course.db import db
+from grader.course.models import User
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"

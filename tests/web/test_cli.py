@@ -6,8 +6,8 @@ from pathlib import Path
 
 from web_helpers import write_manifest
 
-from grader.web.extensions import db
-from grader.web.models import Assignment, User, hash_token
+from grader.course.db import db
+from grader.course.models import Assignment, User, hash_token
 
 REPO_ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
 

@@ -6,8 +6,8 @@ import io
 
 import pytest
 
-from grader.web.extensions import db
-from grader.web.models import Submission
+from grader.course.db import db
+from grader.course.models import Submission
 
 
 def _diagnose(app, submission_id, *keys):

@@ -5,10 +5,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from grader.web import services
-from grader.web.extensions import db
-from grader.web.gradebook import build_gradebook, gradebook_csv
-from grader.web.models import Assignment, User
+from grader.course import services
+from grader.course.db import db
+from grader.course.gradebook import build_gradebook, gradebook_csv
+from grader.course.models import Assignment, User
 
 DUE = datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc)
 

@@ -8,9 +8,9 @@ import pytest
 from web_helpers import csrf_from
 
 from grader import create_app
-from grader.web.catalog import sync_assignments
-from grader.web.extensions import db
-from grader.web.models import Submission
+from grader.course.catalog import sync_assignments
+from grader.course.db import db
+from grader.course.models import Submission
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from web_helpers import csrf_from, report_for
 
-from grader.web.extensions import db
-from grader.web.models import Extension, GradingRun, ScoreOverride, Submission, utcnow
-from grader.web.gradebook import build_gradebook
+from grader.course.db import db
+from grader.course.models import Extension, GradingRun, ScoreOverride, Submission, utcnow
+from grader.course.gradebook import build_gradebook
 
 
 @pytest.fixture

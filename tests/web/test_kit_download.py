@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine import load_assignment
-from grader.web import kits
+from grader.course import kits
 
 pytestmark = pytest.mark.slow
 

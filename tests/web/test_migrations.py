@@ -9,8 +9,8 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from grader import create_app
-from grader.web.extensions import db
-from grader.web.models import Submission, User, utcnow
+from grader.course.db import db
+from grader.course.models import Submission, User, utcnow
 
 TABLES = {"user", "assignment", "submission", "grading_run", "score_override", "extension",
           "alembic_version"}

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from web_helpers import csrf_from
 
 from grader import create_app
-from grader.web.extensions import db
-from grader.web.gradebook import build_gradebook, gradebook_csv
-from grader.web.models import Submission, utcnow
+from grader.course.db import db
+from grader.course.gradebook import build_gradebook, gradebook_csv
+from grader.course.models import Submission, utcnow
 
 pytestmark = pytest.mark.postgres
 
@@ -94,8 +94,8 @@ def test_constraints(app, make_user, make_assignment, make_submission):
 def test_simultaneous_uploads_cannot_exceed_max_attempts(app, make_user, make_assignment):
     from concurrent.futures import ThreadPoolExecutor
 
-    from grader.web import services
-    from grader.web.models import Assignment, User
+    from grader.course import services
+    from grader.course.models import Assignment, User
 
     uid = make_user("ada")
     aid = make_assignment("mlp", max_attempts=2)

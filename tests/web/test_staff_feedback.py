@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from grader.web import services
-from grader.web.extensions import db
-from grader.web.models import Submission, User, utcnow
+from grader.course import services
+from grader.course.db import db
+from grader.course.models import Submission, User, utcnow
 
 SECRET = "xor_features raised L_1p002358_m1p080882 (hidden input)"
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from web_helpers import csrf_from
 
-from grader.web.extensions import db
-from grader.web.models import Submission, utcnow
+from grader.course.db import db
+from grader.course.models import Submission, utcnow
 
 GOOD = b"import numpy as np\n\ndef forward(x):\n    return np.tanh(x)\n"
 

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 
 from grader import create_app
-from grader.web import services
-from grader.web.extensions import db
-from grader.web.models import GradingRun, ScoreOverride, Submission, User
+from grader.course import services
+from grader.course.db import db
+from grader.course.models import GradingRun, ScoreOverride, Submission, User
 from worker_helpers import (
     REDIS_URL,
     SETTINGS,

@@ -13,10 +13,10 @@ import subprocess
 import pytest
 from sqlalchemy import func, select
 
-from grader.web import services
-from grader.web.extensions import db
-from grader.web.models import GradingRun
-from grader.web.queue import enqueue_grading
+from grader.course import services
+from grader.course.db import db
+from grader.course.models import GradingRun
+from grader.course.queue import enqueue_grading
 from worker_helpers import (
     CELERY,
     REPO,

@@ -13,8 +13,8 @@ from typing import Any
 
 import redis
 
-from grader.web.extensions import db
-from grader.web.models import Submission
+from grader.course.db import db
+from grader.course.models import Submission
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from grader.engine.errors import ManifestError
 from grader.engine.manifest import Manifest, load_manifest
-from grader.web.extensions import db
-from grader.web.models import Assignment, utcnow
+from grader.course.db import db
+from grader.course.models import Assignment, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``grader.web.grading.run_grading`` as a plain function (no broker, no worker process).
+"""``grader.course.grading.run_grading`` as a plain function (no broker, no worker process).
 
 The grading itself is real (sandboxed engine); infrastructure failures are real too: the sandbox
 is pointed at an interpreter that does not exist, so it cannot start.
@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from grader.web import services
-from grader.web.extensions import db
-from grader.web.grading import run_grading
-from grader.web.models import Submission, utcnow
+from grader.course import services
+from grader.course.db import db
+from grader.course.grading import run_grading
+from grader.course.models import Submission, utcnow
 from worker_helpers import SETTINGS, reference
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -91,7 +91,7 @@ def test_result_of_a_superseded_try_is_discarded(app, assignments, make_student,
 
 def test_assignment_missing_on_disk_ends_not_gradable_with_the_reason(app, make_student,
                                                                       redis_client):
-    from grader.web.models import Assignment
+    from grader.course.models import Assignment
 
     with app.app_context():
         retired = Assignment(slug="retired_hw", title="Retired", max_score=10.0)

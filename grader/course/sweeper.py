@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from grader.web.extensions import db
-from grader.web.grading import give_up, max_tries
-from grader.web.models import Assignment, Submission, utcnow
-from grader.web.queue import enqueue_grading, job_time_limits
+from grader.course.db import db
+from grader.course.grading import give_up, max_tries
+from grader.course.models import Assignment, Submission, utcnow
+from grader.course.queue import enqueue_grading, job_time_limits
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from grader.web.extensions import db
+from grader.course.db import db
 
 ROLES = ("student", "instructor")
 STATUSES = ("queued", "running", "graded", "error", "not_gradable")
@@ -201,7 +201,7 @@ class Submission(db.Model):
     def record_run(self, run: GradingRun) -> None:
         """Attach a finished ``run``, copy its score and outcome, and stamp ``finished_at``.
 
-        The caller (``grader.web.grading.run_grading``) adds and commits in one transaction.
+        The caller (``grader.course.grading.run_grading``) adds and commits in one transaction.
         Manual overrides live in :class:`ScoreOverride` and are never touched here.
         """
         self.runs.append(run)  # cascades the run into the submission's session

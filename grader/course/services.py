@@ -16,8 +16,8 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from grader.web.extensions import db
-from grader.web.models import (
+from grader.course.db import db
+from grader.course.models import (
     Assignment,
     Extension,
     ScoreOverride,
@@ -264,8 +264,8 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
 
 
 def _enqueue(submission_id: int) -> None:
-    """Hand a committed submission to the queue (``grader.web.queue.enqueue_grading``)."""
-    from grader.web.queue import enqueue_grading
+    """Hand a committed submission to the queue (``grader.course.queue.enqueue_grading``)."""
+    from grader.course.queue import enqueue_grading
 
     try:
         enqueue_grading(submission_id)

@@ -14,17 +14,17 @@ from celery import Celery
 from flask import current_app
 from sqlalchemy import select
 
-from grader.web.extensions import db
-from grader.web.models import Assignment, Submission
+from grader.course.celery_app import GRADE_TASK
+from grader.course.db import db
+from grader.course.models import Assignment, Submission
 
 log = logging.getLogger(__name__)
 
-GRADE_TASK = "worker.tasks.grade_submission"
 
 
 def celery() -> Celery:
     """Return the current Flask app's Celery app, creating it on first use."""
-    from worker.celery_app import celery_init_app
+    from grader.course.celery_app import celery_init_app
 
     app = current_app._get_current_object()  # noqa: SLF001 - Flask's documented way
     return app.extensions.get("celery") or celery_init_app(app)
@@ -34,11 +34,11 @@ def job_time_limits(slug: str) -> tuple[float, float]:
     """Return the ``(soft, hard)`` task time limits, seconds, for assignment ``slug``.
 
     Derived from the manifest's ``[limits] wall_seconds`` and ``GRADING_TIME_LIMIT_FACTOR`` /
-    ``GRADING_TIME_LIMIT_MARGIN_SECONDS``; raises :class:`worker.celery_app.ConfigurationError`
+    ``GRADING_TIME_LIMIT_MARGIN_SECONDS``; raises :class:`grader.course.celery_app.ConfigurationError`
     when they would not stay below the broker's visibility timeout. An assignment whose
     manifest cannot be loaded gets the default limits (its grading then fails and says why).
     """
-    from worker.celery_app import visibility_timeout
+    from grader.course.celery_app import visibility_timeout
 
     app_celery = celery()
     cfg = current_app.config
@@ -51,7 +51,7 @@ def job_time_limits(slug: str) -> tuple[float, float]:
 def _limits(slug: str, visibility_s: float, factor: float, margin_s: float) -> tuple[float, float]:
     from grader.engine import AssignmentError, load_assignment
     from grader.engine.manifest import Limits
-    from worker.celery_app import time_limits
+    from grader.course.celery_app import time_limits
 
     try:
         wall = load_assignment(slug).manifest.limits.wall_seconds

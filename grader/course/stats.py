@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from grader.web.extensions import db
-from grader.web.gradebook import Gradebook
-from grader.web.models import Assignment, Submission
+from grader.course.db import db
+from grader.course.gradebook import Gradebook
+from grader.course.models import Assignment, Submission
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 from sqlalchemy import update
 
-from grader.web.extensions import db
-from grader.web.models import FINAL_STATUSES, GradingRun, Submission, utcnow
+from grader.course.db import db
+from grader.course.models import FINAL_STATUSES, GradingRun, Submission, utcnow
 
 log = logging.getLogger(__name__)
 

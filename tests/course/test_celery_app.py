@@ -11,8 +11,8 @@ from flask import current_app
 
 from grader import create_app
 from grader.engine import list_assignments
-from grader.web.queue import celery, job_time_limits
-from worker.celery_app import (
+from grader.course.queue import celery, job_time_limits
+from grader.course.celery_app import (
     VISIBILITY_TIMEOUT_S,
     ConfigurationError,
     celery_init_app,
@@ -104,10 +104,10 @@ def test_docker_compose_file_is_valid_and_complete():
 
 
 def test_eager_mode_grades_inline_without_a_broker(tmp_path, monkeypatch):
-    from grader.web import services
-    from grader.web.catalog import sync_assignments
-    from grader.web.extensions import db
-    from grader.web.models import Assignment, Submission, User
+    from grader.course import services
+    from grader.course.catalog import sync_assignments
+    from grader.course.db import db
+    from grader.course.models import Assignment, Submission, User
 
     monkeypatch.setenv("GRADELAB_SEED_KEY", "eager-seed")
     app = create_app({"TESTING": True, "SECRET_KEY": "x", "CELERY_TASK_ALWAYS_EAGER": True,

@@ -10,6 +10,7 @@ live in the database) and per-task time limits kept below the Redis visibility t
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -22,6 +23,12 @@ log = logging.getLogger(__name__)
 
 #: Seconds Redis waits for an acknowledgement before it hands a message to another worker.
 VISIBILITY_TIMEOUT_S = 3600
+#: Modules that define the tasks (Celery's ``include``); imported when the Celery app is made,
+#: by name, so that the course package does not import the worker package that stands on it.
+TASK_MODULES = ("worker.tasks",)
+#: Names of the tasks, as :mod:`worker.tasks` registers them.
+GRADE_TASK = "worker.tasks.grade_submission"
+SWEEP_TASK = "worker.tasks.sweep_submissions"
 #: Queue of the grading jobs and of the (short) maintenance jobs.
 GRADING_QUEUE = "grading"
 MAINTENANCE_QUEUE = "maintenance"
@@ -87,7 +94,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "worker_send_task_events": False,
         "task_default_queue": GRADING_QUEUE,
         "task_routes": {
-            "worker.tasks.sweep_submissions": {"queue": MAINTENANCE_QUEUE},
+            SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
         },
         "task_serializer": "json",
         "accept_content": ["json"],
@@ -97,7 +104,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "task_eager_propagates": True,
         "beat_schedule": {
             "sweep-submissions": {
-                "task": "worker.tasks.sweep_submissions",
+                "task": SWEEP_TASK,
                 "schedule": float(app.config["SWEEP_INTERVAL_SECONDS"]),
                 "options": {"expires": float(app.config["SWEEP_INTERVAL_SECONDS"])},
             },
@@ -155,11 +162,12 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery_app = Celery(app.name, task_cls=FlaskTask, include=["worker.tasks"])
+    celery_app = Celery(app.name, task_cls=FlaskTask, include=list(TASK_MODULES))
     celery_app.conf.update(celery_config(app))
     celery_app.set_default()
     app.extensions["celery"] = celery_app
-    from worker import tasks  # noqa: F401  (registers the tasks with this app)
+    for module in TASK_MODULES:  # registers the tasks with this app (eager mode needs them)
+        importlib.import_module(module)
 
     log.debug("celery bound to broker %s", _redact(celery_app.conf.broker_url))
     return celery_app

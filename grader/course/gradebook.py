@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from grader.web.extensions import db
-from grader.web.models import Assignment, ScoreOverride, Submission, User
-from grader.web.services import deadlines_for, late_days, late_penalty_percent
+from grader.course.db import db
+from grader.course.models import Assignment, ScoreOverride, Submission, User
+from grader.course.services import deadlines_for, late_days, late_penalty_percent
 
 COUNTED_STATUSES = ("graded", "error")  # not_gradable is our fault and never counts
 

@@ -1,4 +1,4 @@
-"""``worker.sweeper.sweep`` as a plain function, on the real PostgreSQL and Redis (no worker).
+"""``grader.course.sweeper.sweep`` as a plain function, on the real PostgreSQL and Redis (no worker).
 
 Jobs it sends land in the Redis list ``grading`` of the test db, where they are counted.
 """
@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import update
 
 from grader import create_app
-from grader.web import services
-from grader.web.extensions import db
-from grader.web.models import Submission, utcnow
-from grader.web.queue import job_time_limits
-from worker.sweeper import sweep
+from grader.course import services
+from grader.course.db import db
+from grader.course.models import Submission, utcnow
+from grader.course.queue import job_time_limits
+from grader.course.sweeper import sweep
 from worker_helpers import SETTINGS, reference
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
