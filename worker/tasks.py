@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.signals import setup_logging
 from sqlalchemy.exc import DBAPIError
 
-from grader.course.celery_app import GRADE_TASK, SWEEP_TASK
+from grader.course.celery_app import GRADE_TASK, SIMILARITY_TASK, SWEEP_TASK
 from worker import logs
 
 log = logging.getLogger(__name__)
@@ -54,3 +54,11 @@ def sweep_submissions(self) -> dict[str, int]:
     counts = sweep().counts()
     counts["pruned"] = prune_delivered(self.app.conf.broker_url)
     return counts
+
+
+@shared_task(bind=True, name=SIMILARITY_TASK, ignore_result=True)
+def similarity_report(self, report_id: int) -> str:
+    """Compute similarity report ``report_id`` (:func:`grader.course.similarity.run_report`)."""
+    from grader.course.similarity import run_report
+
+    return run_report(report_id)

@@ -29,6 +29,7 @@ TASK_MODULES = ("worker.tasks",)
 #: Names of the tasks, as :mod:`worker.tasks` registers them.
 GRADE_TASK = "worker.tasks.grade_submission"
 SWEEP_TASK = "worker.tasks.sweep_submissions"
+SIMILARITY_TASK = "worker.tasks.similarity_report"
 #: Queue of the grading jobs and of the (short) maintenance jobs.
 GRADING_QUEUE = "grading"
 MAINTENANCE_QUEUE = "maintenance"
@@ -95,6 +96,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "task_default_queue": GRADING_QUEUE,
         "task_routes": {
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
+            SIMILARITY_TASK: {"queue": MAINTENANCE_QUEUE},  # never delays a grading job
         },
         "task_serializer": "json",
         "accept_content": ["json"],

@@ -13,6 +13,7 @@ from grader.course.db import db
 from grader.course.models import Submission, User, utcnow
 
 TABLES = {"user", "assignment", "submission", "grading_run", "score_override", "extension",
+          "similarity_report",
           "alembic_version"}
 
 

@@ -1,0 +1,196 @@
+"""Similarity report: pairs of students whose submissions are unusually alike (issue 16 §3).
+
+Computed with ``copydetect`` (winnowing over the token stream, Schleimer, Wilkerson & Aiken,
+"Winnowing: local algorithms for document fingerprinting", SIGMOD 2003): copydetect's filter
+replaces identifiers, strings and comments by placeholders, so renaming variables or rewording
+comments does not hide a copy. The assignment's starter code is boilerplate: its fingerprints are
+removed from every submission first, so code every student was given matches nothing.
+
+One submission per student: the last one they uploaded (what they finally handed in). The result
+is plain data (stored as JSON by the report job); the side-by-side view highlights the matched
+character ranges of both files.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from grader.course.celery_app import SIMILARITY_TASK
+
+#: copydetect's noise threshold k (tokens): matches shorter than this are ignored.
+NOISE_TOKENS = 25
+#: guarantee threshold t (tokens): any match at least this long is found (winnow size t-k+1).
+GUARANTEE_TOKENS = 30
+#: pairs at or above this similarity (fraction of a file's tokens in matched regions) are flagged;
+#: honest students who happen to write one of three functions alike stay well below it.
+FLAG_AT = 0.8
+
+
+@dataclass
+class PairResult:
+    """Similarity of two submissions.
+
+    ``similarity_a`` / ``similarity_b``: fraction (0..1) of each file's filtered tokens inside
+    regions found in the other file; ``tokens``: matched tokens; ``slices_a`` / ``slices_b``:
+    matched ``[start, end)`` character ranges of each raw source, for highlighting.
+    """
+
+    a: str
+    b: str
+    similarity_a: float
+    similarity_b: float
+    tokens: int
+    slices_a: list[tuple[int, int]] = field(default_factory=list)
+    slices_b: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def similarity(self) -> float:
+        """The pair's rank key: the larger of the two fractions (a short file copied into a
+        longer one still ranks high)."""
+        return max(self.similarity_a, self.similarity_b)
+
+    @property
+    def flagged(self) -> bool:
+        """True when the pair is at or above :data:`FLAG_AT`."""
+        return self.similarity >= FLAG_AT
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (slices as lists)."""
+        data = asdict(self)
+        data["similarity"] = self.similarity
+        return data
+
+
+def _fingerprint(name: str, text: str, boilerplate: Any):
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint(f"{name}.py", NOISE_TOKENS, GUARANTEE_TOKENS - NOISE_TOKENS + 1,
+                           boilerplate=boilerplate, language="python", fp=io.StringIO(text))
+
+
+def compare_all(sources: dict[str, str], boilerplate: str = "") -> list[PairResult]:
+    """Compare every pair of ``sources`` (label -> Python source) and return the pairs with any
+    match, most similar first.
+
+    ``boilerplate`` is the starter code; its fingerprints never count as a match. Cost:
+    O(n^2) comparisons of fingerprint sets (n = number of students; about 1 ms per pair).
+    """
+    from copydetect import compare_files
+
+    import numpy as np
+
+    base = (np.array(sorted(_fingerprint("starter", boilerplate, None).hashes), dtype=np.int64)
+            if boilerplate.strip() else None)
+    prints = {label: _fingerprint(label, text, base) for label, text in sources.items()}
+    labels = sorted(prints)
+    pairs: list[PairResult] = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            tokens, (sim_a, sim_b), (sl_a, sl_b) = compare_files(prints[a], prints[b])
+            if tokens == 0:
+                continue
+            pairs.append(PairResult(
+                a=a, b=b, similarity_a=round(float(sim_a), 4), similarity_b=round(float(sim_b), 4),
+                tokens=int(tokens),
+                slices_a=[(int(s), int(e)) for s, e in zip(*sl_a)],
+                slices_b=[(int(s), int(e)) for s, e in zip(*sl_b)]))
+    pairs.sort(key=lambda p: (-p.similarity, -p.tokens, p.a, p.b))
+    return pairs
+
+
+def segments(text: str, slices: list[list[int]] | list[tuple[int, int]]) -> list[tuple[str, bool]]:
+    """Split ``text`` into ``(piece, matched)`` runs for the side-by-side view."""
+    out: list[tuple[str, bool]] = []
+    pos = 0
+    for start, end in sorted((max(0, int(s)), min(len(text), int(e))) for s, e in slices):
+        if start < pos:
+            start = pos
+        if start >= end:
+            continue
+        if start > pos:
+            out.append((text[pos:start], False))
+        out.append((text[start:end], True))
+        pos = end
+    if pos < len(text):
+        out.append((text[pos:], False))
+    return out
+
+
+#: How many pairs a report keeps (most similar first).
+KEEP_PAIRS = 100
+
+
+def latest_sources(assignment_id: int) -> dict[str, tuple[int, str]]:
+    """Return ``{username: (submission id, source)}``: each student's last upload of the
+    assignment (instructors' own test uploads excluded)."""
+    from sqlalchemy import func, select
+
+    from grader.course.db import db
+    from grader.course.models import Submission, User
+
+    last = (select(Submission.student_id, func.max(Submission.attempt).label("attempt"))
+            .where(Submission.assignment_id == assignment_id)
+            .group_by(Submission.student_id).subquery())
+    rows = db.session.execute(
+        select(User.username, Submission.id, Submission.source)
+        .join(Submission, Submission.student_id == User.id)
+        .join(last, (last.c.student_id == Submission.student_id)
+              & (last.c.attempt == Submission.attempt))
+        .where(Submission.assignment_id == assignment_id, User.role == "student")).all()
+    return {name: (sid, bytes(src).decode("utf-8", "replace")) for name, sid, src in rows}
+
+
+def run_report(report_id: int) -> str:
+    """Compute similarity report ``report_id`` (idempotent: a finished report is left as it
+    is) and store its pairs; return its status. Any error is stored on the report for the
+    instructor ("failed") rather than raised: the job is not retried."""
+    from grader.course.catalog import assignment_folder
+    from grader.course.db import db
+    from grader.course.models import SimilarityReport, utcnow
+
+    report = db.session.get(SimilarityReport, report_id)
+    if report is None or report.status in ("done", "failed"):
+        return report.status if report else "missing"
+    report.status = "running"
+    db.session.commit()
+    try:
+        sources = latest_sources(report.assignment_id)
+        starter_path = assignment_folder(report.assignment) / "starter.py"
+        starter = starter_path.read_text("utf-8") if starter_path.is_file() else ""
+        pairs = compare_all({name: text for name, (_, text) in sources.items()}, starter)
+        report.pairs = [p.to_dict() | {"a_submission": sources[p.a][0],
+                                       "b_submission": sources[p.b][0]}
+                        for p in pairs[:KEEP_PAIRS]]
+        report.students = len(sources)
+        report.status = "done"
+    except Exception as exc:  # noqa: BLE001 - stored for the instructor, never retried
+        db.session.rollback()
+        report = db.session.get(SimilarityReport, report_id)
+        report.status = "failed"
+        report.error = f"{type(exc).__name__}: {exc}"[:2000]
+    report.finished_at = utcnow()
+    db.session.commit()
+    return report.status
+
+
+def request_report(assignment, user) -> "SimilarityReport":  # noqa: F821
+    """Store a queued report for ``assignment`` requested by ``user``, commit, then send the
+    job. If the broker cannot be reached the report is marked failed with the reason."""
+    from grader.course.db import db
+    from grader.course.models import SimilarityReport, utcnow
+    from grader.course.queue import celery
+
+    report = SimilarityReport(assignment_id=assignment.id, requested_by_id=user.id)
+    db.session.add(report)
+    db.session.commit()
+    app_celery = celery()
+    try:
+        app_celery.tasks[SIMILARITY_TASK].apply_async(args=[report.id])
+    except Exception as exc:  # noqa: BLE001 - any broker failure is shown, nothing is lost
+        if app_celery.conf.task_always_eager:
+            raise
+        report.status, report.error = "failed", f"the job queue cannot be reached ({exc}); try again"
+        report.finished_at = utcnow()
+        db.session.commit()
+    return report
