@@ -6,10 +6,11 @@ run the student's function on a few fresh probe inputs of its own (never the hid
 tries every misconception registered for that function in ``assignments/<slug>/misconceptions.py``
 and returns those that reproduce the student's outputs on all of them. See ``docs/diagnosis.md``.
 """
-from grader.diagnosis.hook import diagnose
+from grader.diagnosis.hook import diagnose, one_per_mistake
 from grader.diagnosis.matcher import diagnose as diagnose_observations
 from grader.diagnosis.model import Diagnosis, Misconception, Observation, PartSpec, Variants
 from grader.diagnosis.registry import Registry, RegistryError, load_registry
 
 __all__ = ["Diagnosis", "Misconception", "Observation", "PartSpec", "Registry", "RegistryError",
-           "Variants", "diagnose", "diagnose_observations", "load_registry"]
+           "Variants", "diagnose", "diagnose_observations", "load_registry",
+           "one_per_mistake"]

@@ -75,7 +75,8 @@ def diagnose(slug: str, spec: Any, result: Any, runner: Any = None) -> list[dict
         # A visible test's own inputs join the probes ("the same inputs"); a hidden test's never do.
         extra = [] if getattr(spec, "hidden", True) else seen
         limit = min(PROBE_TIME_LIMIT, getattr(spec, "time_limit", None) or PROBE_TIME_LIMIT)
-        diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit), seen, extra)
+        diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit), seen, extra,
+                                       explain_rest=True)
         found.extend(d.to_dict() for d in diagnoses)
     return found
 
@@ -104,3 +105,28 @@ def _caller(runner: Any, function: str, time_limit: float):
         return outputs + [None] * (len(args_list) - len(outputs))
 
     return call_many
+
+
+def one_per_mistake(results: list[Any]) -> None:
+    """Keep one "Probably:" per mistake in a report: later tests that show it refer back.
+
+    ``results`` are the report's ``TestResult`` objects. A diagnosis with the same key, function
+    and blocks as one shown earlier (visible tests first, in manifest order; then hidden ones)
+    keeps its key and blocks but its message becomes a short reference to the first test,
+    marked ``repeat_of``. Edits the results in place.
+    """
+    seen: dict[tuple, str] = {}
+    ordered = [r for r in results if r.visibility == "visible"] + \
+        [r for r in results if r.visibility != "visible"]
+    for result in ordered:
+        for diagnosis in result.diagnosis:
+            if not isinstance(diagnosis, dict) or diagnosis.get("kind") not in ("mistake", None):
+                continue
+            sig = (diagnosis.get("key"), result.part, tuple(diagnosis.get("blocks") or ()))
+            first = seen.get(sig)
+            if first is None:
+                seen[sig] = result.name
+                continue
+            diagnosis["repeat_of"] = first
+            diagnosis["message"] = (f"Probably the same mistake as in \u201c{first}\u201d above, "
+                                    f"{str(diagnosis.get('title') or diagnosis.get('key')).lower()}.")

@@ -27,16 +27,13 @@ FACTORS = {
                               "N = {sizes}): the 1/N of the mean is probably applied twice"),
     "times_two": ("Factor 2 (the 1/2 of the squared error dropped)", lambda c: 2.0,
                   "equal{s} twice the correct {what}: check the factors in front of the loss and "
-                  "of each derivative, e.g. the 1/2 of 1/2 (y - t)^2 that cancels the 2 its "
-                  "derivative brings down, or a term counted twice"),
+                  "of each derivative, {two_example}"),
     "times_half": ("Factor 1/2 (an extra 1/2)", lambda c: 0.5,
                    "equal{s} half the correct {what}: check the factors in front of the loss and "
-                   "of each derivative, e.g. the derivative of 1/2 (y - t)^2 is (y - t) with no "
-                   "1/2 left, since the 2 of the square cancels it"),
+                   "of each derivative, {half_example}"),
     "sign_flipped": ("Sign flipped", lambda c: -1.0,
                      "equal{s} the correct {what} with the opposite sign: check the sign of the error "
-                     "signal (y - t, not t - y) and of every derivative on the way (e.g. d cos t/dt "
-                     "= -sin t)"),
+                     "signal ({signal}) and of every derivative on the way"),
 }
 
 

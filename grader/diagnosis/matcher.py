@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from grader.diagnosis import compare
+from grader.diagnosis import compare, fingerprint, wording
 from grader.diagnosis.model import Blocks, Case, Diagnosis, Misconception, Observation, PartSpec, Variants
 
 log = logging.getLogger(__name__)
@@ -35,17 +35,21 @@ def failing_blocks(cases: Sequence[Case]) -> set[str]:
 
 
 def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
-             observations: Sequence[Observation]) -> list[Diagnosis]:
+             observations: Sequence[Observation], explain_rest: bool = False) -> list[Diagnosis]:
     """Return the diagnoses that explain the student's wrong outputs for one function.
 
     Args:
         part: how to compute and name the function's outputs.
         misconceptions: candidates registered for this part (order = priority on ties).
         observations: inputs the grader generated and the values the student returned.
+        explain_rest: add a note (kind ``"note"``, key ``no_single_mistake``) for wrong blocks
+            that nothing explains, naming the blocks that are right (the engine hook asks for it).
 
     Returns:
         Diagnoses, best first; ``[]`` if every output is correct or nothing explains it.
     """
+    if part.diagnose is not None:  # functions with their own rules (XOR constructions, training)
+        return part.diagnose(observations)
     groups: dict[str, list[Case]] = {}
     for obs in observations:
         try:
@@ -57,7 +61,7 @@ def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
         groups.setdefault(part.group(obs.args), []).append(case)
     found: dict[str, Diagnosis] = {}
     for cases in groups.values():
-        for diagnosis in _diagnose_group(part, misconceptions, cases):
+        for diagnosis in _diagnose_group(part, misconceptions, cases, explain_rest):
             seen = found.setdefault(diagnosis.key, diagnosis)
             if seen is not diagnosis:  # same mistake in another group (e.g. activation): merge
                 seen.blocks += [b for b in diagnosis.blocks if b not in seen.blocks]
@@ -66,11 +70,11 @@ def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
                 seen.correct_error = max(seen.correct_error, diagnosis.correct_error)
                 seen.extra["sizes"] = sorted(set(seen.extra["sizes"]) | set(diagnosis.extra["sizes"]))
                 render(part, seen)
-    return sorted(found.values(), key=lambda d: d.kind == "localisation")
+    return sorted(found.values(), key=lambda d: {"mistake": 0, "localisation": 1}.get(d.kind, 2))
 
 
 def _diagnose_group(part: PartSpec, misconceptions: Sequence[Misconception],
-                    cases: list[Case]) -> list[Diagnosis]:
+                    cases: list[Case], explain_rest: bool = False) -> list[Diagnosis]:
     failing = failing_blocks(cases)
     if not failing:
         return []
@@ -93,7 +97,61 @@ def _diagnose_group(part: PartSpec, misconceptions: Sequence[Misconception],
             break
         uncovered -= set(best.blocks)
         chosen.append(best)
+    if uncovered and part.trace is not None:
+        found = _fingerprints(part, cases, failing)
+        if found is not None:
+            return found + notes
+    if uncovered and explain_rest:
+        notes.append(_unexplained(part, cases, sorted(uncovered), failing))
     return chosen + notes
+
+
+def _fingerprints(part: PartSpec, cases: list[Case], failing: set[str]) -> list[Diagnosis] | None:
+    """Explain every failing block with at most two fingerprinted mistakes, or return None."""
+    usable = [c for c in cases if "large" not in c.tags]
+    if len(usable) < 3:
+        return None
+    try:
+        expl = fingerprint.search(part, usable, failing)
+    except MODEL_ERRORS as exc:  # a pass that does not apply to these inputs
+        log.warning("fingerprints of %s skipped: %s", part.name, exc)
+        return None
+    if expl is None:
+        return None
+
+    def make(key: str, title: str, template: str, blocks: list[str], extra: dict) -> Diagnosis:
+        order = {name: i for i, name in enumerate(usable[0].reference)}
+        blocks = sorted(blocks, key=lambda name: (order.get(name, len(order)), name))
+        diagnosis = Diagnosis(key=key, title=title, message="", blocks=blocks,
+                              observations=len(usable), model_error=0.0,
+                              correct_error=0.0, kind="mistake",
+                              extra={"template": template, "detail": "", "modelled": True,
+                                     "sizes": sorted({c.n for c in usable if c.n is not None}),
+                                     "fingerprint": True, **extra})
+        render(part, diagnosis)
+        return diagnosis
+
+    return wording.explanation_diagnoses(part, expl, usable, make)
+
+
+def _unexplained(part: PartSpec, cases: list[Case], wrong: list[str], failing: set[str]) -> Diagnosis:
+    """The plain statement that no single mistake (nor two) explains these blocks."""
+    right = [name for name in cases[0].reference if name not in failing] if cases else []
+    template = ("Your {blocks} match{es} no single mistake the grader can reproduce on its own "
+                "inputs (nor two mistakes together).")
+    if right:
+        names = ", ".join(display_name(part, b) for b in right)
+        template += f" Your {names} {'is' if len(right) == 1 else 'are'} right, so look where " \
+                    "only the wrong ones are computed."
+    else:
+        template += " None of the returned values is right, so start from the first step of the computation."
+    diagnosis = Diagnosis(key="no_single_mistake", title="Matches no single known mistake",
+                          message="", blocks=list(wrong), observations=len(cases),
+                          model_error=float("inf"), correct_error=0.0, kind="note",
+                          extra={"template": template, "detail": "", "sizes": [],
+                                 "modelled": False, "no_evidence": True})
+    render(part, diagnosis)
+    return diagnosis
 
 
 def _try(part: PartSpec, mis: Misconception, cases: list[Case], failing: set[str]) -> Diagnosis | None:
@@ -204,11 +262,14 @@ def render(part: PartSpec, diagnosis: Diagnosis) -> None:
     single = len(diagnosis.blocks) == 1
     text = extra["template"].format(
         blocks=names, s="s" if single else "", is_="is" if single else "are",
+        es="es" if single else "", has="has" if single else "have",
         what=("gradient" if part.gradient else "value"), variant=diagnosis.variant,
         sizes=", ".join(str(s) for s in extra["sizes"]) or "-", detail=extra["detail"],
-        part=part.name)
+        part=part.name, **wording.loss_words(part))
     count = diagnosis.observations
-    if extra["modelled"]:
+    if extra.get("no_evidence"):
+        pass
+    elif extra["modelled"]:
         error = diagnosis.model_error
         if not math.isfinite(error):  # both overflow in the same entries (e.g. no max shift)
             how = "entry by entry, including the entries that overflow to inf or NaN"
@@ -225,6 +286,8 @@ def render(part: PartSpec, diagnosis: Diagnosis) -> None:
 
 def display_name(part: PartSpec, block: str) -> str:
     """Return how a block is named to the student: ``dW1`` for the gradient of ``W1``."""
+    if part.display is not None:
+        return part.display(block)
     if part.gradient and not block.startswith("d") and block != "loss":
         return "d" + block
     return block

@@ -43,6 +43,16 @@ class PartSpec:
         group: ``group(args) -> str``: observations are diagnosed separately per group (e.g. per
             activation function); default one group.
         gradient: True if the blocks are gradients (wording of messages).
+        trace: ``trace(args, hook) -> output``: the correct pass with sites (``passes.py``) that
+            fingerprints edit; ``None`` for a function without one.
+        classes: ``classes(args) -> int``: the class count K of the input, or ``None``.
+        loss: the assignment's loss for this function, as the spec names it ("squared error",
+            "cross-entropy"), used so that messages give examples from the right loss.
+        display: ``display(block) -> str``: how a block is named to the student (their return
+            structure and layer numbering); default ``d<block>`` for gradients.
+        diagnose: ``diagnose(observations) -> list[Diagnosis]``: a function that is not a
+            numeric value with one correct answer (the XOR constructions, a training loop)
+            is diagnosed by its own rules instead of models and fingerprints.
     """
 
     name: str
@@ -54,6 +64,11 @@ class PartSpec:
     tags: Callable[[tuple], set[str]] = lambda args: set()
     group: Callable[[tuple], str] = lambda args: ""
     gradient: bool = True
+    trace: Callable[..., Any] | None = None
+    classes: Callable[[tuple], int] | None = None
+    loss: str = ""
+    display: Callable[[str], str] | None = None
+    diagnose: Callable[[Sequence["Observation"]], list["Diagnosis"]] | None = None
 
     def blocks(self, value: Any) -> Blocks:
         """Flatten a return value of this part into named float64 blocks."""
@@ -83,6 +98,7 @@ class Case:
         self.n: int | None = part.batch_size(obs.args) if part.batch_size else None
         if self.n == 1:
             self.tags.add("single")
+        self.k: int | None = part.classes(obs.args) if part.classes else None
 
     @cached_property
     def _correct(self) -> tuple[Blocks, dict[str, np.ndarray]]:

@@ -8,11 +8,12 @@ about 1000 (the overflow check). Hidden pre-activations stay away from the ReLU 
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
-from grader.diagnosis import numerics
+from grader.diagnosis import numerics, passes
 from grader.diagnosis.model import PartSpec
 
 LARGE_LOGIT = 50.0  # |logit| above this marks an input as a "large" (overflow) probe
@@ -34,7 +35,7 @@ def _logistic_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tu
 
 def logistic_ls_loss() -> PartSpec:
     """Part spec of ``logistic_ls_loss(w, b, x, t) -> (N,)`` per-example 1/2 (sigma(wx+b) - t)^2."""
-    return PartSpec(name="logistic_ls_loss", single_name="loss", gradient=False,
+    return PartSpec(name="logistic_ls_loss", single_name="loss", gradient=False, loss="squared error",
                     model=lambda a: (numerics.logistic_ls(*a)[0], {}),
                     probes=_logistic_probes, batch_size=lambda a: _rows(a, 2))
 
@@ -45,7 +46,8 @@ def logistic_ls_grad() -> PartSpec:
         _, dw, db, _ = numerics.logistic_ls(*a, deriv=deriv)
         return (dw, db), {}
 
-    return PartSpec(name="logistic_ls_grad", names=("dw", "db"), model=model,
+    return PartSpec(name="logistic_ls_grad", names=("dw", "db"), model=model, loss="squared error",
+                    trace=passes.logistic_ls_grad, display=str,
                     probes=_logistic_probes, batch_size=lambda a: _rows(a, 2))
 
 
@@ -84,6 +86,7 @@ def _softmax_tags(a: tuple) -> set[str]:
 def softmax_regression_loss() -> PartSpec:
     """Part spec of ``softmax_regression_loss(W, b, X, T) -> float`` (batch-mean cross-entropy)."""
     return PartSpec(name="softmax_regression_loss", single_name="loss", gradient=False,
+                    loss="cross-entropy", classes=lambda a: int(np.shape(a[3])[1]),
                     model=lambda a, softmax_mode="rows": (
                         numerics.softmax_regression(*a, softmax_mode=softmax_mode)[0], {}),
                     probes=_softmax_probes, batch_size=lambda a: _rows(a, 2), tags=_softmax_tags)
@@ -96,6 +99,8 @@ def softmax_regression_grad() -> PartSpec:
         return (dW, db), {"db": zbar}
 
     return PartSpec(name="softmax_regression_grad", names=("dW", "db"), model=model,
+                    loss="cross-entropy", classes=lambda a: int(np.shape(a[3])[1]),
+                    trace=passes.softmax_regression_grad, display=str,
                     probes=_softmax_probes, batch_size=lambda a: _rows(a, 2), tags=_softmax_tags)
 
 
@@ -125,7 +130,7 @@ def mlp_forward() -> PartSpec:
 
 def mlp_loss() -> PartSpec:
     """Part spec of ``mlp_loss(params, X, T) -> float`` (batch mean of 1/2 ||y - t||^2)."""
-    return PartSpec(name="mlp_loss", single_name="loss", gradient=False,
+    return PartSpec(name="mlp_loss", single_name="loss", gradient=False, loss="squared error",
                     model=lambda a: (numerics.mlp(*a)[1], {}),
                     probes=_mlp_probes(True), batch_size=lambda a: _rows(a, 1))
 
@@ -137,10 +142,24 @@ def mlp_backward() -> PartSpec:
         return grads, signals
 
     return PartSpec(name="mlp_backward", model=model, probes=_mlp_probes(True),
+                    loss="squared error", trace=passes.mlp_backward,
                     batch_size=lambda a: _rows(a, 1))
 
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def deep_block_name(block: str) -> str:
+    """Name a block of ``deep_loss_and_grads`` as the student indexes it: ``grads[0]["W"]``.
+
+    Layer l (1-based, counted from the input) is ``params[l - 1]``; its gradient is
+    ``grads[l - 1]`` (the lecture's W^(l)).
+    """
+    match = re.match(r"^([A-Za-z]+)(\d+)$", block)
+    if not match:
+        return block
+    return f'grads[{int(match.group(2)) - 1}]["{match.group(1)}"]'
+
 DEEP_SHAPES = ((7, (5, 6, 4, 7, 3)), (6, (4, 7, 5, 6, 3)), (5, (6, 3, 5, 4, 7)), (1, (5, 6, 4, 7, 3)),
                (1, (3, 5, 6, 7, 4)), (4, (5, 6, 7, 4, 3)), (5, (4, 6, 5, 7, 3)))  # N, layer widths
 DEEP_LARGE = frozenset({5, 6})
@@ -180,5 +199,7 @@ def deep_loss_and_grads() -> PartSpec:
         return (loss, grads), signals
 
     return PartSpec(name="deep_loss_and_grads", names=("loss", None), model=model,
+                    loss="cross-entropy", classes=lambda a: int(np.shape(a[0][-1]["b"])[0]),
+                    trace=passes.deep_loss_and_grads, display=deep_block_name,
                     probes=_deep_probes, batch_size=lambda a: _rows(a, 1), tags=_deep_tags,
                     group=lambda a: str(a[3]))

@@ -43,7 +43,8 @@ def probe_inputs(slug: str, function: str, seen_args: Sequence[tuple] = ()) -> l
 def probe_and_diagnose(slug: str, function: str,
                        call_many: Callable[[list[tuple]], list[Any]],
                        seen_args: Sequence[tuple] = (),
-                       extra_inputs: Sequence[tuple] = ()) -> list[Diagnosis]:
+                       extra_inputs: Sequence[tuple] = (),
+                       explain_rest: bool = False) -> list[Diagnosis]:
     """Diagnose ``function`` from the student's outputs on the probe inputs.
 
     Args:
@@ -54,15 +55,17 @@ def probe_and_diagnose(slug: str, function: str,
         seen_args: inputs of the failed check (configuration only; never echoed).
         extra_inputs: further inputs to use as observations besides the probes (the hook passes
             a *visible* test's own inputs, so the model is also checked on the same inputs).
+        explain_rest: also say plainly which wrong blocks no mistake explains (and which
+            blocks are right); see ``matcher.diagnose``.
 
     Returns:
         Diagnoses, best first; ``[]`` when the function has no registered misconceptions, the
         student's outputs are all correct, or nothing explains them.
     """
     part, misconceptions = load_registry(slug).for_part(function)
-    if part is None or not misconceptions:
+    if part is None or not (misconceptions or part.trace or part.diagnose):
         return []
     probes = probe_inputs(slug, function, seen_args) + [tuple(a) for a in extra_inputs]
     outputs = call_many(probes)
     observations = [Observation(args, out) for args, out in zip(probes, outputs) if out is not None]
-    return diagnose(part, misconceptions, observations)
+    return diagnose(part, misconceptions, observations, explain_rest)

@@ -95,6 +95,7 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
                 by_index[i] = _run_test(assignment, tests[i], checks, session, student_id, key)
         session.collect_output()  # nothing once stopped
         results = [by_index[i] for i in range(len(tests))]
+        _one_per_mistake(results)
     finally:
         session.close()
     return report(results, output=session.student_output)
@@ -145,6 +146,19 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
     if status != "passed":
         result.diagnosis = _diagnose(assignment, spec, result, session)  # session: probes (issue 6)
     return result
+
+
+def _one_per_mistake(results: list[TestResult]) -> None:
+    """One "Probably:" per mistake across tests (``grader.diagnosis.one_per_mistake``), if present."""
+    try:
+        module = importlib.import_module("grader.diagnosis")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("grader.diagnosis",):
+            raise
+        return
+    dedupe = getattr(module, "one_per_mistake", None)
+    if dedupe is not None:
+        dedupe(results)
 
 
 def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult,

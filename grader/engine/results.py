@@ -29,7 +29,8 @@ def diagnosis_text(diagnosis: Any) -> str:
     else:
         text = str(diagnosis)
     text = text.strip()
-    return text if text.lower().startswith("probabl") else f"Probable mistake: {text}"
+    plain = isinstance(diagnosis, dict) and (diagnosis.get("repeat_of") or diagnosis.get("kind") == "note")
+    return text if plain or text.lower().startswith("probabl") else f"Probable mistake: {text}"
 
 
 def diagnosis_parts(diagnosis: Any) -> tuple[str, str]:

@@ -61,3 +61,31 @@ def test_overflow_evidence_is_worded_without_an_infinite_error():
     assert messages
     assert not any("relative error of inf" in m or "error of nan" in m for m in messages)
     assert any("overflow to inf or NaN" in m for m in messages)
+
+
+@pytest.mark.slow
+def test_one_probably_per_mistake_across_tests():
+    # the missing sigma' fails the reference test and the central-difference test of
+    # mlp_backward (and the hidden one): one "Probably:", the others refer back to it
+    report = _grade(_mutant("bw_no_sigma_prime"))
+    found = [(t.name, d) for t in report.tests for d in t.diagnosis if d["kind"] == "mistake"]
+    assert len(found) >= 2
+    full = [d for _, d in found if d["message"].startswith("Probably:")]
+    repeats = [d for _, d in found if d.get("repeat_of")]
+    assert len(full) == 1 and len(repeats) == len(found) - 1
+    assert all(d["key"] == full[0]["key"] for d in repeats)
+    first_test = next(name for name, d in found if d is full[0])
+    assert all(d["repeat_of"] == first_test and first_test in d["message"] for d in repeats)
+
+
+@pytest.mark.slow
+def test_xor_truth_table_is_diagnosed_through_the_engine():
+    source = (corpus.source(corpus.Entry("xor", "reference", "", "", "")) + "\n\n"
+              "def threshold_xor_params():\n"
+              "    return {'W1': np.array([[1.0, 1.0], [1.0, 1.0]]), 'b1': np.array([-0.5, -1.5]),\n"
+              "            'W2': np.array([[1.0, 0.0]]), 'b2': np.array([-0.5])}\n")
+    report = grade_source("xor", source, launcher=PlainLauncher(), seed_key=b"k1")
+    (test,) = [t for t in report.tests if t.status != "passed"]
+    assert test.part == "threshold_xor_params"
+    assert [d["key"] for d in test.diagnosis] == ["computes_or"]
+    assert "computes OR instead of XOR" in test.diagnosis[0]["message"]

@@ -31,8 +31,12 @@ def test_localisation_of_missing_derivative_in_one_layer():
         loss, grads, _ = numerics.deep(params, X, y, activation, deriv="missing", deriv_layers={2})
         return loss, grads
     found = _diagnose("deep_loss_and_grads", student, seen=[(None, None, None, "sigmoid")])
-    assert [d.key for d in found] == ["first_wrong_layer"]
-    assert "layers 3-4 are right, layer 2 is wrong" in found[0].message
+    # Named since issue 13 (a fingerprint of the pass: f'(z) left out of one layer's step), the
+    # localisation note still beside it.
+    assert [d.key for d in found] == ["activation_derivative_missing", "first_wrong_layer"]
+    assert "of layer 2 (params[1]) leaves out the factor f'(z)" in found[0].message
+    assert "layers 3-4 are right, layer 2 is wrong" in found[1].message
+    assert found[1].blocks == ["W1", "b1", "W2", "b2"]
     assert found[0].blocks == ["W1", "b1", "W2", "b2"]
 
 

@@ -141,7 +141,12 @@ def mlp_loss(params, X, T):
      _deep(dact="((1 - np.tanh(Hs[l]) ** 2) if activation == 'tanh' else "
                 "_m_dact(Zs[l - 1], Hs[l], activation))")),
     ("deep_transposed", "transposed", _deep(dw="Hs[l].T @ Z_bar")),
-    ("deep_first_layer_only", "first_wrong_layer", _deep(dact=_FIRST_LAYER_ONLY)),
+    # f'(z) left out of layer 1 only: named by its fingerprint since issue 13 (the
+    # first_wrong_layer note comes beside it; tests/diagnosis/test_diagnosis_corpus.py)
+    ("deep_first_layer_only", "activation_derivative_missing", _deep(dact=_FIRST_LAYER_ONLY)),
+    # a mistake no model describes (f'(z) clipped below at 0.1 in layer 1): only localised
+    ("deep_first_layer_clipped_derivative", "first_wrong_layer",
+     _deep(dact="(np.maximum(" + _DACT + ", 0.1) if l == 1 else " + _DACT + ")")),
     ("deep_product_of_means", "right_for_single_example",
      _deep(dw="np.outer(Z_bar.mean(axis=0), Hs[l].mean(axis=0)) * N")),
 ]

@@ -1,0 +1,13 @@
+"""Diagnosis of the ``xor`` assignment (issue 13).
+
+Trusted grader code, loaded by ``grader.diagnosis.registry``. The XOR constructions and
+``train_xor`` have many correct answers, so they are diagnosed by evaluating the returned network
+(what truth table it computes, which unit never fires, which input sits on a boundary, how the
+trained networks of a few seeds look), see ``grader/diagnosis/xor.py``. ``xor_features`` has one
+correct value and no listed misconception.
+"""
+from grader.diagnosis import xor
+
+PARTS = xor.parts()
+
+MISCONCEPTIONS: dict = {}

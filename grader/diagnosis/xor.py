@@ -1,0 +1,373 @@
+"""Diagnosis of the XOR constructions and of ``train_xor`` (issue 13).
+
+These functions have many correct answers (any weights that compute XOR), so they are not
+diagnosed by comparing with one reference value. Instead the returned network is *evaluated*
+here, on the trusted side, and what it computes is named: the truth table it realises (OR, AND,
+NAND, XNOR ... instead of XOR), a hidden unit that never fires, an input that lies exactly on a
+step's boundary (where the strict step gives 0), a bump whose kinks ignore delta or whose slope
+or height is off. ``train_xor`` is observed only through what the contract returns: the trained
+networks for a few seeds of the diagnoser's own (never a hidden test's), from which it infers a
+flipped update (confidently wrong: the loss went up), an update that never reached the returned
+weights (W1 is exactly a fresh draw of ``default_rng(seed)``), or a plateau / poor local minimum.
+
+Every rule is checked on every observation it uses; nothing is claimed from a single seed that the
+other seeds contradict.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from grader.diagnosis.model import Diagnosis, Observation, PartSpec
+
+XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+XOR_T = np.array([0.0, 1.0, 1.0, 0.0])
+
+#: Truth tables on (0,0), (0,1), (1,0), (1,1) -> name of the Boolean function.
+TABLES = {
+    (0, 1, 1, 0): "XOR", (0, 1, 1, 1): "OR", (0, 0, 0, 1): "AND", (1, 1, 1, 0): "NAND",
+    (1, 0, 0, 1): "XNOR", (1, 0, 0, 0): "NOR", (0, 0, 0, 0): "always 0", (1, 1, 1, 1): "always 1",
+    (0, 0, 1, 1): "x1", (0, 1, 0, 1): "x2", (1, 1, 0, 0): "NOT x1", (1, 0, 1, 0): "NOT x2",
+    (0, 0, 1, 0): "x1 AND NOT x2", (0, 1, 0, 0): "x2 AND NOT x1",
+    (1, 1, 0, 1): "NOT x1 OR x2", (1, 0, 1, 1): "x1 OR NOT x2",
+}
+TABLE_KEYS = {"OR": "computes_or", "AND": "computes_and", "NAND": "computes_nand",
+              "XNOR": "computes_xnor", "NOR": "computes_nor"}
+
+
+def _arr(value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.shape != shape or not np.isfinite(arr).all():
+        return None
+    return arr
+
+
+def _step(u: np.ndarray) -> np.ndarray:
+    return (u > 0).astype(np.float64)
+
+
+def table_name(y: np.ndarray) -> str:
+    """Name the Boolean function with outputs ``y`` on the four binary inputs."""
+    return TABLES.get(tuple(int(v) for v in y), "another function")
+
+
+def _diag(key: str, title: str, message: str, blocks: list[str], n: int, **extra: Any) -> Diagnosis:
+    return Diagnosis(key=key, title=title, message=message, blocks=blocks, observations=n,
+                     model_error=0.0, correct_error=0.0, kind="mistake", extra=extra)
+
+
+def _rows(y: np.ndarray) -> str:
+    return ", ".join(f"({a:g}, {b:g}) -> {v:g}" for (a, b), v in zip(XOR_X, y))
+
+
+def _network(value: Any) -> dict[str, np.ndarray] | None:
+    """The student's two-layer network as arrays, or None when it is malformed."""
+    if not isinstance(value, dict):
+        return None
+    W1 = np.asarray(value.get("W1")) if value.get("W1") is not None else None
+    if W1 is None or W1.ndim != 2 or W1.shape[1] != 2:
+        return None
+    h = W1.shape[0]
+    parts = {"W1": _arr(value.get("W1"), (h, 2)), "b1": _arr(value.get("b1"), (h,)),
+             "W2": _arr(value.get("W2"), (1, h)), "b2": _arr(value.get("b2"), (1,))}
+    return None if any(v is None for v in parts.values()) else parts
+
+
+# --------------------------------------------------------------------------- threshold network
+def diagnose_threshold(observations: Sequence[Observation]) -> list[Diagnosis]:
+    """Name what ``threshold_xor_params``'s hard-threshold network computes instead of XOR."""
+    net = _network(observations[0].output) if observations else None
+    if net is None:
+        return []
+    U1 = XOR_X @ net["W1"].T + net["b1"]
+    H = _step(U1)
+    U2 = H @ net["W2"].T + net["b2"]
+    y = _step(U2)[:, 0]
+    if np.array_equal(y, XOR_T):
+        return []
+    name = table_name(y)
+    boundary = _boundary_fix(U1, U2, net)
+    if boundary:  # the one cause: the table follows from it
+        return [_diag("boundary_point_wrong_side", "An input exactly on a step's boundary",
+                      boundary, ["y"], 1)]
+    units = []
+    for j in range(H.shape[1]):
+        if not H[:, j].any():
+            units.append(f"hidden unit {j + 1} (row {j} of W1) never fires: W1[{j}] x + b1[{j}] "
+                         f"<= 0 on all four inputs, so it contributes nothing; raise b1[{j}] or "
+                         "its weights")
+        elif H[:, j].all():
+            units.append(f"hidden unit {j + 1} (row {j} of W1) fires on all four inputs, so it "
+                         f"carries no information; lower b1[{j}]")
+    hidden = ", ".join(f"unit {j + 1} computes {table_name(H[:, j])}" for j in range(H.shape[1]))
+    text = (f"Probably: your network computes {name} instead of XOR ({_rows(y)}); its hidden "
+            f"{hidden}.")
+    if units:
+        return [_diag("unit_never_fires", "A hidden unit that never changes",
+                      text + " The cause: " + "; ".join(units) + ".", ["W1", "b1"], 1, table=name)]
+    return [_diag(TABLE_KEYS.get(name, "computes_other"), f"Network computes {name} instead of XOR",
+                  text + " XOR is OR AND NOT AND: one hidden unit for OR, one for AND, and an "
+                  "output unit that fires for OR but not AND.", ["y"], 1, table=name)]
+
+
+def _boundary_fix(U1: np.ndarray, U2: np.ndarray, net: dict[str, np.ndarray]) -> str:
+    """Describe an input whose pre-activation is exactly 0 if moving it across fixes the table."""
+    for j in range(U1.shape[1]):
+        on_edge = np.flatnonzero(np.abs(U1[:, j]) < 1e-12)
+        if on_edge.size:
+            H = _step(U1)
+            H[on_edge, j] = 1.0
+            y = _step(H @ net["W2"].T + net["b2"])[:, 0]
+            if np.array_equal(y, XOR_T):
+                pts = " and ".join(f"({XOR_X[i, 0]:g}, {XOR_X[i, 1]:g})" for i in on_edge)
+                return (f"Probably: the input{'s' if on_edge.size > 1 else ''} {pts} lie"
+                        f"{'' if on_edge.size > 1 else 's'} exactly on the boundary of hidden "
+                        f"unit {j + 1}: W1[{j}] x + b1[{j}] = 0 there, and step(0) = 0 (the step "
+                        "fires only for u > 0), so the unit stays off. Put the boundary between "
+                        "the points, e.g. a bias ending in .5.")
+    for i in np.flatnonzero(np.abs(U2[:, 0]) < 1e-12):
+        a, b = XOR_X[i]
+        return (f"Probably: the input ({a:g}, {b:g}) lies exactly on the output unit's boundary "
+                "(W2 h + b2 = 0 there) and step(0) = 0, so the output is 0. Move b2 so the "
+                "boundary falls between the points.")
+    return ""
+
+
+def diagnose_linear(observations: Sequence[Observation]) -> list[Diagnosis]:
+    """Name what step(Phi w + b) of ``xor_linear_params`` computes instead of XOR."""
+    out = observations[0].output if observations else None
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        return []
+    w = _arr(out[0], (3,))
+    b = _arr(out[1], ())
+    if w is None or b is None:
+        return []
+    Phi = np.column_stack([XOR_X, XOR_X[:, 0] * XOR_X[:, 1]])
+    u = Phi @ w + float(b)
+    y = _step(u)
+    if np.array_equal(y, XOR_T):
+        return []
+    edge = np.flatnonzero(np.abs(u) < 1e-12)
+    found = []
+    if edge.size:
+        pts = " and ".join(f"({XOR_X[i, 0]:g}, {XOR_X[i, 1]:g})" for i in edge)
+        found.append(_diag("boundary_point_wrong_side", "An input exactly on the boundary",
+                           f"Probably: Phi w + b = 0 exactly at {pts}, and step(0) = 0 (the "
+                           "step fires only for u > 0), so the input is classified 0. Shift b "
+                           "so that no input lies on the boundary.", ["w", "b"], 1))
+        flipped = y.copy()
+        flipped[edge] = 1.0
+        if np.array_equal(flipped, XOR_T):
+            return found  # the one cause
+    name = table_name(y)
+    found.append(_diag(TABLE_KEYS.get(name, "computes_other"), f"Computes {name} instead of XOR",
+                       f"Probably: step(Phi w + b) computes {name} instead of XOR ({_rows(y)}). "
+                       "On binary inputs x1 + x2 - 2 x1 x2 is XOR, so the weight of the product "
+                       "feature x1 x2 must be negative and larger than the others.",
+                       ["w", "b"], 1, table=name))
+    return found
+
+
+# --------------------------------------------------------------------------- interval indicator
+def diagnose_interval(observations: Sequence[Observation]) -> list[Diagnosis]:
+    """Name what is off in f(x) = w1 phi(x - b1) + w2 phi(x - b2) (target: 1 on [1, 2))."""
+    out = observations[0].output if observations else None
+    if not isinstance(out, (tuple, list)) or len(out) != 4:
+        return []
+    vals = [_arr(v, ()) for v in out]
+    if any(v is None for v in vals):
+        return []
+    w1, b1, w2, b2 = (float(v) for v in vals)
+
+    def f(x: float) -> float:
+        return w1 * (x - b1 >= 0) + w2 * (x - b2 >= 0)
+
+    height = f(1.5)
+    found = []
+    if abs(height - 1.0) > 1e-9 and abs(f(-5.0)) < 1e-9:
+        found.append(_diag("interval_height", "Wrong height of the indicator",
+                           f"Probably: your f is {height:g} inside [1, 2) instead of 1: the "
+                           "height of the first step is w1, so w1 = 1.", ["w1"], 1))
+    if abs(f(3.0)) > 1e-9 and abs(height - 1.0) <= 1e-9:
+        found.append(_diag("interval_no_cancel", "Second step does not cancel the first",
+                           f"Probably: your f is {f(3.0):g} after x = 2 instead of 0: the second "
+                           "unit must cancel the first, so w2 = -w1.", ["w2"], 1))
+    if not found and abs(height - 1.0) <= 1e-9 and abs(f(3.0)) < 1e-9 and abs(f(-5.0)) < 1e-9:
+        if abs(f(1.0) - 1.0) > 1e-9 or abs(f(2.0)) > 1e-9:
+            lo, hi = min(b1, b2), max(b1, b2)
+            found.append(_diag("boundary_point_wrong_side", "An end point on the wrong side",
+                               f"Probably: your steps switch at x = {lo:g} and x = {hi:g}, so f(1) "
+                               f"= {f(1.0):g} and f(2) = {f(2.0):g}; the interval [1, 2) includes "
+                               "1 and excludes 2. With phi(u) = 1 for u >= 0 a unit switches on "
+                               "exactly at x = b, so b1 = 1 and b2 = 2.", ["b1", "b2"], 1))
+    return found
+
+
+# --------------------------------------------------------------------------- ReLU bump
+BUMP_DELTAS = (0.5, 0.3, 0.2, 0.1)
+
+
+def _bump(out: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        return None
+    a, c = _arr(out[0], (4,)), _arr(out[1], (4,))
+    return None if a is None or c is None else (a, c)
+
+
+def _f(a: np.ndarray, c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return (a * np.maximum(np.asarray(x, dtype=float)[:, None] - c, 0.0)).sum(axis=1)
+
+
+def bump_ok(a: np.ndarray, c: np.ndarray, delta: float) -> bool:
+    """Whether f is 1 on [1, 2] and 0 outside [1 - delta, 2 + delta] (the assignment's test)."""
+    inside = np.linspace(1.0, 2.0, 101)
+    outside = np.concatenate([np.linspace(1 - delta - 3, 1 - delta, 50), np.linspace(2 + delta, 5 + delta, 50)])
+    with np.errstate(all="ignore"):
+        return bool(np.all(np.abs(_f(a, c, inside) - 1) <= 1e-9) and
+                    np.all(np.abs(_f(a, c, outside)) <= 1e-9))
+
+
+def diagnose_bump(observations: Sequence[Observation]) -> list[Diagnosis]:
+    """Name what is off in ``relu_bump_params(delta)`` from its answers for several deltas."""
+    cases = []
+    for obs in observations:
+        got = _bump(obs.output)
+        if got is None or not obs.args:
+            return []
+        cases.append((float(obs.args[0]), *got))
+    if len(cases) < 3 or all(bump_ok(a, c, d) for d, a, c in cases):
+        return []
+    n = len(cases)
+    first_a, first_c = cases[0][1], cases[0][2]
+    if all(np.array_equal(a, first_a) and np.array_equal(c, first_c) for _, a, c in cases):
+        right = [d for d, a, c in cases if bump_ok(a, c, d)]
+        when = f" (right only for delta = {right[0]:g})" if right else ""
+        return [_diag("bump_ignores_delta", "Bump ignores delta",
+                      f"Probably: relu_bump_params returns the same (a, c) for every delta{when}. "
+                      "The ramps must be delta wide: kinks c = (1 - delta, 1, 2, 2 + delta) and "
+                      "slopes a = (1/delta, -1/delta, -1/delta, 1/delta).", ["a", "c"], n)]
+    kinks_ok = all(np.allclose(np.sort(c), [1 - d, 1, 2, 2 + d], atol=1e-12) for d, a, c in cases)
+    heights = [float(_f(a, c, np.array([1.5]))[0]) for d, a, c in cases]
+    tails = [float(_f(a, c, np.array([3.0 + d]))[0]) for d, a, c in cases]
+    if kinks_ok and all(abs(t) < 1e-9 for t in tails):
+        slopes = [float(np.max(np.abs(a))) for d, a, c in cases]
+        if all(abs(s - d) < 1e-9 for s, (d, _, _) in zip(slopes, cases)):
+            return [_diag("bump_wrong_slope", "Bump slope delta instead of 1/delta",
+                          "Probably: your slopes are +-delta instead of +-1/delta, so the bump only "
+                          "reaches delta^2. A ramp that rises by 1 over a width delta has slope "
+                          "1/delta.", ["a"], n)]
+        if all(abs(s - slopes[0]) < 1e-9 for s in slopes):
+            return [_diag("bump_wrong_slope", "Bump slope does not depend on delta",
+                          f"Probably: your slopes are +-{slopes[0]:g} for every delta, so the "
+                          "plateau height changes with delta (it is slope x delta). A ramp that "
+                          "rises by 1 over a width delta has slope 1/delta.", ["a"], n)]
+        if all(abs(h - heights[0]) < 1e-9 for h in heights) and abs(heights[0] - 1) > 1e-9:
+            return [_diag("bump_wrong_height", "Bump has the wrong height",
+                          f"Probably: your bump's plateau is at {heights[0]:g} instead of 1: scale "
+                          "the slopes to +-1/delta.", ["a"], n)]
+    return []
+
+
+# --------------------------------------------------------------------------- train_xor
+TRAIN_SEEDS = (11, 2024, 777)
+
+
+def xor_output(net: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
+    """y = sigma(W2 sigma(W1 x + b1) + b2) for every row of X (the spec's network), shape (N,)."""
+    with np.errstate(all="ignore"):
+        H = 1.0 / (1.0 + np.exp(-(X @ net["W1"].T + net["b1"])))
+        return (1.0 / (1.0 + np.exp(-(H @ net["W2"].T + net["b2"]))))[:, 0]
+
+
+def _is_fresh_draw(W1: np.ndarray, seed: int) -> bool:
+    """Whether W1 is exactly the first draw of ``default_rng(seed)``, for the usual initialisations.
+
+    Normal draws of any scale (``normal(0, s, shape)`` = s * ``standard_normal(shape)``, also
+    drawn as (2, H) and transposed) and uniform draws on any interval (a + (b - a) *
+    ``random(shape)``) are recognised.
+    """
+    h = W1.shape[0]
+    for draw in ("standard_normal", "random"):
+        for shape, back in (((h, 2), lambda v: v), ((2, h), lambda v: v.T)):
+            base = back(getattr(np.random.default_rng(seed), draw)(shape))
+            A = np.column_stack([base.ravel(), np.ones(base.size)])
+            coef, *_ = np.linalg.lstsq(A, W1.ravel(), rcond=None)
+            if abs(coef[0]) > 1e-12 and np.allclose(A @ coef, W1.ravel(), rtol=1e-12, atol=1e-12):
+                if draw == "random" or abs(coef[1]) < 1e-12:
+                    return True
+    return False
+
+
+def diagnose_train(observations: Sequence[Observation]) -> list[Diagnosis]:
+    """Infer what goes wrong in ``train_xor`` from its networks for several seeds."""
+    nets = []
+    for obs in observations:
+        net = _network(obs.output)
+        if net is None or not obs.args:
+            return []
+        nets.append((int(obs.args[0]), net))
+    if len(nets) < 2:
+        return []
+    results = []
+    for seed, net in nets:
+        y = xor_output(net, XOR_X)
+        solved = bool(np.all((y > 0.5) == (XOR_T > 0.5)))
+        with np.errstate(all="ignore"):
+            loss = float(-np.mean(XOR_T * np.log(np.clip(y, 1e-300, 1)) +
+                                  (1 - XOR_T) * np.log(np.clip(1 - y, 1e-300, 1))))
+        results.append((seed, net, y, solved, loss))
+    failed = [r for r in results if not r[3]]
+    if not failed:
+        return []
+    n = len(results)
+    if all(_is_fresh_draw(net["W1"], seed) for seed, net, *_ in failed):
+        return [_diag("update_not_applied", "Training update never applied",
+                      f"Probably: the weights train_xor returns are the initial random draw: for "
+                      f"{len(failed)} of {n} seeds W1 is exactly what default_rng(seed) drew. The "
+                      "update does not reach the arrays you return (e.g. W1 = W1 - lr * dW1 inside "
+                      "a helper rebinds a local name, or the dict was built before training).",
+                      ["W1", "b1", "W2", "b2"], n)]
+    # Descent from any start never ends far above the loss of the constant guess y = 0.5
+    # (log 2); ascent drives the outputs to saturate on the wrong side of some targets.
+    uphill = [r for r in failed if r[4] > np.log(2) + 0.5 and np.min(np.abs(r[2] - 0.5)) > 0.4]
+    if len(uphill) == len(failed):
+        return [_diag("update_sign", "Update goes uphill (loss increases)",
+                      f"Probably: training makes the loss larger: for {len(failed)} of {n} seeds "
+                      "the network ends with saturated outputs (y near 0 or 1) that are wrong "
+                      "for some inputs, a loss far above log 2, the loss of always answering "
+                      "0.5. Gradient descent subtracts the gradient, W = W - lr * dL/dW, with "
+                      "the error signal y - t (not t - y).",
+                      ["W1", "b1", "W2", "b2"], n)]
+    stalled = [r for r in failed if np.sum((r[2] > 0.5) != (XOR_T > 0.5)) <= 2]
+    if len(stalled) == len(failed):
+        solved = n - len(failed)
+        return [_diag("training_plateau", "Training stalls in a plateau",
+                      f"Probably: training stalls in a plateau or a poor local minimum: it solved "
+                      f"XOR for {solved} of {n} seeds; for the others some outputs sit near 0.5 "
+                      "or on the wrong side. Restart from a new random draw when the result is "
+                      "wrong, or use a larger learning rate, more steps or more hidden units.",
+                      ["W1", "b1", "W2", "b2"], n)]
+    return []
+
+
+def _none_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tuple]:
+    return [()]
+
+
+def parts() -> list[PartSpec]:
+    """Part specs of the XOR functions (diagnosed by their own rules, no models)."""
+    def spec(name, fn, probes):
+        return PartSpec(name=name, model=lambda a: (None, {}), probes=probes, gradient=False,
+                        diagnose=fn)
+    return [
+        spec("threshold_xor_params", diagnose_threshold, _none_probes),
+        spec("xor_linear_params", diagnose_linear, _none_probes),
+        spec("interval_indicator_params", diagnose_interval, _none_probes),
+        spec("relu_bump_params", diagnose_bump, lambda rng, seen: [(d,) for d in BUMP_DELTAS]),
+        spec("train_xor", diagnose_train, lambda rng, seen: [(s,) for s in TRAIN_SEEDS]),
+    ]
