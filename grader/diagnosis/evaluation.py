@@ -2,7 +2,7 @@
 
 For a planted mistake the *top diagnosis* of a report is the first diagnosis of kind
 ``mistake`` over its failed tests in manifest order (a localisation note only if there is no
-mistake diagnosis). It is *named right* when its key is the planted key.
+mistake diagnosis; the plain "matches no single mistake" note names nothing). It is *named right* when its key is the planted key.
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ class Outcome:
     def top(self) -> str | None:
         """Key of the top diagnosis, or None."""
         mistakes = [d for d in self.diagnoses if d.get("kind") == "mistake"]
-        ranked = mistakes or self.diagnoses
+        notes = [d for d in self.diagnoses if d.get("kind") == "localisation"]
+        ranked = mistakes or notes
         return ranked[0]["key"] if ranked else None
 
     @property
