@@ -52,6 +52,15 @@ def reference(slug: str) -> str:
     return (REPO / "reference_solutions" / f"{slug}.py").read_text()
 
 
+def with_hostile(code: str, src: str) -> str:
+    """``src`` with ``code`` run at import, placed after the ``from __future__`` imports (they
+    must come first in a module, or the whole file is a syntax error and measures nothing)."""
+    lines = src.splitlines(keepends=True)
+    at = max((i + 1 for i, line in enumerate(lines) if line.startswith("from __future__")),
+             default=0)
+    return "".join(lines[:at]) + code + "".join(lines[at:])
+
+
 def buggy(slug: str, rng: random.Random) -> str:
     """A plausible wrong solution: a sign flipped, a function missing, or a syntax error."""
     src = reference(slug)
@@ -81,7 +90,7 @@ def workload(n: int, users: int, seed: int) -> list[tuple[int, str, str, str]]:
             kind, src = "buggy", buggy(slug, rng)
         else:
             name = rng.choice(sorted(HOSTILE))
-            kind, src = f"hostile: {name}", HOSTILE[name] + reference(slug)
+            kind, src = f"hostile: {name}", with_hostile(HOSTILE[name], reference(slug))
         jobs.append((i % users, slug, kind, src))
     rng.shuffle(jobs)
     return jobs
