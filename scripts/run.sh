@@ -17,10 +17,15 @@
 #                                     before it SIGKILLs the worker (the job is then re-sent)
 #   GRADELAB_SECRET_KEY, GRADELAB_SEED_KEY (else made once and kept in instance/)
 #   GRADELAB_SKIP_BOOTSTRAP=1         do not run scripts/bootstrap.sh first
+#   GRADELAB_RESTART_MAX_DELAY (60)   longest back-off, seconds, before a dead worker/beat restarts
 # Ctrl-C (or SIGTERM to this script or to its process group) stops all three: SIGTERM to each,
 # then SIGKILL to what is still running after its window (web and beat: 40 s; the worker:
-# GRADELAB_WORKER_STOP_SECONDS). A second Ctrl-C/SIGTERM kills what is left at once. If one of the
-# three dies, the others are stopped the same way.
+# GRADELAB_WORKER_STOP_SECONDS). A second Ctrl-C/SIGTERM kills what is left at once.
+# Supervision: a worker or beat that dies is restarted (the dead worker's leftover pool and
+# sandbox processes are killed first) after a back-off of 1 s, doubled for each death within
+# 60 s of its start, up to GRADELAB_RESTART_MAX_DELAY; the web keeps serving meanwhile. Jobs of
+# a dead worker are taken over when their lease expires (docs/operations.md). If the web dies,
+# the others are stopped and the script exits with its status.
 set -euo pipefail
 log() { printf '[run] %s\n' "$*" >&2; }
 
@@ -51,7 +56,12 @@ web_args() {
 # Processes started (parallel arrays) and the worker's pid (its own session and process group).
 pids=()
 names=()
+started=()   # $SECONDS at each one's (re)start
+delays=()    # its current restart back-off, seconds
 worker_pid=""
+sleeper_pid=""  # the back-off sleep of a pending restart
+RESTART_MAX_DELAY="${GRADELAB_RESTART_MAX_DELAY:-60}"
+RESTART_RESET_SECONDS=60  # a process that ran this long restarts after 1 s again
 force_stop=0
 WORKER_STOP_SECONDS="${GRADELAB_WORKER_STOP_SECONDS:-330}"
 OTHER_STOP_SECONDS=40  # gunicorn's graceful timeout is 30 s
@@ -71,6 +81,7 @@ kill_hard() {  # kill_hard PID: SIGKILL the process and what it started
 stop_all() {
   trap 'force_stop=1; log "second signal: killing what is still running now"' INT TERM HUP
   local i pid limit idle=0 left start=$SECONDS
+  [[ -z "$sleeper_pid" ]] || kill "$sleeper_pid" 2>/dev/null || true
   for i in "${!pids[@]}"; do
     log "stopping ${names[$i]} (pid ${pids[$i]}): SIGTERM"
     kill -TERM "${pids[$i]}" 2>/dev/null || true
@@ -108,16 +119,67 @@ stop_all() {
   log "stopped (after $((SECONDS - start)) s)"
 }
 
-# Wait until one of the processes exits or a signal comes, then stop all; exit status: 0 on a
-# signal, else that of the process that exited.
+# launch NAME: run start_NAME (which starts the process and sets LAUNCHED_PID) and record the
+# pid, in place of the dead one when NAME was started before.
+launch() {
+  local name=$1 i
+  "start_$name"
+  for i in "${!names[@]}"; do
+    if [[ "${names[$i]}" == "$name" ]]; then
+      pids[$i]=$LAUNCHED_PID started[$i]=$SECONDS
+      return 0
+    fi
+  done
+  pids+=("$LAUNCHED_PID") names+=("$name") started+=("$SECONDS") delays+=(0)
+}
+
+# restart I STATUS: start process I again after its back-off (signals still stop everything).
+restart() {
+  local i=$1 status=$2 name=${names[$1]} pid=${pids[$1]}
+  local ran=$((SECONDS - ${started[$1]:-0})) delay=${delays[$1]:-0}
+  if (( ran >= RESTART_RESET_SECONDS || delay < 1 )); then
+    delay=1
+  else
+    delay=$((delay * 2 > RESTART_MAX_DELAY ? RESTART_MAX_DELAY : delay * 2))
+  fi
+  delays[$i]=$delay
+  if [[ "$pid" == "$worker_pid" ]]; then
+    kill -KILL -- "-$pid" 2>/dev/null || true  # leftover pool and sandbox processes
+  fi
+  log "$name (pid $pid) exited (status $status) after $ran s; restarting it in $delay s" \
+    "(the web keeps serving)"
+  sleep "$delay" &
+  sleeper_pid=$!
+  wait "$sleeper_pid"
+  sleeper_pid=""
+  launch "$name"
+  log "restarted $name (pid ${pids[$i]})"
+}
+
+# Wait until a process exits or a signal comes. A worker or beat (anything with a start_NAME
+# function but the web) is restarted with back-off; when the web (or a process without one)
+# exits, stop all and exit with its status. A signal stops all; exit status 0.
 supervise() {
   trap 'stop_all; exit 0' INT TERM HUP
   set +e
-  wait -n "${pids[@]}"
-  local status=$?
-  log "a process exited (status $status); stopping the others"
-  stop_all
-  exit "$status"
+  local pid status i found
+  while :; do
+    pid=""
+    wait -n -p pid "${pids[@]}"
+    status=$?
+    found=""
+    for i in "${!pids[@]}"; do
+      [[ "${pids[$i]}" == "$pid" ]] && found=$i
+    done
+    [[ -n "$found" ]] || continue
+    if [[ "${names[$found]}" != web ]] && declare -F "start_${names[$found]}" >/dev/null; then
+      restart "$found" "$status"
+      continue
+    fi
+    log "${names[$found]} exited (status $status); stopping the others"
+    stop_all
+    exit "$status"
+  done
 }
 
 # Sourced (by the tests): the functions only.
@@ -159,20 +221,29 @@ web_args
 "$PY" -m grader db upgrade
 "$PY" -m grader sync-assignments
 
-trap 'stop_all; exit 0' INT TERM HUP
-gunicorn "${WEB_ARGS[@]}" "grader:create_app()" &
-pids+=($!) names+=(web)
+start_web() {
+  gunicorn "${WEB_ARGS[@]}" "grader:create_app()" &
+  LAUNCHED_PID=$!
+}
 # The worker gets its own session: only this script signals it, once (two SIGTERMs in a row can
 # deadlock Celery's signal handler, and a SIGTERM that also reaches the pool processes can
 # deadlock billiard at exit).
-setsid celery -A worker.make_celery worker --loglevel INFO \
-  --concurrency "${GRADELAB_WORKER_CONCURRENCY:-2}" --queues grading,maintenance \
-  --hostname "worker@%h" &
-worker_pid=$!
-pids+=($worker_pid) names+=(worker)
-celery -A worker.make_celery beat --loglevel INFO \
-  --schedule "${GRADELAB_BEAT_SCHEDULE:-instance/celerybeat-schedule}" &
-pids+=($!) names+=(beat)
+start_worker() {
+  setsid celery -A worker.make_celery worker --loglevel INFO \
+    --concurrency "${GRADELAB_WORKER_CONCURRENCY:-2}" --queues grading_resume,maintenance,grading \
+    --hostname "worker@%h" &
+  LAUNCHED_PID=$! worker_pid=$!
+}
+start_beat() {
+  celery -A worker.make_celery beat --loglevel INFO \
+    --schedule "${GRADELAB_BEAT_SCHEDULE:-instance/celerybeat-schedule}" &
+  LAUNCHED_PID=$!
+}
+
+trap 'stop_all; exit 0' INT TERM HUP
+launch web
+launch worker
+launch beat
 log "web on $URL (pids ${pids[*]}); Ctrl-C stops"
 log "no account yet? .venv/bin/python -m grader create-user prof --role instructor"
 supervise

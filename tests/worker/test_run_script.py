@@ -267,3 +267,132 @@ def test_compose_web_command_disables_the_control_socket():
                                capture_output=True, text=True, timeout=60).stdout
     for option in (a for a in command if a.startswith("--")):
         assert option in help_text, option
+
+
+def test_a_dying_worker_is_restarted_with_backoff_while_the_web_keeps_running(tmp_path):
+    """Stand-ins: the worker dies 0.2 s after each start; its restarts wait 1, 2, 4, 4 s
+    (GRADELAB_RESTART_MAX_DELAY=4); the web and beat are never touched; SIGTERM stops all."""
+    script = f"""
+source {RUN_SH}
+trap 'stop_all; exit 0' INT TERM HUP
+start_web() {{ sleep 1000 & LAUNCHED_PID=$!; }}
+start_worker() {{ setsid bash -c 'sleep 0.2; exit 3' & LAUNCHED_PID=$! worker_pid=$!; }}
+start_beat() {{ sleep 1000 & LAUNCHED_PID=$!; }}
+launch web
+launch worker
+launch beat
+echo "${{pids[0]}} ${{pids[2]}}" > {tmp_path / "pids"}
+supervise
+"""
+    env = os.environ | {"GRADELAB_RESTART_MAX_DELAY": "4"}
+    proc = subprocess.Popen(["bash", "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        time.sleep(14)
+        web, beat = map(int, (tmp_path / "pids").read_text().split())
+        assert _alive(web) and _alive(beat)
+        os.kill(proc.pid, signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    assert proc.returncode == 0, output
+    delays = [int(d) for d in re.findall(r"worker \(pid \d+\) exited \(status 3\) after \d+ s; "
+                                         r"restarting it in (\d+) s", output)]
+    assert delays[:4] == [1, 2, 4, 4], output
+    assert output.count("restarted worker (pid") >= 3
+    assert "web exited" not in output and "beat (pid" not in output.split("stopping")[0]
+    assert "stopped (after" in output
+    assert not _alive(web) and not _alive(beat)
+    assert _group_gone(proc.pid), "a process of run.sh survived"
+
+
+def test_when_the_web_dies_run_sh_stops_all_and_exits_with_its_status(tmp_path):
+    script = f"""
+source {RUN_SH}
+start_web() {{ bash -c 'sleep 1; exit 5' & LAUNCHED_PID=$!; }}
+start_worker() {{ setsid sleep 1000 & LAUNCHED_PID=$! worker_pid=$!; }}
+start_beat() {{ sleep 1000 & LAUNCHED_PID=$!; }}
+launch web
+launch worker
+launch beat
+supervise
+"""
+    proc = subprocess.Popen(["bash", "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 5, output
+    assert "web exited (status 5); stopping the others" in output
+    assert "restarting" not in output
+    assert _group_gone(proc.pid)
+
+
+@pytest.mark.slow
+def test_run_script_restarts_a_killed_worker_while_the_web_answers(tmp_path):
+    """SIGKILL of the worker's main process: run.sh restarts it (the web never stops), and a
+    submission uploaded meanwhile is graded by the new worker."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("GRADELAB_") and k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update({
+        "GRADELAB_SKIP_BOOTSTRAP": "1", "GRADELAB_PORT": str(port),
+        "GRADELAB_SECRET_KEY": "run-script-test", "GRADELAB_SEED_KEY": "run-script-seed",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'gradelab.sqlite3'}",
+        "GRADELAB_CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}",
+        "GRADELAB_BEAT_SCHEDULE": str(tmp_path / "beat-schedule"),
+        "GRADELAB_WORKER_CONCURRENCY": "1",
+    })
+    log_path = tmp_path / "run.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(["bash", "scripts/run.sh"], cwd=REPO, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait(lambda: "ready." in log_path.read_text() and "Listening at" in log_path.read_text(),
+              proc, log_path)
+        web, worker, beat = map(int, re.search(r"\(pids ([\d ]+)\)", log_path.read_text())
+                                .group(1).split())
+        cli = [sys.executable, "-m", "grader"]
+        subprocess.run([*cli, "create-user", "ada", "--password", "pw-ada-123456"], cwd=REPO,
+                       env=env, check=True, capture_output=True, timeout=60)
+        token = subprocess.run([*cli, "create-token", "ada"], cwd=REPO, env=env, check=True,
+                               capture_output=True, text=True, timeout=60).stdout.strip()
+
+        os.kill(worker, signal.SIGKILL)
+        body, boundary = _multipart({"assignment": "xor"}, "xor.py", reference("xor"))
+        status, created = _request(f"http://127.0.0.1:{port}/api/submissions", token, body,
+                                   boundary)  # the web answers while the worker is down
+        assert status == 202 and created["status"] == "queued"
+        restarted = _wait(lambda: re.search(r"restarted worker \(pid (\d+)\)",
+                                            log_path.read_text()), proc, log_path)
+        assert int(restarted.group(1)) != worker and not _alive(worker)
+        result = _wait(lambda: (r := _request(created["url"], token)[1])["final"] and r,
+                       proc, log_path)
+        assert result["status"] == "graded" and result["score"] == result["max_score"] > 0
+        assert _alive(web) and _alive(beat)  # neither was stopped
+        assert proc.poll() is None
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(60)
+    output = log_path.read_text()
+    assert code == 0, output[-3000:]
+    assert f"worker (pid {worker}) exited (status 137)" in output
+    assert output.count("Listening at") == 1  # one web start: never restarted
+    assert _group_gone(proc.pid), "processes of run.sh still alive"
+
+
+def test_compose_restarts_and_checks_every_long_running_service():
+    import yaml
+
+    env = dict(os.environ, GRADELAB_SECRET_KEY="k", GRADELAB_SEED_KEY="s")
+    out = subprocess.run(["docker-compose", "-f", str(REPO / "docker-compose.yml"), "config"],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    services = yaml.safe_load(out.stdout)["services"]
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert services[name]["restart"] == "unless-stopped", name
+        assert services[name]["healthcheck"]["test"], name
+    assert services["migrate"]["restart"] == "no"
+    queues = services["worker"]["command"][services["worker"]["command"].index("--queues") + 1]
+    assert queues.split(",") == ["grading_resume", "maintenance", "grading"]
