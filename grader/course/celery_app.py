@@ -7,6 +7,13 @@ SQLAlchemy transport on ``<instance>/broker.sqlite3``, so a fresh machine needs 
 Delivery settings follow Celery's guide for tasks that must not be lost: late acknowledgement,
 re-queue when the pool process dies, one message prefetched per process, results ignored (they
 live in the database) and per-task time limits kept below the Redis visibility timeout.
+
+Queues, consumed in the fixed order :data:`CONSUME_ORDER` (kombu's ``priority`` queue order on
+Redis: a free pool process takes the first non-empty queue): ``grading_resume`` (jobs that were
+interrupted and re-sent: ahead of new work), ``maintenance`` (the short sweep, so that it is
+never stuck behind a backlog), then ``grading`` (new submissions and regrades). A worker started
+with ``--queues grading,...`` also consumes ``grading_resume`` and gets this order
+(:func:`order_worker_queues`).
 """
 from __future__ import annotations
 
@@ -17,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import celeryd_after_setup
 from flask import Flask
+from kombu import Queue
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +42,26 @@ SIMILARITY_TASK = "worker.tasks.similarity_report"
 #: Queue of the grading jobs and of the (short) maintenance jobs.
 GRADING_QUEUE = "grading"
 MAINTENANCE_QUEUE = "maintenance"
+#: Queue of interrupted jobs sent again (worker lost, lease expired, grader failure).
+RESUME_QUEUE = "grading_resume"
+#: The order in which a worker looks at its queues.
+CONSUME_ORDER = (RESUME_QUEUE, MAINTENANCE_QUEUE, GRADING_QUEUE)
 
 #: Worker settings that are safe defaults for every deployment (GRADELAB_* may override some).
 DEFAULTS: dict[str, Any] = {
-    # Seconds between two sweeps for submissions queued or running for too long.
-    "SWEEP_INTERVAL_SECONDS": 30.0,
+    # Seconds between two sweeps (outbox, expired leases, lost messages; see grader.course.sweeper).
+    "SWEEP_INTERVAL_SECONDS": 5.0,
+    # An outbox row younger than this (seconds) is left to the request that stored it.
+    "SWEEP_OUTBOX_GRACE_SECONDS": 2.0,
+    # A grading lease lasts this long (seconds) without a heartbeat; a job whose lease expired
+    # is taken over by the next sweep (so within LEASE + INTERVAL seconds of the holder's death).
+    "GRADING_LEASE_SECONDS": 20.0,
+    # Seconds between two renewals of the lease while a job is graded.
+    "GRADING_HEARTBEAT_SECONDS": 5.0,
     # A queued submission untouched for this long (seconds) is re-enqueued; doubled per retry.
     "SWEEP_QUEUED_AFTER_SECONDS": 300.0,
-    # Extra seconds after a job's hard time limit before a "running" submission counts as stuck.
+    # Extra seconds after a job's hard time limit before a "running" submission without a lease
+    # (claimed by a grader older than leases) counts as stuck.
     "SWEEP_RUNNING_GRACE_SECONDS": 60.0,
     # Re-enqueues by the sweeper, and interrupted or failed grading tries, before not_gradable.
     "GRADING_MAX_TRIES": 5,
@@ -73,6 +94,13 @@ def celery_config(app: Flask) -> dict[str, Any]:
     """Build Celery's configuration mapping from ``app.config``."""
     for key, value in DEFAULTS.items():
         app.config.setdefault(key, value)
+    lease, beat = (float(app.config["GRADING_LEASE_SECONDS"]),
+                   float(app.config["GRADING_HEARTBEAT_SECONDS"]))
+    if not 0 < beat <= lease / 2:
+        raise ConfigurationError(
+            f"GRADELAB_GRADING_HEARTBEAT_SECONDS ({beat:g}) must be positive and at most half of "
+            f"GRADELAB_GRADING_LEASE_SECONDS ({lease:g}), or a live job loses its lease"
+        )
     url = broker_url(app)
     cfg: dict[str, Any] = {
         "broker_url": url,
@@ -94,6 +122,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "task_default_queue": GRADING_QUEUE,
+        "task_queues": [Queue(name) for name in CONSUME_ORDER],
         "task_routes": {
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
             SIMILARITY_TASK: {"queue": MAINTENANCE_QUEUE},  # never delays a grading job
@@ -104,6 +133,8 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "enable_utc": True,
         "task_always_eager": bool(app.config["CELERY_TASK_ALWAYS_EAGER"]),
         "task_eager_propagates": True,
+        # Beat writes its schedule file after every task it sends (compose's health check).
+        "beat_sync_every": 1,
         "beat_schedule": {
             "sweep-submissions": {
                 "task": SWEEP_TASK,
@@ -116,6 +147,8 @@ def celery_config(app: Flask) -> dict[str, Any]:
         cfg["broker_transport_options"] = {
             "visibility_timeout": VISIBILITY_TIMEOUT_S,
             "socket_connect_timeout": 3,
+            # Look at the queues in the worker's order (CONSUME_ORDER), not round robin.
+            "queue_order_strategy": "priority",
         }
     elif url.startswith("sqla+sqlite"):
         # SQLite: one writer at a time; wait instead of failing with "database is locked".
@@ -149,6 +182,21 @@ def time_limits(wall_seconds: float, visibility_s: float, *, factor: float = 2.0
             " assignment's [limits] wall_seconds or GRADELAB_GRADING_TIME_LIMIT_FACTOR"
         )
     return soft, hard
+
+
+@celeryd_after_setup.connect
+def order_worker_queues(sender: str, instance: Any, **_: object) -> None:
+    """Make a worker that consumes ``grading`` also consume ``grading_resume``, and look at its
+    queues in :data:`CONSUME_ORDER` whatever the order of ``--queues``."""
+    queues = instance.app.amqp.queues
+    names = list(queues.consume_from)
+    if GRADING_QUEUE in names and RESUME_QUEUE not in names:
+        names.append(RESUME_QUEUE)
+    rank = {name: i for i, name in enumerate(CONSUME_ORDER)}
+    ordered = sorted(names, key=lambda name: rank.get(name, len(rank)))
+    if ordered != list(queues.consume_from):
+        queues.select(ordered)
+    log.info("worker %s consumes %s, in this order", sender, ", ".join(ordered))
 
 
 def celery_init_app(app: Flask) -> Celery:

@@ -1,10 +1,18 @@
 """Grade one stored submission: the plain-function logic behind the worker's task.
 
 :func:`run_grading` is idempotent and safe against duplicate or concurrent deliveries of the same
-job: it re-fetches the row, skips a submission already graded by this grader version, claims the
-row by stamping ``started_at`` (a lease), and stores the result only if its lease still holds,
-with one compare-and-set ``UPDATE`` and the new :class:`GradingRun` in one transaction. A worker
-killed mid-grading leaves the row ``running``; the redelivered job (or the sweeper) takes it over.
+job: it re-fetches the row, skips a submission already graded by this grader version or held by
+another live grading process, claims the row by stamping ``started_at`` (the lease's identity),
+and stores the result only if its lease still holds, with one compare-and-set ``UPDATE`` and the
+new :class:`GradingRun` in one transaction.
+
+Liveness is a lease: the claim writes ``lease_holder`` (``host:pid``) and ``lease_expires_at``
+(now + ``GRADING_LEASE_SECONDS``), and a :class:`Heartbeat` thread renews it every
+``GRADING_HEARTBEAT_SECONDS`` while the engine grades. A grading process that dies (pool process
+or whole worker SIGKILLed, hard time limit) stops renewing; the sweeper re-queues the job once the
+lease has expired, and a late result of the old holder is discarded (its ``started_at`` no longer
+matches). The heartbeat also stops when the worker's main process is gone or the job's hard time
+limit has passed, so an orphan never holds a lease for ever.
 
 A student's fault is a result (status ``graded`` or ``error`` with a score). A fault of ours
 (sandbox cannot start, engine bug, time limit of the task) never touches the score: the row goes
@@ -16,8 +24,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
@@ -30,6 +39,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TRIES = 5
 DEFAULT_RETRY_DELAY_S = 10.0
+DEFAULT_LEASE_S = 20.0
+DEFAULT_HEARTBEAT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -60,17 +71,30 @@ def max_tries() -> int:
     return int(current_app.config.get("GRADING_MAX_TRIES", DEFAULT_MAX_TRIES))
 
 
+def lease_seconds() -> float:
+    """Return how long (seconds) a grading lease lasts without a heartbeat."""
+    return float(current_app.config.get("GRADING_LEASE_SECONDS", DEFAULT_LEASE_S))
+
+
+def lease_is_live(sub: Submission, now: datetime | None = None) -> bool:
+    """True when ``sub`` is ``running`` under a lease that has not expired yet."""
+    return (sub.status == "running" and sub.lease_expires_at is not None
+            and sub.lease_expires_at > (now or utcnow()))
+
+
 def already_graded(sub: Submission, version: str) -> bool:
     """True when ``sub`` is final and its newest run comes from grader ``version``."""
     run = sub.latest_run
     return sub.status in FINAL_STATUSES and run is not None and run.grader_version == version
 
 
-def run_grading(submission_id: int) -> GradingOutcome:
+def run_grading(submission_id: int, lost_holder: str | None = None) -> GradingOutcome:
     """Grade submission ``submission_id`` once and store the result; see the module docstring.
 
-    Must run inside an application context. Raises SQLAlchemy errors when the database is
-    unreachable (the task retries them); every engine error is handled here.
+    ``lost_holder`` (``"host:pid"``) names a grading process known to be dead (the worker saw
+    its pool process die): a live lease of that holder is taken over at once. Must run inside
+    an application context. Raises SQLAlchemy errors when the database is unreachable (the task
+    retries them); every engine error is handled here.
     """
     sub = db.session.get(Submission, submission_id, populate_existing=True)
     if sub is None:
@@ -79,6 +103,11 @@ def run_grading(submission_id: int) -> GradingOutcome:
     version = grader_version()
     if already_graded(sub, version):
         log.info("already %s by grader %s; duplicate job skipped", sub.status, version)
+        db.session.rollback()
+        return GradingOutcome("skipped")
+    if lease_is_live(sub) and sub.lease_holder != lost_holder:
+        log.info("%s holds a live lease until %s; duplicate job skipped", sub.lease_holder,
+                 sub.lease_expires_at.isoformat())
         db.session.rollback()
         return GradingOutcome("skipped")
     if sub.grading_tries >= max_tries():
@@ -99,6 +128,7 @@ def run_grading(submission_id: int) -> GradingOutcome:
     from grader.engine import grade_source
 
     log.info("grading %s (try %s)", slug, sub.grading_tries)
+    heartbeat = _heartbeat(submission_id, lease, slug)
     try:
         report = grade_source(slug, source, student_id=student)
     except SoftTimeLimitExceeded:
@@ -107,7 +137,87 @@ def run_grading(submission_id: int) -> GradingOutcome:
     except Exception as exc:  # noqa: BLE001 - any engine failure is ours, never the student's
         log.exception("grader infrastructure failure")
         return _infrastructure_failure(submission_id, lease, f"{type(exc).__name__}: {exc}")
+    finally:
+        if heartbeat is not None:
+            heartbeat.stop()
     return _store(submission_id, lease, report)
+
+
+class Heartbeat:
+    """Renew the grading lease of one submission from a daemon thread.
+
+    Every ``interval_s`` seconds it sets ``lease_expires_at = now + lease_s`` if the row is
+    still ``running`` under ``started_at``. It stops by itself when the lease was lost (another
+    worker took over), at ``until`` (the job's hard time limit: no lease outlives it), or when
+    the process's parent changed (the worker's main process died; the job is then taken over
+    once the lease expires). Database errors are logged and retried at the next beat.
+    """
+
+    def __init__(self, engine, submission_id: int, started_at: datetime, *, lease_s: float,
+                 interval_s: float, until: datetime) -> None:
+        self.engine = engine
+        self.submission_id = submission_id
+        self.started_at = started_at
+        self.lease_s = lease_s
+        self.interval_s = interval_s
+        self.until = until
+        self.beats = 0
+        self._stop = threading.Event()
+        self._ppid = os.getppid()
+        self._thread = threading.Thread(target=self._run, name=f"lease-{submission_id}",
+                                        daemon=True)
+
+    def start(self) -> Heartbeat:
+        """Start renewing; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop renewing (the lease then lasts until its current expiry)."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=self.interval_s + 5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            now = utcnow()
+            if os.getppid() != self._ppid:
+                log.warning("worker main process gone; lease of submission %s not renewed",
+                            self.submission_id)
+                return
+            if now >= self.until:
+                log.warning("hard time limit passed; lease of submission %s not renewed",
+                            self.submission_id)
+                return
+            try:
+                with self.engine.begin() as conn:
+                    renewed = conn.execute(
+                        update(Submission).where(*_holds(self.submission_id, self.started_at))
+                        .values(lease_expires_at=now + timedelta(seconds=self.lease_s))
+                    ).rowcount
+            except Exception:  # noqa: BLE001 - the database may be back at the next beat
+                log.warning("lease of submission %s not renewed (database error)",
+                            self.submission_id, exc_info=True)
+                continue
+            if renewed != 1:
+                log.warning("lease of submission %s lost; heartbeat stopped", self.submission_id)
+                return
+            self.beats += 1
+
+
+def _heartbeat(submission_id: int, lease: datetime, slug: str) -> Heartbeat | None:
+    """Start the lease's heartbeat (not in eager mode: grading then runs inside the caller)."""
+    cfg = current_app.config
+    if cfg.get("CELERY_TASK_ALWAYS_EAGER"):
+        return None
+    from grader.course.queue import job_time_limits
+
+    hard = job_time_limits(slug)[1]
+    return Heartbeat(
+        db.engine, submission_id, lease, lease_s=lease_seconds(),
+        interval_s=float(cfg.get("GRADING_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_S)),
+        until=lease + timedelta(seconds=hard),
+    ).start()
 
 
 def _claim(sub: Submission) -> datetime | None:
@@ -117,7 +227,9 @@ def _claim(sub: Submission) -> datetime | None:
         update(Submission)
         .where(Submission.id == sub.id, Submission.status == sub.status,
                _same_time(Submission.started_at, sub.started_at))
-        .values(status="running", started_at=now, grading_tries=Submission.grading_tries + 1)
+        .values(status="running", started_at=now, grading_tries=Submission.grading_tries + 1,
+                lease_holder=worker_host(),
+                lease_expires_at=now + timedelta(seconds=lease_seconds()))
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -143,7 +255,7 @@ def _store(submission_id: int, lease: datetime, report) -> GradingOutcome:
     result = db.session.execute(
         update(Submission).where(*_holds(submission_id, lease))
         .values(status=report.outcome, score=report.score, max_score=report.max_score,
-                error=report.error, finished_at=now)
+                error=report.error, finished_at=now, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -173,7 +285,7 @@ def _infrastructure_failure(submission_id: int, lease: datetime, detail: str) ->
     delay *= 2 ** max(sub.grading_tries - 1, 0)
     result = db.session.execute(
         update(Submission).where(*_holds(submission_id, lease))
-        .values(status="queued", queued_at=utcnow())
+        .values(status="queued", queued_at=utcnow(), send_pending=True, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -204,7 +316,7 @@ def give_up(sub: Submission, reason: str,
         update(Submission)
         .where(Submission.id == sub.id, Submission.status == status,
                _same_time(Submission.started_at, started))
-        .values(**values)
+        .values(**values, send_pending=False, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -176,6 +177,13 @@ class Submission(db.Model):
     error: Mapped[str | None] = mapped_column(Text)  # submission-wide message (syntax error, ...)
     # Grading tries by the infrastructure (worker starts, sweeper re-sends); never a student attempt.
     grading_tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Outbox: True from the commit that queues the row until the broker accepted its job; the
+    # sweeper (every few seconds) sends the rows still pending, e.g. after a broker outage.
+    send_pending: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+    # Liveness lease of the grading process ("host:pid"), renewed by its heartbeat while it
+    # grades; once expired the sweeper hands the job to another worker.
+    lease_holder: Mapped[str | None] = mapped_column(String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     student: Mapped[User] = relationship(back_populates="submissions", foreign_keys=[student_id])
     assignment: Mapped[Assignment] = relationship(back_populates="submissions")

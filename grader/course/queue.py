@@ -1,9 +1,16 @@
 """Send grading jobs to the Celery workers (called only after the submission row is committed).
 
-When the broker is unreachable :func:`enqueue_grading` logs and returns False instead of
-raising: the submission stays ``queued`` in the database and the sweeper (Celery beat) sends it
-again later. With ``GRADELAB_CELERY_TASK_ALWAYS_EAGER=true`` (tests without a broker) the job runs
-inline in the calling process.
+Outbox: whoever queues a submission sets ``Submission.send_pending`` in the same commit;
+:func:`enqueue_grading` clears it once the broker has accepted the job. When the broker is
+unreachable it logs and returns False instead of raising: the row stays ``queued`` with
+``send_pending`` set, and the sweeper (Celery beat, every ``SWEEP_INTERVAL_SECONDS``) sends it as
+soon as the broker answers again. With ``GRADELAB_CELERY_TASK_ALWAYS_EAGER=true`` (tests without a
+broker) the job runs inline in the calling process.
+
+A job that was interrupted (the row already has ``grading_tries``: a worker died, a lease
+expired, the grader failed) goes to the queue ``grading_resume``, which workers consume before
+new work (:data:`grader.course.celery_app.CONSUME_ORDER`); new submissions and regrades go to
+``grading``. A crash-looping submission still ends after ``GRADING_MAX_TRIES`` tries.
 """
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import logging
 
 from celery import Celery
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from grader.course.celery_app import GRADE_TASK
 from grader.course.db import db
@@ -64,33 +71,56 @@ def _limits(slug: str, visibility_s: float, factor: float, margin_s: float) -> t
 
 
 def enqueue_grading(submission_id: int, *, slug: str | None = None,
-                    countdown: float | None = None) -> bool:
+                    countdown: float | None = None, resume: bool | None = None,
+                    lost_holder: str | None = None) -> bool:
     """Send the grading job of the committed submission ``submission_id``.
 
-    ``slug`` (looked up when None) sets the job's time limits; ``countdown`` delays it (seconds).
-    Returns True when the broker accepted the job, False when it could not be sent (the
-    submission stays ``queued`` for the sweeper). In eager mode the job has run on return.
+    ``slug`` sets the job's time limits; ``resume`` sends it to the resume queue ahead of new
+    work (both looked up when None: a row with ``grading_tries > 0`` resumes); ``countdown``
+    delays it (seconds); ``lost_holder`` (``"host:pid"`` of a grading process known to be dead)
+    lets the job take over that process's lease at once. Returns True when the broker accepted
+    the job (``send_pending`` is then cleared and committed), False when it could not be sent
+    (the row stays pending for the sweeper). In eager mode the job has run on return.
     """
+    from grader.course.celery_app import GRADING_QUEUE, RESUME_QUEUE
+
     app_celery = celery()
-    if slug is None:
-        slug = db.session.scalar(
-            select(Assignment.slug).join(Submission).where(Submission.id == submission_id)
-        )
-        if slug is None:
+    if slug is None or resume is None:
+        row = db.session.execute(
+            select(Assignment.slug, Submission.grading_tries).join(Submission)
+            .where(Submission.id == submission_id)
+        ).first()
+        if row is None:
             log.error("submission %s does not exist; nothing enqueued", submission_id)
             return False
+        slug = slug or row.slug
+        resume = bool(row.grading_tries) if resume is None else resume
     soft, hard = job_time_limits(slug)
     task = app_celery.tasks[GRADE_TASK]
+    kwargs = {"lost_holder": lost_holder} if lost_holder else {}
     try:
-        task.apply_async(args=[submission_id], soft_time_limit=soft, time_limit=hard,
-                         countdown=countdown)
+        task.apply_async(args=[submission_id], kwargs=kwargs, soft_time_limit=soft,
+                         time_limit=hard, countdown=countdown,
+                         queue=RESUME_QUEUE if resume else GRADING_QUEUE)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper sends it later
         if app_celery.conf.task_always_eager:
             raise
         log.warning("broker unreachable, submission %s stays queued: %s", submission_id, exc,
                     extra={"submission_id": submission_id})
         return False
-    log.info("enqueued grading of submission %s", submission_id,
+    mark_sent(submission_id)
+    log.info("enqueued grading of submission %s%s", submission_id,
+             " (resumed, ahead of new work)" if resume else "",
              extra={"submission_id": submission_id})
     return True
 
+
+def mark_sent(submission_id: int) -> None:
+    """Clear the outbox flag of ``submission_id`` (its job is in the broker) and commit."""
+    db.session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.send_pending.is_(True))
+        .values(send_pending=False)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()

@@ -223,8 +223,9 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
     """Validate an upload, store it as a queued submission, commit, then enqueue its grading.
 
     Returns the stored :class:`Submission`. Raises a :class:`SubmissionRefused` subclass when a
-    rule is broken (nothing is stored then). A failure to reach the queue is logged and the
-    submission stays ``queued`` for the worker's sweeper to pick up.
+    rule is broken (nothing is stored then). The row is committed with ``send_pending`` set (the
+    outbox); a failure to reach the queue is logged and the sweeper sends the job as soon as the
+    broker answers again (within ``SWEEP_INTERVAL_SECONDS``).
     """
     now = now or utcnow()
     name, data = prepare_upload(filename, data)
@@ -245,7 +246,7 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
         submission = Submission(
             student_id=user.id, assignment_id=assignment.id, attempt=last + 1, filename=name,
             source=data, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
-            status="queued", created_at=now, queued_at=now,
+            status="queued", created_at=now, queued_at=now, send_pending=True,
         )
         db.session.add(submission)
         try:
@@ -270,7 +271,8 @@ def _enqueue(submission_id: int) -> None:
     try:
         enqueue_grading(submission_id)
     except (ConnectionError, OSError) as exc:
-        log.error("could not enqueue submission %d (%s); the sweeper will retry",
+        log.error("could not enqueue submission %d (%s); the sweeper sends it when the broker "
+                  "answers",
                   submission_id, exc)
 
 
@@ -292,6 +294,8 @@ def regrade(submission: Submission) -> Regrade:
     submission.started_at = None
     submission.finished_at = None
     submission.grading_tries = 0  # a regrade gets a fresh budget of infrastructure tries
+    submission.lease_holder = submission.lease_expires_at = None
+    submission.send_pending = True  # outbox: cleared once the broker has the job
     db.session.commit()
     log.info("regrade of submission %d requested (was %s, %s)",
              submission.id, before.old_status, before.old_score)

@@ -1,6 +1,7 @@
 """``grader.course.sweeper.sweep`` as a plain function, on the real PostgreSQL and Redis (no worker).
 
-Jobs it sends land in the Redis list ``grading`` of the test db, where they are counted.
+Jobs it sends land in the Redis lists ``grading`` (new work) and ``grading_resume`` (interrupted
+jobs) of the test db, where they are counted.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from grader.course import services
 from grader.course.db import db
 from grader.course.models import Submission, utcnow
 from grader.course.queue import job_time_limits
-from grader.course.sweeper import sweep
+from grader.course.sweeper import BROKER_MARKER_KEY, sweep
 from worker_helpers import SETTINGS, reference
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -26,6 +27,7 @@ def queued(app, assignments, make_student, redis_client):
     with app.app_context():
         sid = services.submit(make_student(), assignments["xor"], "x.py", reference("xor")).id
     redis_client.delete("grading")
+    redis_client.set(BROKER_MARKER_KEY, "up")  # the broker kept its messages all along
 
     def _set(**values):
         db.session.execute(update(Submission).where(Submission.id == sid).values(**values))
@@ -79,7 +81,8 @@ def test_stuck_running_submission_is_requeued(app, queued, redis_client):
         assert sweep().resent == [stuck]
         sub = db.session.get(Submission, stuck)
         assert sub.status == "queued" and sub.grading_tries == 1
-        assert redis_client.llen("grading") == 1
+        # An interrupted job goes to the resume queue, ahead of new work.
+        assert redis_client.llen("grading_resume") == 1
 
 
 def test_broker_down_costs_no_try(app, pg_url, queued, redis_client):

@@ -37,6 +37,9 @@ SETTINGS: dict[str, Any] = {
     "GRADING_TIME_LIMIT_MARGIN_SECONDS": 5.0,
     "GRADING_RETRY_DELAY_SECONDS": 0.5,
     "GRADING_MAX_TRIES": 4,
+    "GRADING_LEASE_SECONDS": 6.0,
+    "GRADING_HEARTBEAT_SECONDS": 1.5,
+    "SWEEP_OUTBOX_GRACE_SECONDS": 0.5,
 }
 
 
@@ -143,7 +146,10 @@ def submission(app, submission_id: int) -> dict[str, Any]:
     with app.app_context():
         sub = db.session.get(Submission, submission_id)
         data = sub.to_dict() | {"grading_tries": sub.grading_tries,
-                                "runs": [r.to_dict() for r in sub.runs]}
+                                "runs": [r.to_dict() for r in sub.runs],
+                                "send_pending": sub.send_pending,
+                                "lease_holder": sub.lease_holder,
+                                "lease_expires_at": sub.lease_expires_at}
         db.session.remove()
     return data
 
