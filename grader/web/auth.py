@@ -12,7 +12,8 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from grader.web.extensions import db, limiter, login_manager
+from grader.course.db import db
+from grader.web.extensions import limiter, login_manager
 from grader.web.forms import ConfirmForm, LoginForm
 from grader.course.models import User, hash_token
 

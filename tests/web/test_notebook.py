@@ -9,8 +9,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from test_student import count_submissions, student, upload  # noqa: F401  (student: fixture)
 
 from grader import notebook
-from grader.web.extensions import db
-from grader.web.models import Submission
+from grader.course.db import db
+from grader.course.models import Submission
 
 
 def make_nb(*cells) -> bytes:
