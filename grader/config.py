@@ -53,6 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     "WTF_CSRF_TIME_LIMIT": None,
+    # LTI 1.3 tool key (PEM). Empty: kept in LTI_PRIVATE_KEY_FILE (default instance/lti_private_key.pem,
+    # made on first use, mode 600). Its public half is served at /lti/jwks.json.
+    "LTI_PRIVATE_KEY": None,
+    "LTI_PRIVATE_KEY_FILE": None,
+    # Where OIDC state and nonces wait between login and launch. Empty: REDIS_URL when set,
+    # else files in instance/lti-cache (fine for one machine).
+    "LTI_CACHE_REDIS_URL": None,
 }
 
 

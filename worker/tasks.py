@@ -21,7 +21,7 @@ from celery.signals import setup_logging
 from celery.worker.request import Request
 from sqlalchemy.exc import DBAPIError
 
-from grader.course.celery_app import GRADE_TASK, SIMILARITY_TASK, SWEEP_TASK
+from grader.course.celery_app import GRADE_TASK, LTI_PASSBACK_TASK, SIMILARITY_TASK, SWEEP_TASK
 from worker import logs
 
 log = logging.getLogger(__name__)
@@ -108,3 +108,13 @@ def similarity_report(self, report_id: int) -> str:
     from grader.course.similarity import run_report
 
     return run_report(report_id)
+
+
+@shared_task(bind=True, name=LTI_PASSBACK_TASK, ignore_result=True, autoretry_for=(Exception,),
+             retry_backoff=10, retry_backoff_max=600, retry_jitter=True, max_retries=6)
+def lti_passback(self, link_id: int) -> str:
+    """Send the counted score of LTI grade link ``link_id`` to the LMS
+    (:func:`grader.course.lti.send_score`); retried with back-off, the error stays on the link."""
+    from grader.course.lti import send_score
+
+    return send_score(link_id)

@@ -39,6 +39,7 @@ TASK_MODULES = ("worker.tasks",)
 GRADE_TASK = "worker.tasks.grade_submission"
 SWEEP_TASK = "worker.tasks.sweep_submissions"
 SIMILARITY_TASK = "worker.tasks.similarity_report"
+LTI_PASSBACK_TASK = "worker.tasks.lti_passback"
 #: Queue of the grading jobs and of the (short) maintenance jobs.
 GRADING_QUEUE = "grading"
 MAINTENANCE_QUEUE = "maintenance"
@@ -126,6 +127,7 @@ def celery_config(app: Flask) -> dict[str, Any]:
         "task_routes": {
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
             SIMILARITY_TASK: {"queue": MAINTENANCE_QUEUE},  # never delays a grading job
+            LTI_PASSBACK_TASK: {"queue": MAINTENANCE_QUEUE},
         },
         "task_serializer": "json",
         "accept_content": ["json"],

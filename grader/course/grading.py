@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from grader.course.db import db
 from grader.course.models import FINAL_STATUSES, GradingRun, Submission, utcnow
@@ -268,7 +268,18 @@ def _store(submission_id: int, lease: datetime, report) -> GradingOutcome:
     db.session.add(run)
     db.session.commit()
     log.info("stored %s: %s / %s", report.outcome, report.score, report.max_score)
+    _passback(submission_id)
     return GradingOutcome(report.outcome)
+
+
+def _passback(submission_id: int) -> None:
+    """Tell the LMS (LTI grade link, if any) that the counted score may have changed."""
+    from grader.course.lti import schedule_passback
+
+    row = db.session.execute(select(Submission.student_id, Submission.assignment_id)
+                             .where(Submission.id == submission_id)).first()
+    if row is not None:
+        schedule_passback(row.student_id, row.assignment_id)
 
 
 def _infrastructure_failure(submission_id: int, lease: datetime, detail: str) -> GradingOutcome:

@@ -327,6 +327,9 @@ def override_score(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s overrode %s/%s to %s", instructor.username, student.username,
              assignment.slug, score)
+    from grader.course.lti import schedule_passback
+
+    schedule_passback(student.id, assignment.id)  # the LMS gets the new counted score
     return row
 
 

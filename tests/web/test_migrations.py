@@ -13,7 +13,7 @@ from grader.course.db import db
 from grader.course.models import Submission, User, utcnow
 
 TABLES = {"user", "assignment", "submission", "grading_run", "score_override", "extension",
-          "similarity_report",
+          "similarity_report", "lti_registration", "lti_identity", "lti_grade_link",
           "alembic_version"}
 
 
