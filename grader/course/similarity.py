@@ -18,10 +18,12 @@ from typing import Any
 
 from grader.course.celery_app import SIMILARITY_TASK
 
-#: copydetect's noise threshold k (tokens): matches shorter than this are ignored.
-NOISE_TOKENS = 25
-#: guarantee threshold t (tokens): any match at least this long is found (winnow size t-k+1).
-GUARANTEE_TOKENS = 30
+#: copydetect's noise threshold k, in characters of the normalised code (identifiers become
+#: one placeholder character): shorter matches are ignored.
+NOISE_CHARS = 25
+#: Winnowing window: 1 keeps every k-gram, so removing the starter's k-grams is exact and the
+#: result does not depend on which k-gram a window happens to select.
+WINDOW = 1
 #: pairs at or above this similarity (fraction of a file's tokens in matched regions) are flagged;
 #: honest students who happen to write one of three functions alike stay well below it.
 FLAG_AT = 0.8
@@ -31,8 +33,8 @@ FLAG_AT = 0.8
 class PairResult:
     """Similarity of two submissions.
 
-    ``similarity_a`` / ``similarity_b``: fraction (0..1) of each file's filtered tokens inside
-    regions found in the other file; ``tokens``: matched tokens; ``slices_a`` / ``slices_b``:
+    ``similarity_a`` / ``similarity_b``: fraction (0..1) of each file's normalised code inside
+    regions found in the other file; ``tokens``: matched characters of normalised code; ``slices_a`` / ``slices_b``:
     matched ``[start, end)`` character ranges of each raw source, for highlighting.
     """
 
@@ -62,11 +64,25 @@ class PairResult:
         return data
 
 
+def _stable_hashed_kgrams(string: str, k: int):
+    """copydetect's ``hashed_kgrams`` with a stable 63-bit hash (BLAKE2b) instead of Python's
+    per-process salted ``hash()``: the same files give the same report in every process."""
+    import hashlib
+
+    import numpy as np
+
+    return np.array([int.from_bytes(hashlib.blake2b(string[i:i + k].encode("utf-8"),
+                                                    digest_size=8).digest(), "big") >> 1
+                     for i in range(len(string) - k + 1)], dtype=np.int64)
+
+
 def _fingerprint(name: str, text: str, boilerplate: Any):
+    import copydetect.utils
     from copydetect import CodeFingerprint
 
-    return CodeFingerprint(f"{name}.py", NOISE_TOKENS, GUARANTEE_TOKENS - NOISE_TOKENS + 1,
-                           boilerplate=boilerplate, language="python", fp=io.StringIO(text))
+    copydetect.utils.hashed_kgrams = _stable_hashed_kgrams  # see _stable_hashed_kgrams
+    return CodeFingerprint(f"{name}.py", NOISE_CHARS, WINDOW, boilerplate=boilerplate,
+                           language="python", fp=io.StringIO(text))
 
 
 def compare_all(sources: dict[str, str], boilerplate: str = "") -> list[PairResult]:

@@ -1,7 +1,7 @@
 """LTI 1.3 tool: platform registrations, LMS identities and AGS grade links (issue 16 section 1).
 
 Revision ID: d7a3b2c9e014
-Revises: c4d9e8a1f310
+Revises: c4d8e2f71a30
 Create Date: 2026-12-02 18:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd7a3b2c9e014'
-down_revision = 'c4d9e8a1f310'
+down_revision = 'c4d8e2f71a30'
 branch_labels = None
 depends_on = None
 

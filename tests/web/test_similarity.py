@@ -106,3 +106,23 @@ def test_job_is_idempotent_and_failures_are_stored(app, klass):
         db.session.commit()
         assert run_report(broken.id) == "failed"
         assert db.session.get(SimilarityReport, broken.id).error
+
+
+def test_the_report_is_the_same_in_every_process():
+    """Python salts hash() per process; the report must not depend on it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import json, similarity_corpus as c\n"
+            "from grader.course.similarity import compare_all\n"
+            "s, _ = c.make_class()\n"
+            "print(json.dumps([p.to_dict() for p in compare_all(s, c.STARTER)[:5]]))\n")
+    outs = set()
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed,
+                   PYTHONPATH=str(Path(__file__).resolve().parent))
+        outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                                text=True, check=True, timeout=120).stdout)
+    assert len(outs) == 1
