@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -201,25 +202,29 @@ def order_worker_queues(sender: str, instance: Any, **_: object) -> None:
     log.info("worker %s consumes %s, in this order", sender, ", ".join(ordered))
 
 
+_INIT_LOCK = threading.RLock()
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app for ``app``; its tasks run inside ``app``'s application context.
 
     Idempotent: a second call returns the Celery app stored in ``app.extensions["celery"]``.
     """
-    if "celery" in app.extensions:
-        return app.extensions["celery"]
+    with _INIT_LOCK:  # web threads: nobody may get the app before its tasks are registered
+        if "celery" in app.extensions:
+            return app.extensions["celery"]
 
-    class FlaskTask(Task):
-        def __call__(self, *args: object, **kwargs: object) -> object:
-            with app.app_context():
-                return self.run(*args, **kwargs)
+        class FlaskTask(Task):
+            def __call__(self, *args: object, **kwargs: object) -> object:
+                with app.app_context():
+                    return self.run(*args, **kwargs)
 
-    celery_app = Celery(app.name, task_cls=FlaskTask, include=list(TASK_MODULES))
-    celery_app.conf.update(celery_config(app))
-    celery_app.set_default()
-    app.extensions["celery"] = celery_app
-    for module in TASK_MODULES:  # registers the tasks with this app (eager mode needs them)
-        importlib.import_module(module)
+        celery_app = Celery(app.name, task_cls=FlaskTask, include=list(TASK_MODULES))
+        celery_app.conf.update(celery_config(app))
+        celery_app.set_default()
+        for module in TASK_MODULES:  # registers the tasks with this app (eager mode needs them)
+            importlib.import_module(module)
+        app.extensions["celery"] = celery_app
 
     log.debug("celery bound to broker %s", _redact(celery_app.conf.broker_url))
     return celery_app

@@ -4,7 +4,9 @@ Outbox: whoever queues a submission sets ``Submission.send_pending`` in the same
 :func:`enqueue_grading` clears it once the broker has accepted the job. When the broker is
 unreachable it logs and returns False instead of raising: the row stays ``queued`` with
 ``send_pending`` set, and the sweeper (Celery beat, every ``SWEEP_INTERVAL_SECONDS``) sends it as
-soon as the broker answers again. With ``GRADELAB_CELERY_TASK_ALWAYS_EAGER=true`` (tests without a
+soon as the broker answers again. After a failed send, further jobs of the same process go to the
+outbox at once for ``BROKER_DOWN_BACKOFF_SECONDS`` (3 s), so that uploads do not all wait for
+the broker's timeouts while it is down (the web keeps answering). With ``GRADELAB_CELERY_TASK_ALWAYS_EAGER=true`` (tests without a
 broker) the job runs inline in the calling process.
 
 A job that was interrupted (the row already has ``grading_tries``: a worker died, a lease
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 from celery import Celery
 from flask import current_app
@@ -27,6 +30,15 @@ from grader.course.models import Assignment, Submission
 
 log = logging.getLogger(__name__)
 
+#: After a failed send, seconds during which new jobs go straight to the outbox (per process).
+BROKER_DOWN_BACKOFF_S = 3.0
+_broker_down_until: dict[str, float] = {}
+
+
+def broker_recently_down(broker_url: str) -> bool:
+    """True while this process leaves new jobs for ``broker_url`` in the outbox without trying
+    it (``BROKER_DOWN_BACKOFF_SECONDS`` after a failed send)."""
+    return time.monotonic() < _broker_down_until.get(broker_url, 0.0)
 
 
 def celery() -> Celery:
@@ -98,16 +110,27 @@ def enqueue_grading(submission_id: int, *, slug: str | None = None,
     soft, hard = job_time_limits(slug)
     task = app_celery.tasks[GRADE_TASK]
     kwargs = {"lost_holder": lost_holder} if lost_holder else {}
+    eager = app_celery.conf.task_always_eager
+    url = str(app_celery.conf.broker_url)
+    if not eager and broker_recently_down(url):
+        log.info("broker down a moment ago: submission %s stays in the outbox", submission_id,
+                 extra={"submission_id": submission_id})
+        return False
     try:
         task.apply_async(args=[submission_id], kwargs=kwargs, soft_time_limit=soft,
                          time_limit=hard, countdown=countdown,
                          queue=RESUME_QUEUE if resume else GRADING_QUEUE)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper sends it later
-        if app_celery.conf.task_always_eager:
+        if eager:
             raise
+        # Do not make every upload wait for the broker's timeouts while it is down (the web
+        # threads would all hang): for a few seconds, leave new jobs in the outbox at once.
+        _broker_down_until[url] = time.monotonic() + float(
+            current_app.config.get("BROKER_DOWN_BACKOFF_SECONDS", BROKER_DOWN_BACKOFF_S))
         log.warning("broker unreachable, submission %s stays queued: %s", submission_id, exc,
                     extra={"submission_id": submission_id})
         return False
+    _broker_down_until.pop(url, None)
     mark_sent(submission_id)
     log.info("enqueued grading of submission %s%s", submission_id,
              " (resumed, ahead of new work)" if resume else "",

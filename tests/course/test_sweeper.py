@@ -13,8 +13,8 @@ from sqlalchemy import update
 from grader import create_app
 from grader.course import services
 from grader.course.db import db
-from grader.course.models import Submission, utcnow
-from grader.course.queue import job_time_limits
+from grader.course.models import Submission, User, utcnow
+from grader.course.queue import broker_recently_down, job_time_limits
 from grader.course.sweeper import BROKER_MARKER_KEY, sweep
 from worker_helpers import SETTINGS, reference
 
@@ -97,3 +97,44 @@ def test_broker_down_costs_no_try(app, pg_url, queued, redis_client):
         db.engine.dispose()
     assert report.unsent == [sid] and report.resent == []
     assert tries == 0
+
+
+def test_outbox_rows_are_sent_by_the_next_sweep_once_the_broker_answers(app, pg_url, assignments,
+                                                                        make_student,
+                                                                        redis_client):
+    """Uploads while the broker is down are stored with send_pending; after the first failed send
+    the process does not even try the broker for a moment (the web keeps answering); the sweep
+    on a reachable broker sends them all, to the new-work queue, at no try."""
+    with app.app_context():
+        student_id = make_student().id
+    redis_client.set(BROKER_MARKER_KEY, "up")
+    down = create_app({"TESTING": True, "DATABASE_URL": pg_url, **SETTINGS,
+                       "REDIS_URL": "redis://127.0.0.1:1/11"})
+    with down.app_context():
+        student = db.session.get(User, student_id)
+        ids = [services.submit(student, db.session.merge(assignments[slug]), "f.py",
+                               reference(slug)).id for slug in ("xor", "chain_rule")]
+        db.session.remove()
+        db.engine.dispose()
+        assert broker_recently_down("redis://127.0.0.1:1/11")
+    with app.app_context():
+        rows = [db.session.get(Submission, sid) for sid in ids]
+        assert [(r.status, r.send_pending, r.grading_tries) for r in rows] == [
+            ("queued", True, 0)] * 2
+        db.session.rollback()
+        report = sweep(utcnow() + timedelta(seconds=SETTINGS["SWEEP_OUTBOX_GRACE_SECONDS"]))
+        assert report.resent == ids and not report.unsent
+        rows = [db.session.get(Submission, sid) for sid in ids]
+        assert [(r.send_pending, r.grading_tries) for r in rows] == [(False, 0)] * 2
+    assert redis_client.llen("grading") == 2 and redis_client.llen("grading_resume") == 0
+
+
+def test_a_missing_broker_marker_resends_every_queued_row(app, queued, redis_client):
+    with app.app_context():
+        sid = queued(queued_at=utcnow())  # recent: no other rule would send it
+        assert sweep().resent == []
+        redis_client.delete(BROKER_MARKER_KEY)  # Redis restarted without its data
+        report = sweep()
+        assert report.broker_lost_messages and report.resent == [sid]
+        assert redis_client.llen("grading") == 1
+        assert sweep().resent == []  # the marker is back: nothing more
