@@ -207,9 +207,7 @@ def _digits_split(ctx: TestContext):
 
 def _validate_network(ctx: TestContext, params, activation) -> list[dict[str, np.ndarray]]:
     fn = "train_digits"
-    if activation not in ACTIVATIONS:
-        ctx.fail(f"{fn}: activation should be one of {', '.join(ACTIVATIONS)}; got "
-                 f"{str(activation)[:40]!r}.")
+    ctx.expect_choice(activation, ACTIVATIONS, name="activation", function=fn)
     if not isinstance(params, (list, tuple)) or not params:
         ctx.fail(f"{fn}: params should be a non-empty list of layer dicts.")
     width, total = 64, 0

@@ -9,6 +9,7 @@ reveal the reference output, and returned values could carry the hidden inputs o
 """
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -47,12 +48,23 @@ def describe(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return f"a {type(value).__name__} of length {len(value)}"
     if isinstance(value, dict):
-        return f"a dict with keys {sorted(map(str, value))[:8]}"
+        keys = sorted(describe_key(k) for k in value)
+        return (f"a dict with keys {keys[:8]}" + (f" and {len(keys) - 8} more" if len(keys) > 8
+                                                   else ""))
     if isinstance(value, np.generic):
         return f"a numpy scalar of dtype {value.dtype}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10 ** 300:
+        return "an int too large for a float"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"the {type(value).__name__} {value:.6g}"
     return f"a {type(value).__name__}"
+
+
+def describe_key(key: Any, limit: int = 40) -> str:
+    """A dict key as text for feedback, at most ``limit`` characters (keys are student-chosen)."""
+    text = key if isinstance(key, str) else repr(key) if isinstance(key, int) and abs(key) < 10 ** 40 \
+        else f"<{type(key).__name__}>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _fmt(x: Any) -> str:
@@ -160,7 +172,10 @@ def as_real_scalar(got: Any) -> float | None:
             return None
         return float(got)
     if isinstance(got, (numbers.Integral, numbers.Real)) and not isinstance(got, complex):
-        return float(got)
+        try:
+            return float(got)
+        except OverflowError:  # an int beyond 1.8e308: a number, but not a finite one
+            return math.inf if got > 0 else -math.inf
     return None
 
 

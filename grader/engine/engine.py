@@ -69,7 +69,7 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
                       max_score=float(sum(t.points for t in tests)), tests=results,
                       outcome="error" if error else "graded", error=error,
                       grader_version=GRADER_VERSION, student_id=student_id,
-                      duration_s=time.monotonic() - t0, output=output)
+                      duration_s=time.monotonic() - t0, output=output).bound()
 
     if len(raw) > MAX_SOURCE_BYTES:
         return report(_all_failed(tests, "not graded: the file is too large"),

@@ -11,8 +11,10 @@ written with ``allow_pickle=False``). Values inside a message are a tagged tree:
 - ``{"$": "nd", "i": n}`` the ndarray in blob ``n`` (numeric or bool dtype only);
 - ``{"$": "np", "d": "float64", "v": x}`` a numpy scalar.
 
-The host never unpickles and trusts nothing from the child: sizes, nesting depth, tags, dtypes
-and blob bounds are all validated, and any violation raises :class:`ProtocolError`. The amount
+The host never unpickles and trusts nothing from the child: sizes, nesting depth, tags, dtypes,
+blob bounds and the range of integers (at most :data:`MAX_INT` in magnitude, the child's own
+limit) are all validated, and any violation raises :class:`ProtocolError`: ``decode_message``
+raises nothing else, whatever the bytes (a malformed frame is the student's fault, never ours). The amount
 of work per frame is bounded before anything is decoded: at most :data:`MAX_ARRAYS` blobs and
 :data:`MAX_JSON_NODES` JSON values nested at most :data:`MAX_JSON_DEPTH` deep (docs/engine.md
 gives the measured worst case).
@@ -44,6 +46,10 @@ MAX_NPY_HEADER = 246
 #: nesting (each tagged value level is up to two JSON levels, plus the header's own two).
 MAX_JSON_NODES = 200_000
 MAX_JSON_DEPTH = 2 * MAX_DEPTH + 4
+#: Largest integer magnitude a frame may hold (the child refuses to send larger ones): bigger
+#: ones cannot be turned into a float (OverflowError) and cost the host time to print.
+MAX_INT = 10 ** 300
+_MAX_INT_DIGITS = len(str(MAX_INT))
 _DTYPE_KINDS = "biufc"
 _SCALAR_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                   "uint64", "float16", "float32", "float64", "longdouble", "complex64",
@@ -114,9 +120,39 @@ def decode_message(payload: bytes) -> dict[str, Any]:
     if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > 2 * MAX_JSON_NODES:
         raise ProtocolError(f"frame holds more than {MAX_JSON_NODES} values")
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), parse_int=_parse_int,
+                            parse_constant=_parse_constant)
+    except ProtocolError:
+        raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError(f"header is not valid JSON: {type(exc).__name__}") from exc
+    try:
+        return _decode_header(header, payload, hlen)
+    except ProtocolError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - decoding is pure parsing of the child's bytes:
+        # whatever a shape no check above foresaw raises (numpy's .npy header parser alone
+        # raises ValueError, SyntaxError or tokenize.TokenError), the frame is malformed
+        raise ProtocolError(f"malformed message ({type(exc).__name__})") from exc
+
+
+def _parse_int(text: str) -> int:
+    """JSON integer hook: refuse integers above :data:`MAX_INT` before converting them."""
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise ProtocolError(f"integer of {len(text)} digits (limit {MAX_INT:.0e})")
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise ProtocolError(f"integer out of range (limit {MAX_INT:.0e})")
+    return value
+
+
+def _parse_constant(text: str) -> float:
+    """JSON hook for the non-standard NaN/Infinity literals: the protocol tags those instead."""
+    raise ProtocolError(f"bare {text[:20]} in a frame (non-finite floats are tagged)")
+
+
+def _decode_header(header: Any, payload: bytes, hlen: int) -> dict[str, Any]:
+    """Validate the parsed JSON ``header`` of ``payload`` and decode its body."""
     if not isinstance(header, dict) or set(header) != {"blobs", "body"}:
         raise ProtocolError("header must have exactly the keys 'blobs' and 'body'")
     lengths = header["blobs"]
@@ -175,7 +211,10 @@ class _Decoder:
         if not isinstance(node, dict):
             raise ProtocolError(f"unexpected JSON node {type(node).__name__}")
         tag = node.get("$")
-        if tag == "f" and set(node) == {"$", "v"} and node["v"] in ("nan", "inf", "-inf"):
+        if not (tag is None or isinstance(tag, str)):
+            raise ProtocolError("a tag must be a string")
+        if tag == "f" and set(node) == {"$", "v"} and isinstance(node["v"], str) \
+                and node["v"] in ("nan", "inf", "-inf"):
             return float(node["v"])
         if tag == "tuple" and set(node) == {"$", "v"} and isinstance(node["v"], list):
             return tuple(self.value(v, depth + 1) for v in node["v"])
@@ -187,7 +226,8 @@ class _Decoder:
             return dict(zip(keys, (self.value(v, depth + 1) for v in node["v"])))
         if tag == "nd" and set(node) == {"$", "i"} and type(node["i"]) is int:
             return self.array(node["i"])
-        if tag == "np" and set(node) == {"$", "d", "v"} and node["d"] in _SCALAR_DTYPES:
+        if tag == "np" and set(node) == {"$", "d", "v"} and isinstance(node["d"], str) \
+                and node["d"] in _SCALAR_DTYPES:
             v = self.value(node["v"], depth + 1)
             if isinstance(v, (list, tuple, dict)) or v is None or isinstance(v, str):
                 raise ProtocolError("numpy scalar with a non-numeric value")
@@ -211,7 +251,7 @@ class _Decoder:
             raise ProtocolError(f"array header of {hlen} bytes (limit {MAX_NPY_HEADER})")
         try:
             arr = np.load(io.BytesIO(blob), allow_pickle=False)
-        except (ValueError, OSError, EOFError, TypeError, SyntaxError, MemoryError) as exc:
+        except Exception as exc:  # noqa: BLE001 - see decode_message
             raise ProtocolError(f"blob is not a valid .npy array: {type(exc).__name__}") from exc
         if not isinstance(arr, np.ndarray) or type(arr) is not np.ndarray \
                 or arr.dtype.kind not in _DTYPE_KINDS or arr.dtype.fields is not None \

@@ -10,10 +10,84 @@ Both are checked against schemas written from the platforms' documentation
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 STATUSES = ("passed", "failed", "error", "timeout")
+#: Caps on text derived from the student's code (feedback quotes dict keys, exception messages,
+#: shapes, printed output): UTF-8 bytes per text field of one test, per diagnosis list of one
+#: test, for the submission-wide ``error`` and ``output``, and for a whole report's JSON.
+TEST_TEXT_BYTES = 4096
+DIAGNOSIS_BYTES = 4096
+ERROR_TEXT_BYTES = 8192
+OUTPUT_BYTES = 4096
+REPORT_BYTES = 256 * 1024
+TRUNCATED = " (truncated)"
+
+
+def bounded_text(text: Any, limit: int) -> str:
+    """Return ``text`` as a ``str`` of at most ``limit`` UTF-8 bytes, safe to store and show.
+
+    Lone surrogates (which UTF-8 cannot encode) become U+FFFD and NUL characters (which
+    PostgreSQL text cannot hold) become ``\\x00``. A longer text is cut at a character
+    boundary and ends with ``"... (truncated)"`` (within ``limit``).
+    """
+    text = text if isinstance(text, str) else str(text)
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if _has_surrogates(text):
+        text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    if len(text) * 4 <= limit:
+        return text
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    marker = "..." + TRUNCATED
+    return data[:max(limit - len(marker), 0)].decode("utf-8", "ignore") + marker
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _bounded_tree(x: Any, limit: int, depth: int = 0) -> Any:
+    """A JSON-safe copy of a diagnosis value with every string cut to ``limit`` bytes, lists
+    and dicts to 32 entries and nesting to 8 levels (deeper values become ``"..."``)."""
+    if depth > 8:
+        return "..."
+    if isinstance(x, str):
+        return bounded_text(x, limit)
+    if x is None or isinstance(x, (bool, int, float)):
+        return x if not isinstance(x, int) or abs(x) < 10 ** 18 else float(x)
+    if isinstance(x, dict):
+        return {bounded_text(k, 100): _bounded_tree(v, limit, depth + 1)
+                for k, v in list(x.items())[:32]}
+    if isinstance(x, (list, tuple)):
+        return [_bounded_tree(v, limit, depth + 1) for v in list(x)[:32]]
+    return bounded_text(repr(x), limit)
+
+
+def _json_bytes(x: Any) -> int:
+    return len(json.dumps(x, default=str).encode("utf-8"))
+
+
+def bounded_diagnosis(diagnosis: list[Any], limit: int) -> list[Any]:
+    """Keep the leading diagnoses of a test whose JSON fits in ``limit`` bytes (strings in
+    each cut to a quarter of it); a single over-long one is dropped rather than cut."""
+    kept, used = [], 2
+    for d in diagnosis[:16]:
+        d = _bounded_tree(d, max(limit // 4, 64))
+        size = _json_bytes(d) + 1
+        if used + size > limit:
+            break
+        kept.append(d)
+        used += size
+    return kept
 OUTCOMES = ("graded", "error")
 
 
@@ -225,6 +299,27 @@ class Report:
     def passed(self) -> bool:
         """True when every test passed."""
         return bool(self.tests) and all(t.status == "passed" for t in self.tests)
+
+    def bound(self, limit: int = REPORT_BYTES) -> Report:
+        """Cap every text the student's code could have shaped, in place; return ``self``.
+
+        Per test: ``feedback`` and ``staff_feedback`` at :data:`TEST_TEXT_BYTES`, the diagnoses
+        at :data:`DIAGNOSIS_BYTES`; ``error`` at :data:`ERROR_TEXT_BYTES`, ``output`` at
+        :data:`OUTPUT_BYTES`; cut texts end with "(truncated)". If the JSON of the whole report
+        is still above ``limit`` bytes (many tests), the per-test caps are halved until it fits.
+        Texts come out safe for UTF-8 and PostgreSQL (see :func:`bounded_text`).
+        """
+        per_test, per_diag = TEST_TEXT_BYTES, DIAGNOSIS_BYTES
+        self.error = None if self.error is None else bounded_text(self.error, ERROR_TEXT_BYTES)
+        self.output = bounded_text(self.output, OUTPUT_BYTES)
+        while True:
+            for t in self.tests:
+                t.feedback = bounded_text(t.feedback, per_test)
+                t.staff_feedback = bounded_text(t.staff_feedback, per_test)
+                t.diagnosis = bounded_diagnosis(list(t.diagnosis), per_diag)
+            if per_test <= 64 or _json_bytes(self.to_dict()) <= limit:
+                return self
+            per_test, per_diag = per_test // 2, per_diag // 2
 
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data with every field and one dict per test."""

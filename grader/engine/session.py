@@ -54,7 +54,11 @@ def _printable(text: str) -> str:
 
 
 def _text(x: Any, limit: int = MAX_MESSAGE) -> str:
-    return str(x)[:limit] if isinstance(x, (str, int)) else ""
+    """``x`` if the child sent a string (an int is written out), cut to ``limit`` characters;
+    anything else (a list, a dict, an array where text belongs) is dropped: ``""``."""
+    if isinstance(x, bool) or not isinstance(x, (str, int)):
+        return ""
+    return x[:limit] if isinstance(x, str) else str(x)[:limit]
 
 
 class Session:
@@ -101,7 +105,8 @@ class Session:
             return Hello(False, error="your file sent an unreadable start-up message")
         if msg["ok"]:
             names = msg.get("functions")
-            names = [n for n in names if isinstance(n, str)][:200] if isinstance(names, list) else []
+            names = ([n for n in names if isinstance(n, str) and n.isidentifier()
+                      and len(n) <= 100][:200] if isinstance(names, list) else [])
             return Hello(True, functions=names)
         self._lose()
         return Hello(False, error=self._import_error(msg.get("error")))
@@ -131,7 +136,8 @@ class Session:
         if not isinstance(err, dict):
             return "your file could not be imported"
         if err.get("kind") == "syntax":
-            line = err.get("line") if isinstance(err.get("line"), int) else 0
+            line = err.get("line")
+            line = line if type(line) is int and 0 <= line <= 10**7 else 0
             text = _text(err.get("text"), 200).strip()
             where = f"line {line}" + (f": {text}" if text else "")
             return (f"Syntax error on {where}\n{_text(err.get('message'))}\n"
@@ -266,7 +272,8 @@ class Session:
 
     def _call_error(self, fn: str, msg: dict[str, Any]) -> StudentCallError:
         err = msg.get("error")
-        if not isinstance(err, dict) or err.get("kind") not in _ERROR_KINDS:
+        if not isinstance(err, dict) or not isinstance(err.get("kind"), str) \
+                or err["kind"] not in _ERROR_KINDS:
             self._lose()
             return StudentCallError(f"{fn}: the reply from your code could not be read.",
                                     kind="protocol", child_lost=True)
@@ -291,7 +298,7 @@ class Session:
             redacted = (f"{fn} raised {exc_type} (its message is not shown for hidden tests)."
                         + (f" Where it happened in your file:\n{frames}" if frames else ""))
         index = msg.get("index")
-        if kind != "missing" and isinstance(index, int) and index > 0:
+        if kind != "missing" and type(index) is int and 0 < index < 10**6:
             message += f" (on evaluation {index + 1} of a batch)"
             redacted += f" (on evaluation {index + 1} of a batch)"
         error = StudentCallError(message, kind=kind)

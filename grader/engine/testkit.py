@@ -30,7 +30,14 @@ from typing import Any, Protocol
 import numpy as np
 
 from grader.engine import gradcheck
-from grader.engine.compare import as_real_scalar, compare_array, compare_scalar, describe
+from grader.engine.compare import (
+    Mismatch,
+    as_real_scalar,
+    compare_array,
+    compare_scalar,
+    describe,
+    describe_key,
+)
 from grader.engine.gradcheck import format_worst, gradient_blocks
 from grader.engine.errors import CheckFailed, StudentCallError
 from grader.engine.manifest import TestSpec
@@ -183,11 +190,55 @@ class TestContext:
             self.fail(f"{function}: {name} should be a dict with keys {list(keys)}, "
                       f"but it is {describe(value)}.")
         missing = [k for k in keys if k not in value]
-        extra = sorted(str(k) for k in value if k not in keys)
+        extra = sorted(k for k in (describe_key(k) for k in value) if k not in keys)
         if missing or extra:
+            more = f" and {len(extra) - 8} more" if len(extra) > 8 else ""
             self.fail(f"{function}: {name} should have keys {list(keys)}; missing {missing}, "
-                      f"unexpected {extra}.")
+                      f"unexpected {extra[:8]}{more}.")
         return value
+
+    # ----------------------------------------------------------------- validating returns
+    def expect_array(self, got: Any, shape: Sequence[int | None], *, name: str,
+                     function: str | None = None, kind: str = "float") -> np.ndarray:
+        """Require ``got`` to be a finite ndarray of dtype family ``kind`` and of ``shape``
+        (``None`` in ``shape``: any size on that axis); return it, values unchecked.
+
+        For checks that compute with a returned array themselves (weights, parameters): call
+        this first, then nothing a student returns (a list, a str, a complex or 0-d array, a
+        huge int) reaches numpy code that could raise. Raises CheckFailed with the message of
+        :meth:`check_array` (type -> shape -> dtype -> finite) otherwise.
+        """
+        shape = tuple(shape)
+        ok = isinstance(got, np.ndarray) and got.ndim == len(shape) and all(
+            want is None or have == want for have, want in zip(got.shape, shape))
+        if not ok and isinstance(got, np.ndarray) and None in shape:
+            function = function or self.spec.part
+            wanted = "(" + ", ".join("any" if n is None else str(n) for n in shape) + \
+                ("," if len(shape) == 1 else "") + ")"
+            self.fail(Mismatch(f"{function}: {name} has shape {got.shape}, expected {wanted}.",
+                               "shape"))
+        expected = got if ok else np.zeros(tuple(1 if n is None else n for n in shape))
+        return self.check_array(got, expected, name=name, function=function, rtol=0.0,
+                                atol=0.0, kind=kind)
+
+    def expect_number(self, got: Any, *, name: str, function: str | None = None) -> float:
+        """Require ``got`` to be a finite real number (Python or numpy scalar, 0-d array; not
+        bool); return it as a float, value unchecked. Raises CheckFailed otherwise."""
+        value = as_real_scalar(got)
+        return self.check_scalar(got, 0.0 if value is None or not np.isfinite(value) else value,
+                                 name=name, function=function, rtol=0.0, atol=0.0)
+
+    def expect_choice(self, got: Any, choices: Sequence[str], *, name: str,
+                      function: str | None = None) -> str:
+        """Require ``got`` to be one of the strings ``choices`` (e.g. an activation name); return
+        it. Anything else (an array, a dict, another string) fails with a clear message instead
+        of reaching ``in`` / ``==`` (an array there raises, a list is unhashable)."""
+        function = function or self.spec.part
+        if not (isinstance(got, str) and got in tuple(choices)):
+            shown = repr(got[:40]) if isinstance(got, str) else describe(got)
+            self.fail(f"{function}: {name} should be one of {', '.join(map(repr, choices))}; "
+                      f"got {shown}.")
+        return got
 
     # ----------------------------------------------------------------- comparisons
     def check_array(self, got: Any, expected: Any, *, name: str, function: str | None = None,
