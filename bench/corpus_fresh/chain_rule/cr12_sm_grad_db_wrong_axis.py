@@ -1,0 +1,74 @@
+# gradelab fresh diagnosis corpus (bench/corpus_fresh), assignment chain_rule: cr12_sm_grad_db_wrong_axis.py
+# Written 2026-12-02 by helper "corpus" without reading grader/diagnosis/ or
+# assignments/*/misconceptions.py. Frozen: do not edit (see README.md).
+#
+# Mistake:
+#   db sums the logits' error signal over the classes (axis 1) giving shape (N,), instead of
+#   over the examples.
+# Affected: softmax_regression_grad (db)
+# label: {"function": "softmax_regression_grad", "mistake": "sum_over_wrong_axis", "blocks": ["db"]}
+# expect-fail: ["check_softmax_grad_reference", "check_softmax_grad_finite_differences", "check_softmax_grad_large_logits", "check_softmax_grad_hidden"]
+
+import numpy as np
+import math
+
+
+def _sig(v):
+    # numerically fine for |v| up to a few hundred
+    return 1 / (1 + np.exp(-v))
+
+
+def logistic_ls_loss(w, b, x, t):
+    losses = np.zeros(len(x))
+    for n in range(len(x)):
+        pred = _sig(w * x[n] + b)
+        losses[n] = 0.5 * (pred - t[n]) ** 2
+    return losses
+
+
+def logistic_ls_grad(w, b, x, t):
+    N = len(x)
+    dw = np.zeros(N)
+    db = np.zeros(N)
+    for n in range(N):
+        pred = _sig(w * x[n] + b)
+        err = pred - t[n]
+        dz = err * pred * (1 - pred)
+        dw[n] = dz * x[n]
+        db[n] = dz
+    return dw, db
+
+
+def multivariate_dfdt(t):
+    out = np.zeros_like(t, dtype=float)
+    for i, ti in enumerate(t):
+        xi = math.cos(ti)
+        yi = ti * ti
+        e = math.exp(xi * yi)
+        x_bar = yi * e
+        y_bar = 1.0 + xi * e
+        out[i] = x_bar * (-math.sin(ti)) + y_bar * (2.0 * ti)
+    return out
+
+
+def softmax_regression_loss(W, b, X, T):
+    N = X.shape[0]
+    total = 0.0
+    for n in range(N):
+        z = W.dot(X[n]) + b
+        m = np.max(z)
+        lse = m + math.log(np.sum(np.exp(z - m)))
+        total += -np.sum(T[n] * (z - lse))
+    return float(total / N)
+
+
+def softmax_regression_grad(W, b, X, T):
+    N = X.shape[0]
+    Z = X.dot(W.T) + b
+    Z -= Z.max(axis=1, keepdims=True)
+    P = np.exp(Z)
+    P /= P.sum(axis=1, keepdims=True)
+    dZ = (P - T) / N
+    dW = dZ.T.dot(X)
+    db = dZ.sum(axis=1)
+    return dW, db

@@ -1,0 +1,73 @@
+# gradelab fresh diagnosis corpus (bench/corpus_fresh), assignment xor: x14_compound_train_sign_and_no_sigma_prime.py
+# Written 2026-12-02 by helper "corpus" without reading grader/diagnosis/ or
+# assignments/*/misconceptions.py. Frozen: do not edit (see README.md).
+#
+# Mistakes (compound):
+#   Two mistakes in train_xor: the hidden error signal lacks the factor h(1-h), and the update
+#   adds the gradient instead of subtracting it (the loss grows); the network never solves XOR.
+# Affected: train_xor (W1, b1, W2, b2); train_xor (W1, b1)
+# label: {"function": "train_xor", "mistake": "update_sign_flipped", "blocks": ["W1", "b1", "W2", "b2"]}
+# label: {"function": "train_xor", "mistake": "missing_activation_derivative", "blocks": ["W1", "b1"]}
+# expect-fail: ["check_train_xor_public", "check_train_xor_hidden"]
+
+import numpy as np
+
+
+def _sig(u):
+    return 0.5 * (1.0 + np.tanh(0.5 * u))   # = 1 / (1 + exp(-u)), no overflow
+
+
+def threshold_xor_params():
+    # OR unit and NAND unit, then AND of the two
+    params = dict()
+    params["W1"] = np.array([[2.0, 2.0], [-2.0, -2.0]])
+    params["b1"] = np.array([-1.0, 3.0])
+    params["W2"] = np.array([[1.0, 1.0]])
+    params["b2"] = np.array([-1.5])
+    return params
+
+
+def xor_features(X):
+    prod = np.prod(X, axis=1, keepdims=True)
+    return np.hstack([X, prod]).astype(np.float64)
+
+
+def xor_linear_params():
+    return np.array([1.0, 1.0, -3.0]), float(-0.25)
+
+
+def interval_indicator_params():
+    return tuple(float(v) for v in (1, 1, -1, 2))
+
+
+def relu_bump_params(delta):
+    # ramp up on [1-d, 1], flat, ramp down on [2, 2+d]
+    up = np.array([1.0, -1.0]) / delta
+    return np.concatenate([up, -up]), np.array([1 - delta, 1, 2, 2 + delta], dtype=np.float64)
+
+
+def train_xor(seed):
+    rng = np.random.default_rng(seed)
+    inputs = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+    targets = np.array([0., 1., 1., 0.])
+    hidden = 8
+    eta = 1.0
+    W1 = rng.standard_normal((hidden, 2))
+    b1 = rng.standard_normal(hidden)
+    W2 = rng.standard_normal((1, hidden))
+    b2 = rng.standard_normal(1)
+    for epoch in range(3000):
+        gW1 = np.zeros_like(W1); gb1 = np.zeros_like(b1)
+        gW2 = np.zeros_like(W2); gb2 = np.zeros_like(b2)
+        for x, target in zip(inputs, targets):
+            h = _sig(W1 @ x + b1)
+            y = _sig(W2 @ h + b2)
+            e2 = y - target
+            gW2 += np.outer(e2, h)
+            gb2 += e2
+            e1 = W2.T @ e2
+            gW1 += np.outer(e1, x)
+            gb1 += e1
+        W1 += eta * gW1; b1 += eta * gb1
+        W2 += eta * gW2; b2 += eta * gb2
+    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
