@@ -107,7 +107,8 @@ def build_gradebook(students: list[User] | None = None,
             by_pair[(sub.student_id, sub.assignment_id)].append(sub)
         for ov in db.session.scalars(select(ScoreOverride).where(
                 ScoreOverride.student_id.in_(student_ids),
-                ScoreOverride.assignment_id.in_(assignment_ids))
+                ScoreOverride.assignment_id.in_(assignment_ids),
+                ScoreOverride.removed_at.is_(None))
                 .order_by(ScoreOverride.created_at, ScoreOverride.id)):
             overrides[(ov.student_id, ov.assignment_id)] = ov  # newest wins
     cells = {(s.id, a.id): cell_for(s, a, by_pair[(s.id, a.id)], overrides.get((s.id, a.id)))

@@ -252,6 +252,9 @@ def _holds(submission_id: int, lease: datetime):
 def _store(submission_id: int, lease: datetime, report) -> GradingOutcome:
     """Store ``report`` and its score in one transaction, if the lease still holds."""
     now = utcnow()
+    before = db.session.execute(select(Submission.score, Submission.student_id,
+                                       Submission.assignment_id)
+                                .where(Submission.id == submission_id)).one_or_none()
     result = db.session.execute(
         update(Submission).where(*_holds(submission_id, lease))
         .values(status=report.outcome, score=report.score, max_score=report.max_score,
@@ -266,6 +269,13 @@ def _store(submission_id: int, lease: datetime, report) -> GradingOutcome:
     run.submission_id = submission_id
     run.created_at = now
     db.session.add(run)
+    if before is not None and before.score != report.score:
+        from grader.course.services import audit, fmt_points
+
+        audit("grade", actor=None, student_id=before.student_id,
+              assignment_id=before.assignment_id, submission_id=submission_id,
+              old=fmt_points(before.score), new=fmt_points(report.score),
+              reason=f"graded ({report.outcome}) by grader {run.grader_version}")
     db.session.commit()
     log.info("stored %s: %s / %s", report.outcome, report.score, report.max_score)
     _passback(submission_id)

@@ -282,7 +282,8 @@ class GradingRun(db.Model):
 class ScoreOverride(db.Model):
     """An instructor's manual score for a student on an assignment; the newest one counts.
 
-    It sits beside the automatic scores, so no regrade ever changes it.
+    It sits beside the automatic scores, so no regrade ever changes it. Removing it stamps
+    ``removed_at``/``removed_by_id`` (the row stays; the autograded score counts again).
     """
 
     __tablename__ = "score_override"
@@ -294,6 +295,8 @@ class ScoreOverride(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
     student: Mapped[User] = relationship(foreign_keys=[student_id])
     assignment: Mapped[Assignment] = relationship()
@@ -426,3 +429,44 @@ class LtiGradeLink(db.Model):
     user: Mapped[User] = relationship()
     assignment: Mapped[Assignment] = relationship()
     registration: Mapped[LtiRegistration] = relationship()
+
+
+AUDIT_KINDS = ("grade", "override", "override_removed", "extension", "extension_removed",
+               "regrade", "release")
+
+
+class AuditEvent(db.Model):
+    """One change to a grade, override, extension, regrade or release: who, when, old, new, why.
+
+    ``actor_id`` is None for changes made by the grader itself (a finished grading run).
+    ``old_value``/``new_value`` are short display strings (a score in points, an ISO date, a
+    status); None means "nothing" (no score yet, no extension). Rows are never updated.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (CheckConstraint(f"kind IN {AUDIT_KINDS!r}", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    student_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("assignment.id"), index=True)
+    submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(30))
+    old_value: Mapped[str | None] = mapped_column(String(200))
+    new_value: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    student: Mapped[User | None] = relationship(foreign_keys=[student_id])
+    assignment: Mapped[Assignment | None] = relationship()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the event as JSON-ready data."""
+        return {"id": self.id, "created_at": iso(self.created_at), "kind": self.kind,
+                "actor": self.actor.username if self.actor else None,
+                "student": self.student.username if self.student else None,
+                "assignment": self.assignment.slug if self.assignment else None,
+                "submission_id": self.submission_id, "old_value": self.old_value,
+                "new_value": self.new_value, "reason": self.reason}

@@ -1,10 +1,18 @@
 """Flask-WTF forms; every form carries a CSRF token (Flask-WTF's ``CSRFProtect`` checks it)."""
 from __future__ import annotations
 
+import math
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateTimeLocalField, FloatField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import BooleanField, DateTimeLocalField, FloatField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
+
+
+def finite(form, field) -> None:
+    """WTForms validator: refuse ``inf``/``nan`` (``float()`` accepts them) with a clear message."""
+    if field.data is not None and not math.isfinite(field.data):
+        raise StopValidation(f"{field.label.text} must be a finite number of points, not {field.data}.")
 
 
 class LoginForm(FlaskForm):
@@ -33,8 +41,8 @@ class OverrideForm(FlaskForm):
     """A manual score for one student on one assignment."""
 
     student = SelectField("Student", validators=[DataRequired()])
-    score = FloatField("Score (points)", validators=[InputRequired(), NumberRange(min=0)])
-    comment = TextAreaField("Comment (shown to instructors)", validators=[DataRequired(), Length(max=2000)])
+    score = FloatField("Score (points)", validators=[InputRequired(), finite, NumberRange(min=0)])
+    comment = TextAreaField("Reason (the student sees it)", validators=[DataRequired(), Length(max=2000)])
 
 
 class ExtensionForm(FlaskForm):
@@ -43,4 +51,12 @@ class ExtensionForm(FlaskForm):
     student = SelectField("Student", validators=[DataRequired()])
     due_at = DateTimeLocalField("New due date (UTC)", format="%Y-%m-%dT%H:%M",
                                 validators=[DataRequired()])
-    comment = StringField("Reason", validators=[Length(max=2000)])
+    comment = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+    confirm_past = BooleanField("The date is in the past on purpose")
+
+
+class RemoveForm(FlaskForm):
+    """Remove a student's override or extension, with a reason (kept in the history)."""
+
+    student = StringField("Student", validators=[DataRequired()])
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])

@@ -16,7 +16,7 @@ from grader.course import services
 from grader.web.auth import instructor_required
 from grader.web.charts import histogram_svg, pass_rate_svg
 from grader.course.db import db
-from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm
+from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm, RemoveForm
 from grader.course.gradebook import build_gradebook, gradebook_csv
 from grader.course.models import Assignment, Extension, ScoreOverride, Submission, User
 from grader.course.stats import assignment_stats
@@ -105,10 +105,16 @@ def _student(form_value: str) -> User:
     return student
 
 
+def _refused(assignment: Assignment, what: str, exc: Exception):
+    """Re-render the assignment page with the reason an action was refused (HTTP 400)."""
+    flash(f"{what} not saved: {exc}", "error")
+    return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
+
+
 @bp.route("/assignments/<slug>/override", methods=["POST"])
 @instructor_required
 def override(slug: str):
-    """Store a manual score with a comment; no regrade ever changes it."""
+    """Store a manual score in [0, max] with a reason; no regrade ever changes it."""
     assignment = get_assignment(slug)
     form = OverrideForm(prefix="ov")
     form.student.choices = _student_choices()
@@ -117,7 +123,11 @@ def override(slug: str):
             flash(f"Override not saved: {field}: {'; '.join(errors)}", "error")
         return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
     student = _student(form.student.data)
-    services.override_score(current_user, student, assignment, form.score.data, form.comment.data)
+    try:
+        services.override_score(current_user, student, assignment, form.score.data,
+                                form.comment.data)
+    except services.GradeChangeRefused as exc:
+        return _refused(assignment, "Override", exc)
     flash(f"Score of {student.username} on {assignment.slug} set to {form.score.data:g}.", "info")
     return redirect(url_for("instructor.assignment", slug=slug))
 
@@ -125,7 +135,11 @@ def override(slug: str):
 @bp.route("/assignments/<slug>/extension", methods=["POST"])
 @instructor_required
 def extension(slug: str):
-    """Give one student a later due date (the hard deadline moves with it)."""
+    """Give one student a later due date (the hard deadline moves with it).
+
+    A date not after the course due date is refused; a date in the past needs the
+    ``confirm_past`` box.
+    """
     assignment = get_assignment(slug)
     form = ExtensionForm(prefix="ext")
     form.student.choices = _student_choices()
@@ -135,9 +149,65 @@ def extension(slug: str):
         return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
     student = _student(form.student.data)
     due = form.due_at.data.replace(tzinfo=timezone.utc)
-    services.grant_extension(current_user, student, assignment, due, form.comment.data or "")
-    flash(f"{student.username} is now due {due:%Y-%m-%d %H:%M} UTC on {assignment.slug}.", "info")
+    try:
+        services.grant_extension(current_user, student, assignment, due, form.comment.data or "",
+                                 confirm_past=bool(form.confirm_past.data))
+    except services.GradeChangeRefused as exc:
+        return _refused(assignment, "Extension", exc)
+    hard = services.deadlines_for(student, assignment).hard_deadline_at
+    flash(f"{student.username} is now due {due:%Y-%m-%d %H:%M} UTC on {assignment.slug}"
+          + (f"; the hard deadline moves to {hard:%Y-%m-%d %H:%M} UTC." if hard else "."), "info")
     return redirect(url_for("instructor.assignment", slug=slug))
+
+
+@bp.route("/assignments/<slug>/override/remove", methods=["POST"])
+@instructor_required
+def remove_override(slug: str):
+    """Remove a student's manual score (the autograded score counts again), with a reason."""
+    return _remove(slug, services.remove_override, "Manual score")
+
+
+@bp.route("/assignments/<slug>/extension/remove", methods=["POST"])
+@instructor_required
+def remove_extension(slug: str):
+    """Remove a student's extension (the course due date applies again), with a reason."""
+    return _remove(slug, services.remove_extension, "Extension")
+
+
+def _remove(slug: str, action, what: str):
+    assignment = get_assignment(slug)
+    form = RemoveForm(prefix="rm")
+    if not form.validate_on_submit():
+        flash(f"{what} not removed: give a reason.", "error")
+        return redirect(request.referrer or url_for("instructor.assignment", slug=slug)), 303
+    student = _student(form.student.data)
+    try:
+        action(current_user, student, assignment, form.reason.data)
+    except services.GradeChangeRefused as exc:
+        flash(f"{what} not removed: {exc}", "error")
+        return redirect(url_for("instructor.student", student_id=student.id)), 303
+    flash(f"{what} of {student.username} on {assignment.slug} removed.", "info")
+    return redirect(url_for("instructor.student", student_id=student.id))
+
+
+@bp.route("/students/<int:student_id>")
+@instructor_required
+def student(student_id: int):
+    """One student: every assignment's counted score, deadlines, overrides, extensions,
+    attempts, and the history of every change to their grades (audit rows)."""
+    person = _student(str(student_id))
+    assignments = list(db.session.scalars(select(Assignment).order_by(Assignment.due_at,
+                                                                      Assignment.slug)))
+    book = build_gradebook([person], assignments)
+    subs = db.session.scalars(select(Submission).filter_by(student_id=person.id)
+                              .order_by(Submission.assignment_id, Submission.attempt)).all()
+    rows = [{"assignment": a, "cell": book.cell(person, a),
+             "deadlines": services.deadlines_for(person, a),
+             "override": services.current_override(person, a),
+             "extension": services.current_extension(person, a),
+             "submissions": [s for s in subs if s.assignment_id == a.id]} for a in assignments]
+    return render_template("instructor/student.html", person=person, rows=rows,
+                           history=services.history_for(person), remove_form=RemoveForm(prefix="rm"))
 
 
 @bp.route("/assignments/<slug>/regrade", methods=["GET", "POST"])
@@ -147,7 +217,7 @@ def regrade_assignment(slug: str):
     assignment = get_assignment(slug)
     form = ConfirmForm()
     if form.validate_on_submit():
-        done = services.regrade_assignment(assignment)
+        done = services.regrade_assignment(assignment, current_user)
         flash(f"{len(done)} submission(s) of {assignment.slug} queued for regrading.", "info")
         return redirect(url_for("instructor.regrade_assignment", slug=slug))
     subs = db.session.scalars(select(Submission).filter_by(assignment_id=assignment.id)
@@ -161,7 +231,7 @@ def regrade_submission(submission_id: int):
     """Requeue one submission; its page then shows the old and the new run."""
     sub = get_visible_submission(submission_id)
     if ConfirmForm().validate_on_submit():
-        before = services.regrade(sub)
+        before = services.regrade(sub, current_user)
         flash(f"Attempt {sub.attempt} queued for regrading (old score: "
               f"{'none' if before.old_score is None else f'{before.old_score:g}'}).", "info")
     return redirect(url_for("student.submission", submission_id=submission_id))

@@ -13,8 +13,9 @@ from grader.course.db import db
 from grader.course.models import Submission, User, utcnow
 
 TABLES = {"user", "assignment", "submission", "grading_run", "score_override", "extension",
-          "similarity_report", "lti_registration", "lti_identity", "lti_grade_link",
+          "similarity_report", "lti_registration", "lti_identity", "lti_grade_link", "audit_event",
           "alembic_version"}
+BEFORE_ISSUE_14 = "d7a3b2c9e014"  # the schema before the audit table (issue 14)
 
 
 def migrate_and_check(uri: str) -> None:
@@ -45,6 +46,48 @@ def test_migrations_on_sqlite(tmp_path):
 def test_migrations_on_postgresql(make_postgres_database):
     url = make_postgres_database("gradelab_webtest")
     migrate_and_check(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def upgrade_from_previous_and_check(uri: str) -> None:
+    """Upgrade a database holding data at the pre-issue-14 schema to head; the data survives."""
+    from sqlalchemy import text
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
+    with app.app_context():
+        upgrade(revision=BEFORE_ISSUE_14)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO \"user\" (id, username, name, email, role, created_at) "
+                              "VALUES (1, 'prof', '', '', 'instructor', '2026-01-01'), "
+                              "(2, 'ada', '', '', 'student', '2026-01-01')"))
+            conn.execute(text(
+                "INSERT INTO assignment (id, slug, title, max_attempts, score_policy, "
+                "hidden_feedback, late_percent_per_day, late_max_percent, rate_limit_max, "
+                "rate_limit_window_s, max_score, tests, active, synced_at) VALUES (1, 'a', 'A', 0, "
+                "'best', 'always', 0, 0, 0, 3600, 10, '[]', true, '2026-01-01')"))
+            conn.execute(text("INSERT INTO score_override (student_id, assignment_id, score, "
+                              "comment, created_by_id, created_at) VALUES (2, 1, 7, 'kept', 1, "
+                              "'2026-01-02')"))
+        upgrade()
+        with db.engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) == TABLES
+            assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+        from grader.course.models import ScoreOverride
+
+        row = db.session.query(ScoreOverride).one()
+        assert (row.score, row.comment, row.removed_at) == (7.0, "kept", None)
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_upgrade_from_the_previous_schema_on_sqlite(tmp_path):
+    upgrade_from_previous_and_check(f"sqlite:///{tmp_path / 'previous.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_upgrade_from_the_previous_schema_on_postgresql(make_postgres_database):
+    url = make_postgres_database("gradelab_webtest_prev")
+    upgrade_from_previous_and_check(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 def test_constraints_hold_in_the_database(app, make_user, make_assignment, make_submission):
