@@ -448,6 +448,9 @@ def remove_override(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s removed the override of %s/%s", instructor.username, student.username,
              assignment.slug)
+    from grader.course.lti import schedule_passback
+
+    schedule_passback(student.id, assignment.id)  # the counted score may have changed
 
 
 def current_override(student: User, assignment: Assignment) -> ScoreOverride | None:
@@ -517,6 +520,9 @@ def grant_extension(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s extended %s/%s to %s", instructor.username, student.username,
              assignment.slug, iso(due_at))
+    from grader.course.lti import schedule_passback
+
+    schedule_passback(student.id, assignment.id)  # the counted score may have changed
     return ext
 
 
@@ -538,6 +544,9 @@ def remove_extension(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s removed the extension of %s/%s", instructor.username, student.username,
              assignment.slug)
+    from grader.course.lti import schedule_passback
+
+    schedule_passback(student.id, assignment.id)  # the counted score may have changed
 
 
 def visible_submission(user: User, submission_id: int) -> Submission | None:
