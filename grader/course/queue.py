@@ -116,10 +116,13 @@ def enqueue_grading(submission_id: int, *, slug: str | None = None,
         log.info("broker down a moment ago: submission %s stays in the outbox", submission_id,
                  extra={"submission_id": submission_id})
         return False
+    # A deployment whose default queue is not ``grading`` (a test's private queue) gets every
+    # job there: its workers consume that queue only.
+    fresh = app_celery.conf.task_default_queue or GRADING_QUEUE
+    target = (RESUME_QUEUE if resume else GRADING_QUEUE) if fresh == GRADING_QUEUE else fresh
     try:
         task.apply_async(args=[submission_id], kwargs=kwargs, soft_time_limit=soft,
-                         time_limit=hard, countdown=countdown,
-                         queue=RESUME_QUEUE if resume else GRADING_QUEUE)
+                         time_limit=hard, countdown=countdown, queue=target)
     except Exception as exc:  # noqa: BLE001 - any broker failure: the sweeper sends it later
         if eager:
             raise

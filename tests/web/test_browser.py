@@ -106,7 +106,7 @@ def log_in(page, base: str, username: str) -> None:
 
 def upload(page, base: str, path: Path) -> None:
     page.goto(f"{base}/assignments/xor")
-    page.get_by_label("Your solution (.py)").set_input_files(str(path))
+    page.get_by_label("Your solution").set_input_files(str(path))
     page.get_by_role("button", name="Upload and grade").click()
     page.wait_for_url(f"{base}/submissions/*")
 
@@ -175,3 +175,47 @@ def test_student_and_instructor_in_chromium(stack, tmp_path):
         finally:
             browser.close()
     assert "succeeded" in worker_log.read_text(errors="replace")
+
+
+def test_notebook_upload_in_chromium(stack, tmp_path):
+    """A student uploads a notebook (magics, a skipped training cell) through the page; it is
+    graded like the .py file and the code panel shows its cells by number (issue 16 §2)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+    from playwright.sync_api import expect, sync_playwright
+
+    base, worker_log = stack
+    ARTIFACTS.mkdir(exist_ok=True)
+    reference = (REPO / "reference_solutions" / "xor.py").read_text()
+    skipped = new_code_cell("print(xor_features(np.eye(2)))  # my experiments")
+    skipped.metadata["tags"] = ["skip-grading"]
+    nb = new_notebook(cells=[new_markdown_cell("# XOR homework"), new_code_cell("%matplotlib inline"),
+                             new_code_cell(reference), skipped])
+    path = tmp_path / "xor_solution.ipynb"
+    path.write_text(nbformat.writes(nb))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.set_default_timeout(90_000)
+            log_in(page, base, "ada")
+            page.goto(f"{base}/assignments/xor")
+            expect(page.get_by_role("link", name="Download starter notebook (.ipynb)")).to_be_visible()
+            upload(page, base, path)
+            expect(page.locator("#status .status")).to_have_text("graded", timeout=90_000)
+            expect(page.locator(".score")).to_contain_text("22 / 22")
+            expect(page.locator(".nb-cell figcaption").first).to_have_text("Cell 1")
+            expect(page.locator(".nb-cell")).to_have_count(2)  # the skipped cell is not shown
+            expect(page.get_by_text("Your notebook was converted to Python")).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "student_notebook_desktop.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            width = page.evaluate("document.documentElement.scrollWidth")
+            page.screenshot(path=str(ARTIFACTS / "student_notebook_phone.png"), full_page=True)
+            assert width <= 400, f"page scrolls sideways at phone width ({width}px)"
+        except AssertionError as exc:
+            page.screenshot(path=str(ARTIFACTS / "failure_notebook.png"), full_page=True)
+            tail = worker_log.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{exc}\n--- page {page.url}; worker log tail:\n{tail}") from exc
+        finally:
+            browser.close()
