@@ -6,7 +6,6 @@ and needs no web app.
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # Flask is imported when the app is built: the engine alone needs no Flask
@@ -24,13 +23,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from grader import config
+    from grader.engine import settings
+    from grader.course.celery_app import DEFAULTS as QUEUE_DEFAULTS
     from grader.web import init_app
 
+    # The process's settings now include test_config: the engine reads the same folders.
+    instance_path = settings.use(test_config).instance_path
     # GRADELAB_INSTANCE_PATH (absolute) moves the instance folder: SQLite file, kept keys.
     app = Flask(__name__, instance_relative_config=True,
-                instance_path=os.environ.get("GRADELAB_INSTANCE_PATH") or None,
+                instance_path=str(instance_path) if instance_path else None,
                 template_folder="web/templates", static_folder="web/static")
-    config.load(app, test_config)
+    config.load(app, test_config, QUEUE_DEFAULTS)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:  # behind nginx & co: client address and scheme from X-Forwarded-* headers
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -1,19 +1,21 @@
 """Configuration of the web app: safe defaults, then ``GRADELAB_*`` environment variables.
 
-Order (later wins): :data:`DEFAULTS`, environment variables with the ``GRADELAB_`` prefix read by
-``app.config.from_prefixed_env("GRADELAB")`` (values are parsed as JSON when they can be, so
+Order (later wins): :data:`DEFAULTS` (and the queue's, :data:`grader.course.celery_app.DEFAULTS`),
+environment variables with the ``GRADELAB_`` prefix (values are parsed as JSON when they can be, so
 ``GRADELAB_MAX_UPLOAD_BYTES=524288`` is an int), then the ``test_config`` dict given to
-:func:`grader.create_app`. :func:`finalize` derives the SQLAlchemy URI and checks the secret key.
+:func:`grader.create_app`: all read once by :func:`grader.engine.settings.load`, the one
+reader of the environment. :func:`finalize` derives the SQLAlchemy URI and checks the secret key.
 """
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+from grader.engine import settings
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +77,15 @@ def sqlalchemy_uri(database_url: str) -> str:
     return database_url
 
 
-def load(app: Flask, test_config: dict[str, Any] | None) -> None:
-    """Fill ``app.config`` from defaults, the environment and ``test_config``.
+def load(app: Flask, test_config: dict[str, Any] | None,
+         extra_defaults: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config`` from :data:`DEFAULTS` and ``extra_defaults`` (the queue's), the
+    environment and ``test_config``, as :func:`grader.engine.settings.load` merges them.
 
     Raises :class:`ConfigurationError` when ``SECRET_KEY`` is missing outside development.
     """
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("GRADELAB")
-    if not app.config.get("DATABASE_URL") and os.environ.get("DATABASE_URL"):
-        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
-    if test_config:
-        app.config.from_mapping(test_config)
+    loaded = settings.load(overrides=test_config, defaults={**DEFAULTS, **(extra_defaults or {})})
+    app.config.from_mapping(loaded.config)
     finalize(app)
 
 
@@ -102,8 +102,7 @@ def finalize(app: Flask) -> None:
     if cfg["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {}
     if not cfg.get("RATELIMIT_STORAGE_URI"):
-        cfg["RATELIMIT_STORAGE_URI"] = (cfg.get("REDIS_URL") or os.environ.get("REDIS_URL")
-                                        or "memory://")
+        cfg["RATELIMIT_STORAGE_URI"] = cfg.get("REDIS_URL") or "memory://"
     # Room for the multipart envelope around the largest accepted file.
     if cfg.get("MAX_CONTENT_LENGTH") is None:
         cfg["MAX_CONTENT_LENGTH"] = (max(int(cfg["MAX_UPLOAD_BYTES"]),

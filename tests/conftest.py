@@ -16,6 +16,16 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+@pytest.fixture(autouse=True)
+def _fresh_settings() -> Iterator[None]:
+    """Drop the overrides a test's ``create_app(test_config)`` put into the settings
+    (:mod:`grader.engine.settings`), so the next test reads its own environment only."""
+    yield
+    from grader.engine import settings
+
+    settings.use(None)
+
+
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 

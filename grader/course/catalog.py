@@ -10,10 +10,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 
 from grader.engine.errors import ManifestError
+from grader.engine.assignment import assignments_dir
 from grader.engine.manifest import Manifest, load_manifest
 from grader.course.db import db
 from grader.course.models import Assignment, utcnow
@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 
 def assignments_root() -> Path:
-    """Return the configured folder of assignment folders."""
-    return Path(current_app.config["ASSIGNMENTS_DIR"])
+    """Return the configured folder of assignment folders (``GRADELAB_ASSIGNMENTS_DIR``; the
+    engine's :func:`grader.engine.assignment.assignments_dir`, so pages and grading agree)."""
+    return assignments_dir()
 
 
 def assignment_folder(assignment: Assignment) -> Path:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -83,9 +82,7 @@ class ConfigurationError(RuntimeError):
 
 def broker_url(app: Flask) -> str:
     """Return the broker URL for ``app`` (see the module docstring for the order)."""
-    url = app.config.get("CELERY_BROKER_URL") or app.config.get("REDIS_URL") or os.environ.get(
-        "REDIS_URL"
-    )
+    url = app.config.get("CELERY_BROKER_URL") or app.config.get("REDIS_URL")
     if url:
         return str(url)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -93,9 +90,8 @@ def broker_url(app: Flask) -> str:
 
 
 def celery_config(app: Flask) -> dict[str, Any]:
-    """Build Celery's configuration mapping from ``app.config``."""
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
+    """Build Celery's configuration mapping from ``app.config`` (which holds :data:`DEFAULTS`:
+    :func:`grader.create_app` loads them with the other settings)."""
     lease, beat = (float(app.config["GRADING_LEASE_SECONDS"]),
                    float(app.config["GRADING_HEARTBEAT_SECONDS"]))
     if not 0 < beat <= lease / 2:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,7 +45,9 @@ class Registry:
 
 def assignments_dir() -> Path:
     """Return the assignments folder (``GRADELAB_ASSIGNMENTS_DIR`` or ``<repo>/assignments``)."""
-    return Path(os.environ.get("GRADELAB_ASSIGNMENTS_DIR", _REPO_ROOT / "assignments"))
+    from grader.engine.assignment import assignments_dir as engine_assignments_dir
+
+    return engine_assignments_dir()
 
 
 _CACHE: dict[Path, Registry] = {}

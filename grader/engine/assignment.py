@@ -2,14 +2,14 @@
 
 Layout: ``<assignments_dir>/<slug>/{manifest.toml, spec.md, starter.py, tests.py}`` and
 ``<reference_dir>/<slug>.py``. The directories default to ``assignments/`` and
-``reference_solutions/`` at the repository root and can be moved with the environment variables
-``GRADELAB_ASSIGNMENTS_DIR`` and ``GRADELAB_REFERENCE_DIR``. ``tests.py`` and the reference are
-trusted code: they are imported here, in the grading process, never in the child.
+``reference_solutions/`` at the repository root and can be moved with ``GRADELAB_ASSIGNMENTS_DIR``
+and ``GRADELAB_REFERENCE_DIR`` (read by :mod:`grader.engine.settings`, the one reader of both).
+``tests.py`` and the reference are trusted code: they are imported here, in the grading process,
+never in the child.
 """
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +17,21 @@ from types import ModuleType
 
 from grader.engine.errors import AssignmentError, UnknownAssignmentError
 from grader.engine.manifest import Manifest, load_manifest
-
-_REPO_ROOT = Path(__file__).resolve().parents[2]
+from grader.engine.settings import current as current_settings
 
 
 def assignments_dir() -> Path:
-    """Return the folder holding one sub-folder per assignment."""
-    return Path(os.environ.get("GRADELAB_ASSIGNMENTS_DIR", _REPO_ROOT / "assignments"))
+    """Return the folder holding one sub-folder per assignment (``GRADELAB_ASSIGNMENTS_DIR``).
+
+    The one reader of that setting: the engine, the web pages (:mod:`grader.course.catalog`)
+    and diagnosis all call this function.
+    """
+    return current_settings().assignments_dir
 
 
 def reference_dir() -> Path:
     """Return the folder holding ``<slug>.py`` reference solutions."""
-    return Path(os.environ.get("GRADELAB_REFERENCE_DIR", _REPO_ROOT / "reference_solutions"))
+    return current_settings().reference_dir
 
 
 @dataclass

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from pathlib import Path
 
 from grader.engine.errors import GraderInfrastructureError
+from grader.engine.settings import current as current_settings
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,10 @@ _process_key: bytes | None = None
 def key_file() -> Path:
     """Where the kept seed key is looked for: ``$GRADELAB_SEED_KEY_FILE``, else
     ``$GRADELAB_INSTANCE_PATH/seed_key``, else ``<repo>/instance/seed_key`` (may not exist)."""
-    named = os.environ.get(ENV_KEY_FILE)
-    if named:
-        return Path(named)
-    instance = os.environ.get(ENV_INSTANCE)
-    return (Path(instance) if instance else REPO_ROOT / "instance") / "seed_key"
+    settings = current_settings()
+    if settings.seed_key_file is not None:
+        return settings.seed_key_file
+    return (settings.instance_path or REPO_ROOT / "instance") / "seed_key"
 
 
 def _read_key_file(path: Path, *, required: bool) -> bytes | None:
@@ -72,10 +71,10 @@ def seed_key(explicit: bytes | str | None = None) -> bytes:
     """
     global _process_key
     if explicit is None:
-        explicit = os.environ.get(ENV_KEY) or None
+        explicit = current_settings().seed_key
     if explicit is not None:
         return explicit.encode() if isinstance(explicit, str) else bytes(explicit)
-    kept = _read_key_file(key_file(), required=bool(os.environ.get(ENV_KEY_FILE)))
+    kept = _read_key_file(key_file(), required=current_settings().seed_key_file is not None)
     if kept is not None:
         return kept
     if _process_key is None:

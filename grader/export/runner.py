@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -151,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bundle", default=None,
                         help=f"folder holding {CONFIG_NAME} (default: the bundle this module is in)")
     args = parser.parse_args(argv)
-    root = Path(args.root or os.environ.get("GRADELAB_AUTOGRADER_ROOT")
+    from grader.engine.settings import current as current_settings
+
+    root = Path(args.root or current_settings().autograder_root
                 or DEFAULT_ROOTS[args.platform])
     bundle = Path(args.bundle) if args.bundle else Path(__file__).resolve().parents[2]
     data = grade(args.platform, root, bundle)

@@ -16,6 +16,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from grader.engine.settings import current as current_settings
+
 log = logging.getLogger(__name__)
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -102,7 +104,7 @@ class Cgroup:
         that is missing is skipped (the caller checks :attr:`has`). Never raises for a host
         without cgroups: the rlimits still hold.
         """
-        if os.environ.get(ENV_DISABLE, "1") == "0":
+        if current_settings().sandbox_cgroups == "0":
             return None
         _sweep_stale()
         name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"

@@ -26,6 +26,7 @@ from grader.sandbox.pool import get_pool
 from grader.sandbox.process import SandboxProcess
 from grader.sandbox.runtime import SETUP_HINT, find_runtime
 from grader.sandbox.seccomp import build_filter
+from grader.engine.settings import current as current_settings
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ TOOLS = ("sh", "prlimit", "setpriv", "bwrap")
 def uid_base() -> int:
     """First uid of the range sandboxes run as (``$GRADELAB_SANDBOX_UID_BASE``)."""
     try:
-        base = int(os.environ.get(ENV_UID_BASE, DEFAULT_UID_BASE))
+        base = int(current_settings().sandbox_uid_base or DEFAULT_UID_BASE)
     except ValueError:
         base = DEFAULT_UID_BASE
     if not 1000 <= base <= 0x7FFF_FFFF - UID_SPAN:  # bwrap maps uids below 2**31 only

@@ -16,6 +16,7 @@ import threading
 from typing import TYPE_CHECKING, Callable
 
 from grader.engine.manifest import Limits
+from grader.engine.settings import current as current_settings
 
 if TYPE_CHECKING:
     from grader.sandbox.process import SandboxProcess
@@ -29,7 +30,7 @@ DEFAULT_SIZE = 1
 def pool_size() -> int:
     """Sandboxes to keep ready per set of limits (``$GRADELAB_SANDBOX_POOL``, default 1, 0-8)."""
     try:
-        return max(0, min(8, int(os.environ.get(ENV_SIZE, DEFAULT_SIZE))))
+        return max(0, min(8, int(current_settings().sandbox_pool or DEFAULT_SIZE)))
     except ValueError:
         return DEFAULT_SIZE
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.sandbox.errors import SandboxUnavailableError
+from grader.engine.settings import current as current_settings
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class Runtime:
 
 def runtime_python() -> str:
     """Return the configured sandbox interpreter path (``$GRADELAB_SANDBOX_PYTHON`` or default)."""
-    return os.environ.get(ENV_PYTHON) or DEFAULT_PYTHON
+    return current_settings().sandbox_python or DEFAULT_PYTHON
 
 
 @functools.lru_cache(maxsize=8)

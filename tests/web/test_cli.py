@@ -6,6 +6,7 @@ from pathlib import Path
 
 from web_helpers import write_manifest
 
+from grader.engine import settings
 from grader.course.db import db
 from grader.course.models import Assignment, User, hash_token
 
@@ -73,7 +74,7 @@ def test_sync_assignments_creates_updates_and_deactivates(app, runner, assignmen
 
 
 def test_sync_assignments_reads_the_real_course(app, runner):
-    app.config["ASSIGNMENTS_DIR"] = str(REPO_ASSIGNMENTS)
+    settings.override(ASSIGNMENTS_DIR=str(REPO_ASSIGNMENTS))  # the one reader of the folder
     result = runner.invoke(args=["sync-assignments"])
     assert result.exit_code == 0, result.output
     with app.app_context():
