@@ -63,6 +63,11 @@ def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def iso_minute(value: datetime | None) -> str | None:
+    """:func:`iso` of ``value`` truncated to the whole minute (seconds and below zeroed)."""
+    return None if value is None else iso(value.replace(second=0, microsecond=0))
+
+
 def hash_token(token: str) -> str:
     """Return the sha256 hex digest under which an API token is stored."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
@@ -219,15 +224,21 @@ class Submission(db.Model):
         self.error = run.error
         self.finished_at = run.created_at or utcnow()
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the submission's state without its source or report."""
+    def to_dict(self, *, precise: bool = True) -> dict[str, Any]:
+        """Return the submission's state without its source or report.
+
+        ``precise=False`` (what students get) gives ``started_at`` and ``finished_at`` to the
+        whole minute only: grading time is a channel from hidden tests (a submission can sleep
+        in a hidden call), see docs/sandbox.md ("What a submission can learn").
+        """
+        phase = iso if precise else iso_minute
         return {
             "id": self.id, "assignment": self.assignment.slug, "student": self.student.username,
             "attempt": self.attempt, "filename": self.filename, "sha256": self.sha256,
             "size_bytes": self.size_bytes, "status": self.status, "score": self.score,
             "max_score": self.max_score, "error": self.error, "created_at": iso(self.created_at),
-            "queued_at": iso(self.queued_at), "started_at": iso(self.started_at),
-            "finished_at": iso(self.finished_at),
+            "queued_at": iso(self.queued_at), "started_at": phase(self.started_at),
+            "finished_at": phase(self.finished_at),
         }
 
 

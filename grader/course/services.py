@@ -563,7 +563,11 @@ def feedback_for(user: User, submission: Submission, now: datetime | None = None
 
     Instructors see everything. For a student, a test whose visibility is not ``visible`` shows
     only passed/failed (no points, feedback or diagnosis) unless the manifest's
-    ``hidden_feedback`` is ``always``, or ``after_due_date`` and the student's due date passed.
+    ``hidden_feedback`` is ``always``, or ``after_due_date`` and the student's due date passed;
+    then it shows its points and the engine's fixed-word feedback, still never a diagnosis
+    (its evidence is computed from the student's answers on hidden inputs and could encode
+    them), ``staff_feedback`` or its duration (a submission can time a hidden call to read a
+    hidden size). docs/sandbox.md ("What a submission can learn") names what remains.
     """
     run = submission.latest_run
     if run is None:
@@ -579,8 +583,13 @@ def feedback_for(user: User, submission: Submission, now: datetime | None = None
         r.pop("staff_feedback", None)  # the engine's full hidden-test feedback: instructors only
     shown = []
     for r in results:
-        if r.get("visibility", "visible") == "visible" or revealed:
+        if r.get("visibility", "visible") == "visible":
             shown.append(r)
+        elif revealed:  # a whitelist: fields added to results later stay with the staff
+            shown.append({"name": r.get("name"), "part": r.get("part"),
+                          "status": r.get("status"), "visibility": r.get("visibility"),
+                          "score": r.get("score"), "max_score": r.get("max_score"),
+                          "feedback": r.get("feedback", ""), "diagnosis": []})
         else:
             shown.append({"name": r.get("name"), "part": r.get("part"),
                           "status": "passed" if r.get("status") == "passed" else "failed",

@@ -58,6 +58,21 @@ _PRELUDE = ('exec 3<&0 4>&1 0</dev/null 1>&2; '
             'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"')
 
 
+#: Host facts under ``/proc`` that a submission has no use for and that tell it about the
+#: machine and its other tenants (boot parameters, boot id, load, memory, pressure stall
+#: information): bound over with ``/dev/null`` inside the sandbox (reads give nothing).
+MASKED_PROC_FILES = ("/proc/cmdline", "/proc/sys/kernel/random/boot_id", "/proc/loadavg",
+                     "/proc/meminfo", "/proc/pressure/cpu", "/proc/pressure/io",
+                     "/proc/pressure/memory", "/proc/pressure/irq", "/proc/vmstat",
+                     "/proc/zoneinfo", "/proc/buddyinfo", "/proc/diskstats", "/proc/swaps",
+                     "/proc/interrupts", "/proc/softirqs", "/proc/schedstat")
+
+
+def masked_proc_files() -> list[str]:
+    """The entries of :data:`MASKED_PROC_FILES` this kernel has (a bind needs its target)."""
+    return [p for p in MASKED_PROC_FILES if os.path.exists(p)]
+
+
 def tasks_of_uid(uid: int) -> int:
     """Count the threads of every process whose real uid is ``uid`` (what RLIMIT_NPROC counts)."""
     total = 0
@@ -113,7 +128,10 @@ def build_argv(*, runtime: Runtime, limits: Limits, stub_py: str, child_py: str,
         argv += ["--ro-bind", path, path]
     for target, link in runtime.symlinks:
         argv += ["--symlink", target, link]
-    argv += ["--proc", "/proc", "--dev", "/dev",
+    argv += ["--proc", "/proc"]
+    for path in masked_proc_files():
+        argv += ["--ro-bind", "/dev/null", path]
+    argv += ["--dev", "/dev",
              "--size", str(limits.tmpfs_mb * MIB), "--perms", "0700", "--tmpfs", "/tmp",
              "--ro-bind", stub_py, STUB_PATH,
              "--ro-bind", child_py, CHILD_PATH,

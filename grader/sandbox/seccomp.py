@@ -35,6 +35,10 @@ BLOCKED_X86_64 = {
     "process_madvise": 440, "mount_setattr": 442,
 }
 ENOSYS_X86_64 = {"clone3": 435}
+SOCKET_X86_64 = 41
+AF_VSOCK = 40
+#: Offset of the low 32 bits of the first argument in ``struct seccomp_data`` (little endian).
+_ARG0_LOW = 16
 
 
 def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
@@ -44,7 +48,9 @@ def _insn(code: int, jt: int, jf: int, k: int) -> bytes:
 def build_filter() -> bytes | None:
     """Return the filter program (``struct sock_filter`` array) for this machine, or ``None``.
 
-    ``None`` on architectures other than x86-64, where no filter is installed.
+    ``None`` on architectures other than x86-64, where no filter is installed. Besides the
+    numbers in :data:`BLOCKED_X86_64` it refuses ``socket(AF_VSOCK, ...)`` with
+    ``EAFNOSUPPORT``: vsock is not network-namespaced, so inside a VM it would reach the host.
     """
     if platform.machine() not in ("x86_64", "amd64"):
         return None
@@ -52,20 +58,27 @@ def build_filter() -> bytes | None:
     rules += [(nr, errno.ENOSYS) for nr in sorted(ENOSYS_X86_64.values())]
     n = len(rules)
     # Layout: 0 ld arch; 1 jeq x86_64 else KILL; 2 ld nr; 3 jge x32 -> KILL;
-    # 4..4+n-1 jeq nr -> its RET; 4+n RET ALLOW; 5+n.. one RET per rule; 5+2n RET KILL.
-    kill_at = 5 + 2 * n
+    # 4 jeq socket -> 5 else 7; 5 ld args[0] (low word); 6 jeq AF_VSOCK -> RET vsock else ALLOW;
+    # 7..7+n-1 jeq nr -> its RET; 7+n RET ALLOW; 8+n.. one RET per rule; 8+2n RET vsock;
+    # 9+2n RET KILL.
+    allow_at, vsock_at, kill_at = 7 + n, 8 + 2 * n, 9 + 2 * n
     prog = [
         _insn(_LD_W_ABS, 0, 0, 4),
         _insn(_JEQ_K, 0, kill_at - 1 - 1, AUDIT_ARCH_X86_64),
         _insn(_LD_W_ABS, 0, 0, 0),
         _insn(_JGE_K, kill_at - 3 - 1, 0, X32_SYSCALL_BIT),
+        _insn(_JEQ_K, 0, 2, SOCKET_X86_64),
+        _insn(_LD_W_ABS, 0, 0, _ARG0_LOW),
+        _insn(_JEQ_K, vsock_at - 6 - 1, allow_at - 6 - 1, AF_VSOCK),
     ]
     for i, (nr, _) in enumerate(rules):
-        here, target = 4 + i, 5 + n + i
+        here, target = 7 + i, 8 + n + i
         prog.append(_insn(_JEQ_K, target - here - 1, 0, nr))
     prog.append(_insn(_RET_K, 0, 0, _RET_ALLOW))
     for _, err in rules:
         prog.append(_insn(_RET_K, 0, 0, _RET_ERRNO | err))
+    prog.append(_insn(_RET_K, 0, 0, _RET_ERRNO | errno.EAFNOSUPPORT))
     prog.append(_insn(_RET_K, 0, 0, _RET_KILL_PROCESS))
     assert kill_at - 2 <= 255, "too many rules for 8-bit BPF jump offsets"
+    assert len(prog) == kill_at + 1
     return b"".join(prog)

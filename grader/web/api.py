@@ -91,7 +91,7 @@ def get_submission(submission_id: int):
     sub = services.visible_submission(g.api_user, submission_id)
     if sub is None:
         return error_response(404, f"No submission {submission_id} of yours.")
-    return jsonify(sub.to_dict() | {"final": sub.is_final,
+    return jsonify(sub.to_dict(precise=g.api_user.is_instructor) | {"final": sub.is_final,
                                     "tests": services.feedback_for(g.api_user, sub)})
 
 

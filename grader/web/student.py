@@ -174,4 +174,4 @@ def submission(submission_id: int):
 def submission_status(submission_id: int):
     """Return the submission's status and score as JSON (polled by the submission page)."""
     sub = get_visible_submission(submission_id)
-    return jsonify(sub.to_dict() | {"final": sub.is_final})
+    return jsonify(sub.to_dict(precise=current_user.is_instructor) | {"final": sub.is_final})
