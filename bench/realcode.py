@@ -7,9 +7,11 @@ checked label, and prints:
 - false passes (a function with a labelled mistake got full marks) and false failures (a correct
   function lost points), listed by name;
 - for every labelled mistake in a failing function: whether a "Probably:" line of that
-  function's failed tests names it ("named"), whether the diagnosis said something else
-  ("other"), or nothing ("none"); the "other" and "none" cases are listed with what was said.
-  "Named" is judged by keywords per mistake (MISTAKE_WORDS below), a heuristic: read the list.
+  function's failed tests names it ("named"), names only another labelled mistake of the same
+  function (a compound file: "sibling"), names only mistakes it does not have ("wrong"), or whether there is no "Probably:" line ("none"; the feedback may still
+  say that the output matches no single mistake); the "wrong" and "none" cases are listed with
+  what was said. "Named" is judged by keywords per mistake (MISTAKE_WORDS below), a heuristic:
+  read the lists.
 
     .venv/bin/python bench/realcode.py [--slug xor] [-v]
 
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     entries = [e for e in rc.entries() if not args.slug or e.slug == args.slug]
     t0 = time.monotonic()
     false_pass, false_fail, checked = [], [], 0
-    named, other, none = [], [], []
+    named, other, none, sibling = [], [], [], []
     for e in entries:
         report = rc.grade(e)
         got = rc.verdicts(report)
@@ -92,17 +94,23 @@ def main(argv: list[str] | None = None) -> int:
             if got.get(fn) == "pass":
                 continue  # a false pass: no feedback to judge
             lines = _probably_lines(report, fn)
+            guesses = [line for line in lines if line.lower().startswith("probabl")]
             words = MISTAKE_WORDS.get(lab["mistake"], (lab["mistake"].replace("_", " "),))
             case = f"{e.name}:{fn} [{lab['mistake']}]"
-            if any(w in line.lower() for line in lines for w in words):
+            siblings = [MISTAKE_WORDS.get(o["mistake"], ()) for o in e.labels
+                        if o["function"] == fn and o is not lab]
+            if any(w in line.lower() for line in guesses for w in words):
                 named.append(case)
-            elif lines:
-                other.append(f"{case}: " + " | ".join(line[:160] for line in lines))
+            elif any(w in line.lower() for line in guesses for ws in siblings for w in ws):
+                sibling.append(case)
+            elif guesses:
+                other.append(f"{case}: " + " | ".join(line[:160] for line in guesses))
             else:
-                none.append(case)
+                said = f": {lines[0][:120]}" if lines else ""
+                none.append(case + said)
         if args.verbose:
             print(f"{e.name:45s} expected {e.verdict}  got { {k: got.get(k) for k in e.verdict} }")
-    mistakes = len(named) + len(other) + len(none)
+    mistakes = len(named) + len(other) + len(none) + len(sibling)
     print(f"real-code corpus: {len(entries)} files, {checked} ported functions, "
           f"{sum(len(e.labels) for e in entries)} labelled mistakes ({time.monotonic() - t0:.0f} s)")
     print(f"false passes: {len(false_pass)}")
@@ -113,10 +121,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {x}")
     if mistakes:
         print(f"feedback names the labelled mistake: {len(named)}/{mistakes} "
-              f"({100 * len(named) / mistakes:.0f}%); says something else: {len(other)}; "
-              f"says nothing: {len(none)}")
+              f"({100 * len(named) / mistakes:.0f}%); only another of the function's labelled mistakes "
+              f"named: {len(sibling)}; names a mistake it does not have: {len(other)}; "
+              f"no \"Probably:\" line: {len(none)}")
+    for x in sibling:
+        print(f"  sibling: {x}")
     for x in other:
-        print(f"  other: {x}")
+        print(f"  wrong: {x}")
     for x in none:
         print(f"  none:  {x}")
     return 0
