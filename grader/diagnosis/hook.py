@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
+
 from grader.diagnosis.probe import probe_and_diagnose
 from grader.diagnosis.registry import load_registry
 
@@ -75,8 +77,11 @@ def diagnose(slug: str, spec: Any, result: Any, runner: Any = None) -> list[dict
         # A visible test's own inputs join the probes ("the same inputs"); a hidden test's never do.
         extra = [] if getattr(spec, "hidden", True) else seen
         limit = min(PROBE_TIME_LIMIT, getattr(spec, "time_limit", None) or PROBE_TIME_LIMIT)
-        diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit), seen, extra,
-                                       explain_rest=True)
+        # The student's numbers are hostile (1e308, NaN): the models compute with them, and a
+        # floating-point warning must never turn a diagnosis into an internal error.
+        with np.errstate(all="ignore"):
+            diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit),
+                                           seen, extra, explain_rest=True)
         found.extend(d.to_dict() for d in diagnoses)
     return found
 
