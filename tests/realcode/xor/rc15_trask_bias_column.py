@@ -9,7 +9,7 @@
 #   W1 = syn0[:2].T; W2 = syn1.T and b2 = 0 (the source has no output bias). Only train_xor is ported.
 # label: correct (the gradient of the squared error, applied to every parameter the network has).
 #   Measured on 2026-12-02 (the same update rule run outside the grader): XOR solved for 15 of
-#   15 seeds (0..14) and for 8 of 8 in independent_check.py. About 1.5 s of CPU per call.
+#   15 seeds (0..14) and for 8 of 8 in independent_check.py. About 1.2 s of CPU per call.
 # verdict: {"train_xor": "pass"}
 import numpy as np
 
