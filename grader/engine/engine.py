@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -43,7 +44,10 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
     Args:
         slug: assignment folder name, e.g. ``"mlp_backprop"``.
         source: the submitted file (str, or bytes in UTF-8).
-        student_id: selects the student's input variant (None: the anonymous variant).
+        student_id: selects the student's input variant. None (or ""): a fresh random
+            variant per call (:func:`anonymous_variant`), never the fixed anonymous variant
+            whose reference outputs a student check kit ships: a file that only looks its
+            arguments up in the kit's table would otherwise get every visible point.
         public_only: run only ``visible`` tests (the student's ``check``).
         launcher: how to start the child; None means :func:`default_launcher` (sandboxed,
             failing closed). ``PlainLauncher()`` gives no isolation.
@@ -74,6 +78,7 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
     if len(raw) > MAX_SOURCE_BYTES:
         return report(_all_failed(tests, "not graded: the file is too large"),
                       f"Your file is {len(raw)} bytes; the limit is {MAX_SOURCE_BYTES}.")
+    variant = student_id or anonymous_variant()
     launcher = launcher if launcher is not None else default_launcher()
     session = Session(launcher, raw, assignment.manifest.limits)
     try:
@@ -92,13 +97,20 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
             if phase_hidden and phase:
                 session.stop_collecting_output()
             for i in phase:
-                by_index[i] = _run_test(assignment, tests[i], checks, session, student_id, key)
+                by_index[i] = _run_test(assignment, tests[i], checks, session, variant, key)
         session.collect_output()  # nothing once stopped
         results = [by_index[i] for i in range(len(tests))]
         _one_per_mistake(results)
     finally:
         session.close()
     return report(results, output=session.student_output)
+
+
+def anonymous_variant() -> str:
+    """A fresh random variant id for grading without a student id (``grade`` / ``check``
+    without ``--student``): 64 random bits, so no run grades the check kit's recorded inputs
+    (``kit.KIT_STUDENT_ID``) and no table of reference outputs can be prepared for it."""
+    return "anonymous:" + secrets.token_hex(8)
 
 
 def _all_failed(tests: list[TestSpec], feedback: str, status: str = "error") -> list[TestResult]:
@@ -143,8 +155,9 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
         # wrote (anything else may carry hidden inputs out); the full text is for staff only.
         result.staff_feedback = feedback
         result.feedback = hidden_feedback(spec.part, status, fraction, category)
-    if status != "passed":
-        result.diagnosis = _diagnose(assignment, spec, result, session)  # session: probes (issue 6)
+    if status != "passed" and not session.over_trusted_budget():
+        with session.not_charged():  # our own analysis: not the submission's cost
+            result.diagnosis = _diagnose(assignment, spec, result, session)  # probes (issue 6)
     return result
 
 

@@ -8,9 +8,10 @@ limit of ``3 x CPU + 2`` seconds of real time, both capped by what is left of th
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,12 @@ STUDENT_OUTPUT_BYTES = 4096
 IMPORT_CPU_S = 10.0
 READY_WALL_S = 60.0
 MAX_MESSAGE = 4000
+#: Trusted-side CPU budget of one submission: the grading process may spend at most
+#: max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO x the CPU its children used) of its own CPU
+#: (``time.process_time``) on decoding replies and running checks; diagnosis is not counted.
+#: Honest files use 0.1-1.1 s (bench/trusted_cost.py).
+TRUSTED_CPU_FLOOR_S = 2.0
+TRUSTED_CPU_RATIO = 1.0
 _ERROR_KINDS = {"missing", "not_implemented", "exception", "unsendable", "mutated", "view",
                 "memory", "protocol"}
 
@@ -83,6 +90,10 @@ class Session:
         self.student_output = ""
         self.collecting_output = True
         self._output_mark: int | None = 0  # bytes of the current child's output already taken
+        self._trusted_cpu0 = time.process_time()
+        #: Trusted CPU seconds not charged to the submission (diagnosis: our own analysis).
+        self.trusted_exempt_s = 0.0
+        self._exempt_since: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Hello:
@@ -200,6 +211,48 @@ class Session:
         """Seconds of the submission's wall-clock budget still available."""
         return self.limits.wall_seconds - (time.monotonic() - self.started_at)
 
+    def child_cpu(self) -> float:
+        """CPU seconds used by this submission's children so far (all of them together)."""
+        current = self.handle.cpu_seconds() if self.handle is not None else 0.0
+        return self.cpu_spent + (current or 0.0)
+
+    def trusted_cpu(self) -> float:
+        """CPU seconds the grading process spent on this submission (minus exempt work)."""
+        now = time.process_time()
+        running = now - self._exempt_since if self._exempt_since is not None else 0.0
+        return now - self._trusted_cpu0 - self.trusted_exempt_s - running
+
+    @contextlib.contextmanager
+    def not_charged(self) -> Iterator[None]:
+        """Trusted CPU spent inside this block (the grader's own analysis, e.g. diagnosis) is
+        not charged to the submission's trusted-side budget."""
+        t0 = time.process_time()
+        self._exempt_since = t0
+        try:
+            yield
+        finally:
+            self._exempt_since = None
+            self.trusted_exempt_s += time.process_time() - t0
+
+    def trusted_budget(self) -> float:
+        """The trusted-side CPU budget so far: max(floor, ratio x the children's CPU)."""
+        return max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO * self.child_cpu())
+
+    def over_trusted_budget(self) -> bool:
+        """True once :meth:`trusted_cpu` exceeds :meth:`trusted_budget`."""
+        used = self.trusted_cpu()
+        return used > TRUSTED_CPU_FLOOR_S and used > self.trusted_budget()
+
+    def _check_trusted_budget(self, fn: str) -> None:
+        if self.over_trusted_budget():
+            raise StudentCallError(
+                f"{fn} was not run: reading and checking what your code sent back cost the "
+                f"grader {self.trusted_cpu():.1f} s of CPU, more than its budget for your "
+                f"submission ({TRUSTED_CPU_FLOOR_S:.0f} s, or as much CPU time as your own "
+                f"code used: {self.child_cpu():.1f} s). Return plain results of the expected "
+                "shape: huge or deeply nested replies, or very many arrays, are costly to "
+                "check.", kind="timeout")
+
     def cpu_left(self) -> float:
         """CPU seconds of the submission's budget still available (all children together)."""
         current = self.handle.cpu_seconds() if self.handle is not None else 0.0
@@ -244,6 +297,7 @@ class Session:
                 f"({cpu_limit_text(self.limits.cpu_seconds)} and "
                 f"{wall_limit_text(self.limits.wall_seconds)} for the whole submission).",
                 kind="timeout")
+        self._check_trusted_budget(fn)
         self._ensure_child(fn)
         payload = encode_message(body)
         cpu_limit = min(time_limit * n_evals, max(self.cpu_left(), 0.01))
@@ -263,6 +317,7 @@ class Session:
                                    kind="protocol", child_lost=True)
         if not msg["ok"]:
             raise self._call_error(fn, msg)
+        self._check_trusted_budget(fn)
         values = msg.get("values")
         if not isinstance(values, list) or len(values) != n_evals:
             self._lose()

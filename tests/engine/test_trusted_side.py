@@ -253,3 +253,53 @@ def test_many_long_tests_still_fit_the_report_cap():
     report = Report("toy", 0.0, 200.0, tests, output="o" * 100_000, error="e" * 100_000).bound()
     assert len(json.dumps(report.to_dict()).encode()) <= REPORT_BYTES
     assert all(t.feedback.endswith("(truncated)") for t in report.tests)
+
+
+# ------------------------------------------------------------------ 7. trusted-side CPU budget
+ARRAY_FLOOD = '''
+import io as _io, os as _o, struct as _s, numpy as _n
+_b = _io.BytesIO(); _n.save(_b, _n.zeros(0)); _b = _b.getvalue()
+def _wall(b):
+    v = memoryview(b)
+    while v:
+        v = v[_o.write(4, v):]
+def _frame(body_json, n=0):
+    h = ('{"blobs":[' + ",".join([str(len(_b))] * n) + '],"body":' + body_json + '}').encode()
+    p = _s.pack(">I", len(h)) + h + _b * n
+    return _s.pack(">I", len(p)) + p
+def _readx(k):
+    out = b""
+    while len(out) < k:
+        c = _o.read(3, k - len(out))
+        if not c: _o._exit(0)
+        out += c
+    return out
+_FLOOD = _frame('{"kind":"reply","ok":true,"values":[[' + ",".join(
+    '{"$":"nd","i":%d}' % i for i in range(4096)) + ']]}', 4096)
+_wall(_frame('{"kind":"hello","ok":true,"functions":[]}'))
+while True:
+    (_len,) = _s.unpack(">I", _readx(4)); _readx(_len)
+    _wall(_FLOOD)
+'''
+
+
+def test_costly_replies_stop_at_the_trusted_cpu_budget(grade_toy, monkeypatch):
+    """4096 arrays per reply cost the host ~0.4 s each: past max(floor, child CPU) every call
+    fails as a timeout, the student's fault, and the host stops paying."""
+    from grader.engine import session as session_mod
+    monkeypatch.setattr(session_mod, "TRUSTED_CPU_FLOOR_S", 0.3)
+    sessions = []
+    init = session_mod.Session.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        sessions.append(self)
+
+    monkeypatch.setattr(session_mod.Session, "__init__", spy)
+    report = grade_toy(GOOD + ARRAY_FLOOD)
+    session = sessions[-1]
+    assert all(t.score == 0 for t in report.tests)
+    texts = [t.staff_feedback or t.feedback for t in report.tests]
+    assert any("cost the grader" in text for text in texts), texts
+    # the host stopped within about one reply's decoding of the budget
+    assert session.trusted_cpu() < max(session.trusted_budget(), 0.3) + 1.5

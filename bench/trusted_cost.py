@@ -1,0 +1,142 @@
+"""Benchmark the trusted side's cost per submission: host CPU and report size (issue 10).
+
+Prints, in one run, for each assignment (plain launcher, so that only the grading process is
+measured; the sandbox adds nothing to it):
+  1. the grading process's own CPU (``time.process_time``, diagnosis excluded) and the
+     children's CPU for the reference solution (an honest file);
+  2. the same for the costliest reply patterns found within the frame limits: a submission
+     that takes over the reply pipe at import and answers every call with (a) 4096 empty
+     arrays (``MAX_ARRAYS``), (b) ~200 000 small JSON values (``MAX_JSON_NODES``), (c) an
+     8 MB JSON string; and the ratio worst / honest (goal <= 2) and the budget that capped it
+     (max(2 s, 1 x the children's CPU), ``session.TRUSTED_CPU_*``);
+  3. the largest report JSON provoked: 20 000 long dict keys, a 3 MB exception message,
+     10 MB of printed output (goal <= 256 KiB, ``results.REPORT_BYTES``).
+
+Usage: .venv/bin/python bench/trusted_cost.py [--slugs xor,chain_rule,mlp_backprop]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from grader.engine import grade_source  # noqa: E402
+from grader.engine import session as session_mod  # noqa: E402
+from grader.engine.launch import PlainLauncher  # noqa: E402
+from grader.engine.results import REPORT_BYTES  # noqa: E402
+
+TAKEOVER = '''
+import os as _o, struct as _s
+def _wall(b):
+    v = memoryview(b)
+    while v:
+        v = v[_o.write(4, v):]
+def _frame(body_json, blobs=()):
+    h = ('{"blobs":[' + ",".join(str(len(b)) for b in blobs) + '],"body":' + body_json + '}').encode()
+    p = _s.pack(">I", len(h)) + h + b"".join(blobs)
+    return _s.pack(">I", len(p)) + p
+def _readx(n):
+    out = b""
+    while len(out) < n:
+        c = _o.read(3, n - len(out))
+        if not c: _o._exit(0)
+        out += c
+    return out
+%(setup)s
+_wall(_frame('{"kind":"hello","ok":true,"functions":[]}'))
+while True:
+    (_len,) = _s.unpack(">I", _readx(4)); _readx(_len)
+    _wall(_REPLY)
+'''
+
+PATTERNS = {
+    "4096 empty arrays per reply": '''
+import io as _io, numpy as _n
+_b = _io.BytesIO(); _n.save(_b, _n.zeros(0)); _b = _b.getvalue()
+_REPLY = _frame('{"kind":"reply","ok":true,"values":[[' + ",".join(
+    '{"$":"nd","i":%d}' % i for i in range(4096)) + ']]}', [_b] * 4096)
+''',
+    "199 000 JSON values per reply": '''
+_REPLY = _frame('{"kind":"reply","ok":true,"values":[[' + ",".join(["0"] * 199000) + ']]}')
+''',
+    "8 MB JSON string per reply": '''
+_REPLY = _frame('{"kind":"reply","ok":true,"values":["' + "x" * (8 * 1024 * 1024 - 200) + '"]}')
+''',
+}
+
+BIG_REPORTS = {
+    "20 000 long dict keys": ("xor", '''
+def threshold_xor_params():
+    return {("k%06d" % i) * 40: 0 for i in range(20000)}
+'''),
+    "3 MB exception message": ("xor", '''
+def xor_features(X):
+    raise ValueError("m" * 3_000_000)
+'''),
+    "10 MB printed output": ("xor", "print('p' * 10_000_000)\n"),
+}
+
+
+def measure(slug: str, source: str) -> tuple[float, float, float, int]:
+    """Grade once; return (trusted CPU s, children CPU s, wall s, report JSON bytes)."""
+    sessions = []
+    init = session_mod.Session.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        sessions.append(self)
+
+    session_mod.Session.__init__ = spy
+    try:
+        t0 = time.monotonic()
+        report = grade_source(slug, source, student_id="bench", launcher=PlainLauncher(),
+                              seed_key=b"bench")
+        wall = time.monotonic() - t0
+    finally:
+        session_mod.Session.__init__ = init
+    s = sessions[0]
+    return (s.trusted_cpu(), s.cpu_spent, wall, len(json.dumps(report.to_dict()).encode()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slugs", default="xor,chain_rule,mlp_backprop")
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+    print(f"budget: max({session_mod.TRUSTED_CPU_FLOOR_S:g} s, "
+          f"{session_mod.TRUSTED_CPU_RATIO:g} x children's CPU)")
+    print(f"{'assignment':14} {'submission':32} {'trusted CPU':>11} {'child CPU':>9} "
+          f"{'wall':>6} {'report':>9}")
+    ratios = []
+    for slug in args.slugs.split(","):
+        honest_src = (REPO / "reference_solutions" / f"{slug}.py").read_text()
+        honest = measure(slug, honest_src)
+        print(f"{slug:14} {'honest (reference)':32} {honest[0]:10.2f}s {honest[1]:8.2f}s "
+              f"{honest[2]:5.1f}s {honest[3]:8d}B")
+        worst = 0.0
+        for name, setup in PATTERNS.items():
+            cpu, child, wall, size = measure(slug, honest_src + TAKEOVER % {"setup": setup})
+            worst = max(worst, cpu)
+            print(f"{slug:14} {name:32} {cpu:10.2f}s {child:8.2f}s {wall:5.1f}s {size:8d}B")
+        ratios.append((slug, worst / max(honest[0], 1e-9), worst, honest[0]))
+    print()
+    for slug, ratio, worst, honest_cpu in ratios:
+        print(f"{slug}: worst trusted CPU {worst:.2f} s / honest {honest_cpu:.2f} s = "
+              f"{ratio:.2f}x (goal <= 2x)")
+    print()
+    largest = 0
+    for name, (slug, source) in BIG_REPORTS.items():
+        size = measure(slug, source)[3]
+        largest = max(largest, size)
+        print(f"report of {name:24} {size / 1024:8.1f} KiB")
+    print(f"largest report {largest / 1024:.1f} KiB (goal <= {REPORT_BYTES // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main()
