@@ -16,6 +16,20 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+#: The hidden-test seed key of every test that sets none: fixed, so every run grades the same
+#: hidden inputs (without it the engine would use a random key per process).
+TEST_SEED_KEY = "gradelab-tests-fixed-seed-key"
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seed_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Give ``GRADELAB_SEED_KEY`` a fixed value unless the environment already has one (tests
+    that need another key, or none, set or delete it themselves)."""
+    import os
+
+    monkeypatch.setenv("GRADELAB_SEED_KEY", os.environ.get("GRADELAB_SEED_KEY") or TEST_SEED_KEY)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_settings() -> Iterator[None]:
     """Drop the overrides a test's ``create_app(test_config)`` put into the settings

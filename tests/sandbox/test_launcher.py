@@ -292,3 +292,32 @@ def test_a_pooled_sandbox_lost_while_idle_is_replaced(uid_base, monkeypatch):
             handle.kill()
     finally:
         pool_mod.close_all()
+
+
+# Three processes that each spin 1.2 s of CPU, below the per-process rlimit (2 s soft for a
+# 1.0 s limit), then the parent sleeps: only the watchdog, which sums the whole tree, stops it.
+TREE_SPINNER = """
+import os, time
+def spin(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+kids = []
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        spin(1.2)
+        os._exit(0)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+time.sleep(100)
+"""
+
+
+def test_the_cpu_watchdog_sums_the_tree_and_stops_at_the_limit(launcher):
+    """Mutant: the watchdog kills at 10 x ``cpu_seconds`` (the rlimit backstop then hides it)."""
+    limits = Limits(cpu_seconds=1.0, wall_seconds=12.0, max_processes=8, memory_mb=256)
+    handle, took = run_until_dead(launcher, TREE_SPINNER, limits)
+    assert handle.death_reason() == cpu_verdict(1.0), handle.death_reason()
+    assert took < 12.0
