@@ -156,8 +156,8 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
         result.staff_feedback = feedback
         result.feedback = hidden_feedback(spec.part, status, fraction, category)
     if status != "passed" and not session.over_trusted_budget():
-        with session.not_charged():  # our own analysis: its probes are not the submission's cost
-            result.diagnosis = _diagnose(assignment, spec, result, session)  # probes (issue 6)
+        # probes (issue 6): their replies are read under the same budget
+        result.diagnosis = _diagnose(assignment, spec, result, session)
     return result
 
 

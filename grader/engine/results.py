@@ -11,6 +11,7 @@ Both are checked against schemas written from the platforms' documentation
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,30 +30,27 @@ TRUNCATED = " (truncated)"
 def bounded_text(text: Any, limit: int) -> str:
     """Return ``text`` as a ``str`` of at most ``limit`` UTF-8 bytes, safe to store and show.
 
-    Lone surrogates (which UTF-8 cannot encode) become U+FFFD and NUL characters (which
-    PostgreSQL text cannot hold) become ``\\x00``. A longer text is cut at a character
-    boundary and ends with ``"... (truncated)"`` (within ``limit``).
+    Control and other non-printable characters but newline and tab are written as escapes
+    (``\\x1b``, ``\\x00``, ``\\u202e``): no terminal codes or bidirectional overrides reach
+    an instructor's terminal or page, no NUL reaches PostgreSQL, and lone surrogates (which
+    UTF-8 cannot encode) become escapes too. A longer text is cut at a character boundary and
+    ends with ``"... (truncated)"`` (within ``limit``).
     """
     text = text if isinstance(text, str) else str(text)
-    if "\x00" in text:
-        text = text.replace("\x00", "\\x00")
-    if _has_surrogates(text):
-        text = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
-    if len(text) * 4 <= limit:
-        return text
+    cut = len(text) > limit
+    if cut:
+        text = text[:limit]  # at least one byte per character: nothing kept is lost here
+    if not (text.isascii() and not _ASCII_CONTROL.search(text)):
+        text = text.replace("\r\n", "\n")
+        text = "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
     data = text.encode("utf-8")
-    if len(data) <= limit:
+    if len(data) <= limit and not cut:
         return text
     marker = "..." + TRUNCATED
     return data[:max(limit - len(marker), 0)].decode("utf-8", "ignore") + marker
 
 
-def _has_surrogates(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _bounded_tree(x: Any, limit: int, depth: int = 0) -> Any:

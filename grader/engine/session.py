@@ -8,10 +8,9 @@ limit of ``3 x CPU + 2`` seconds of real time, both capped by what is left of th
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,9 +37,9 @@ MAX_MESSAGE = 4000
 #: max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO x the CPU its children used) of its own CPU
 #: (``time.process_time``) reading what the children sent (receiving and decoding frames: the
 #: part of the host's work whose size the student's code chooses; what the checks compute is
-#: fixed by the assignment, the same for every file). Diagnosis is not counted. Honest files
+#: fixed by the assignment, the same for every file), diagnosis probes included. Honest files
 #: spend a few milliseconds (bench/trusted_cost.py).
-TRUSTED_CPU_FLOOR_S = 1.0
+TRUSTED_CPU_FLOOR_S = 0.5
 TRUSTED_CPU_RATIO = 1.0
 _ERROR_KINDS = {"missing", "not_implemented", "exception", "unsendable", "mutated", "view",
                 "memory", "protocol"}
@@ -94,7 +93,6 @@ class Session:
         self._output_mark: int | None = 0  # bytes of the current child's output already taken
         #: Trusted CPU seconds spent reading the children's frames (see TRUSTED_CPU_FLOOR_S).
         self.reading_cpu_s = 0.0
-        self._charging = True
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Hello:
@@ -221,24 +219,13 @@ class Session:
         """CPU seconds the grading process spent reading this submission's frames."""
         return self.reading_cpu_s
 
-    @contextlib.contextmanager
-    def not_charged(self) -> Iterator[None]:
-        """Frames read inside this block (the grader's own analysis, e.g. diagnosis probes)
-        are not charged to the submission's trusted-side budget."""
-        charging, self._charging = self._charging, False
-        try:
-            yield
-        finally:
-            self._charging = charging
-
     def _decode(self, read: Any) -> dict[str, Any]:
         """``decode_message(read())``, its CPU time charged to the trusted-side budget."""
         t0 = time.process_time()
         try:
             return decode_message(read())
         finally:
-            if self._charging:
-                self.reading_cpu_s += time.process_time() - t0
+            self.reading_cpu_s += time.process_time() - t0
 
     def trusted_budget(self) -> float:
         """The trusted-side CPU budget so far: max(floor, ratio x the children's CPU)."""
@@ -254,7 +241,7 @@ class Session:
             raise StudentCallError(
                 f"{fn} was not run: reading and checking what your code sent back cost the "
                 f"grader {self.trusted_cpu():.1f} s of CPU, more than its budget for your "
-                f"submission ({TRUSTED_CPU_FLOOR_S:.0f} s, or as much CPU time as your own "
+                f"submission ({TRUSTED_CPU_FLOOR_S:g} s, or as much CPU time as your own "
                 f"code used: {self.child_cpu():.1f} s). Return plain results of the expected "
                 "shape: huge or deeply nested replies, or very many arrays, are costly to "
                 "check.", kind="timeout")
@@ -386,8 +373,7 @@ class Session:
                 try:
                     payload = handle.recv(POLL_S)
                 finally:  # copying a frame in is reading too (waiting costs no CPU)
-                    if self._charging:
-                        self.reading_cpu_s += time.process_time() - t_read
+                    self.reading_cpu_s += time.process_time() - t_read
                 break
             except TimeoutError:
                 cpu = handle.cpu_seconds()

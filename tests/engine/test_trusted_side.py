@@ -243,7 +243,9 @@ def test_long_feedback_says_it_was_truncated():
     text = bounded_text("é" * 10_000, 1000)
     assert len(text.encode()) <= 1000 and text.endswith("(truncated)")
     assert bounded_text("short", 1000) == "short"
-    assert bounded_text("a\x00b\ud800", 100) == "a\\x00b\ufffd"
+    assert bounded_text("a\x00b\ud800", 100) == "a\\x00b\\ud800"
+    # no terminal codes or bidi overrides for an instructor's terminal or page
+    assert bounded_text("x\x1b[2J\u202eok\r\n\tz", 100) == "x\\x1b[2J\\u202eok\n\tz"
 
 
 def test_many_long_tests_still_fit_the_report_cap():
