@@ -174,7 +174,9 @@ def validate_upload(filename: str, data: bytes) -> str:
 
     Returns the file name to store (no directory part). Raises :class:`UploadRejected`.
     """
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    # no control characters: a NUL cannot be stored in PostgreSQL text, escapes reach terminals
+    name = "".join(c for c in name if c.isprintable()).strip()
     if not name:
         raise UploadRejected("No file was uploaded. Choose your solution's .py file and submit again.")
     is_notebook = name.lower().endswith(".ipynb")

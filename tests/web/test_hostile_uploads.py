@@ -102,3 +102,9 @@ def test_dict_key_bomb_is_stored_and_shown_within_the_caps(app, make_user, login
     report = staff.get(f"/instructor/submissions/{sid}/report.json").get_data(as_text=True)
     assert "k000000" in staff_page
     assert len(staff_page.encode()) < 600_000 and len(report.encode()) < 3 * REPORT_BYTES
+
+
+def test_control_characters_in_the_file_name_are_dropped(app):
+    from grader.course.services import validate_upload
+    with app.app_context():
+        assert validate_upload("dir/so\x00lu\x1b[2Jtion\u202e.py", b"x = 1\n") == "solu[2Jtion.py"
