@@ -74,6 +74,18 @@ def cell_for(student: User, assignment: Assignment, submissions: list[Submission
                 attempts=attempts, overridden=True, override_comment=override.comment)
 
 
+def students_for(viewer: User, section: str | None = None) -> list[User]:
+    """Students ``viewer`` may see, by username: all for instructors, a TA's sections for a
+    TA limited to sections; only ``section`` when given."""
+    query = select(User).where(User.role == "student")
+    scope = viewer.section_scope
+    if scope is not None:
+        query = query.where(User.section.in_(scope))
+    if section:
+        query = query.where(User.section == section)
+    return list(db.session.scalars(query.order_by(User.username)))
+
+
 @dataclass(frozen=True)
 class Gradebook:
     """Students by assignments; ``cells[(student_id, assignment_id)]``."""

@@ -30,7 +30,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from grader.course.db import db
 
-ROLES = ("student", "instructor")
+ROLES = ("student", "ta", "instructor")
+STAFF_ROLES = ("ta", "instructor")
+MIN_PASSWORD_LENGTH = 10  # characters; create-user, set-password and the password pages
 STATUSES = ("queued", "running", "graded", "error", "not_gradable")
 FINAL_STATUSES = ("graded", "error", "not_gradable")
 SCORE_POLICIES = ("best", "last")
@@ -74,7 +76,12 @@ def hash_token(token: str) -> str:
 
 
 class User(UserMixin, db.Model):
-    """A student or an instructor. Passwords and API tokens are stored only as hashes."""
+    """A student, a TA or an instructor. Passwords and API tokens are stored only as hashes.
+
+    ``section`` is a student's section (roster import, e.g. ``"A"``; empty = none). A TA's
+    ``ta_sections`` limits what the TA sees and changes to students of those sections (empty
+    list = every section). See the permission matrix in ``docs/web.md``.
+    """
 
     __tablename__ = "user"
     __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
@@ -87,6 +94,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    section: Mapped[str] = mapped_column(String(50), default="", server_default="", index=True)
+    ta_sections: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
 
     submissions: Mapped[list[Submission]] = relationship(
         back_populates="student", foreign_keys="Submission.student_id"
@@ -96,6 +105,33 @@ class User(UserMixin, db.Model):
     def is_instructor(self) -> bool:
         """True for instructors, who see every student's work."""
         return self.role == "instructor"
+
+    @property
+    def is_ta(self) -> bool:
+        """True for teaching assistants (see :meth:`can_see_student`)."""
+        return self.role == "ta"
+
+    @property
+    def is_staff(self) -> bool:
+        """True for TAs and instructors, who see students' work and grant extensions/overrides."""
+        return self.role in STAFF_ROLES
+
+    @property
+    def section_scope(self) -> list[str] | None:
+        """The sections this user may see: None = all (instructors, unrestricted TAs)."""
+        if self.role == "ta" and self.ta_sections:
+            return list(self.ta_sections)
+        return None
+
+    def can_see_student(self, student: User) -> bool:
+        """True when this user may see and change ``student``'s grades (themselves, or staff
+        whose section scope includes the student's section)."""
+        if self.id == student.id or self.is_instructor:
+            return True
+        if not self.is_ta:
+            return False
+        scope = self.section_scope
+        return scope is None or student.section in scope
 
     def set_password(self, password: str) -> None:
         """Store a salted hash of ``password`` (werkzeug's default scheme)."""
@@ -108,7 +144,7 @@ class User(UserMixin, db.Model):
     def to_dict(self) -> dict[str, Any]:
         """Return the public fields (never a hash)."""
         return {"id": self.id, "username": self.username, "name": self.name,
-                "email": self.email, "role": self.role}
+                "email": self.email, "role": self.role, "section": self.section}
 
 
 class Assignment(db.Model):

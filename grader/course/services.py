@@ -552,9 +552,10 @@ def remove_extension(instructor: User, student: User, assignment: Assignment,
 
 
 def visible_submission(user: User, submission_id: int) -> Submission | None:
-    """Return the submission if ``user`` may see it (its owner or an instructor), else None."""
+    """Return the submission if ``user`` may see it (its owner, an instructor, a TA of the
+    student's section), else None."""
     sub = db.session.get(Submission, submission_id)
-    if sub is None or not (user.is_instructor or sub.student_id == user.id):
+    if sub is None or not user.can_see_student(sub.student):
         return None
     return sub
 
@@ -563,7 +564,7 @@ def feedback_for(user: User, submission: Submission, now: datetime | None = None
                  ) -> list[dict[str, Any]]:
     """Return the per-test results ``user`` may see for ``submission``.
 
-    Instructors see everything. For a student, a test whose visibility is not ``visible`` shows
+    Staff (instructors, TAs) see everything. For a student, a test whose visibility is not ``visible`` shows
     only passed/failed (no points, feedback or diagnosis) unless the manifest's
     ``hidden_feedback`` is ``always``, or ``after_due_date`` and the student's due date passed;
     then it shows its points and the engine's fixed-word feedback, still never a diagnosis
@@ -575,7 +576,7 @@ def feedback_for(user: User, submission: Submission, now: datetime | None = None
     if run is None:
         return []
     results = [dict(r) for r in run.results]
-    if user.is_instructor:
+    if user.is_staff:
         return results
     now = now or utcnow()
     policy = submission.assignment.hidden_feedback

@@ -12,7 +12,7 @@ from grader.course import services
 from grader.web.auth import user_for_token
 from grader.web.errors import error_response
 from grader.web.extensions import csrf, db
-from grader.course.gradebook import build_gradebook, gradebook_csv
+from grader.course.gradebook import build_gradebook, gradebook_csv, students_for
 from grader.web.instructor import csv_response
 from grader.course.models import Assignment
 from grader.web.openapi import openapi_document
@@ -98,7 +98,8 @@ def get_submission(submission_id: int):
 @bp.get("/gradebook.csv")
 @token_required
 def gradebook():
-    """Return the gradebook CSV (instructors only; 404 for students)."""
-    if not g.api_user.is_instructor:
+    """Return the gradebook CSV (staff only, a TA's sections; ``?section=``; 404 for students)."""
+    if not g.api_user.is_staff:
         return error_response(404, "Not found.")
-    return csv_response(gradebook_csv(build_gradebook()))
+    section = (request.args.get("section") or "").strip() or None
+    return csv_response(gradebook_csv(build_gradebook(students=students_for(g.api_user, section))))

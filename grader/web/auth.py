@@ -62,6 +62,23 @@ def instructor_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a view so that only a logged-in TA or instructor reaches it (others get 404).
+
+    A TA limited to sections only sees those students: views check
+    :meth:`grader.course.models.User.can_see_student` for every student they touch.
+    """
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_staff:
+            abort(404)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 

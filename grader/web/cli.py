@@ -11,17 +11,26 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from grader.course.db import db
-from grader.course.models import ROLES, User
+from grader.course.models import MIN_PASSWORD_LENGTH, ROLES, User
 
 log = logging.getLogger(__name__)
 
 
 def create_user(username: str, role: str, password: str | None, name: str = "",
-                email: str = "") -> User:
-    """Create a user (password hashed) and commit. Raises click.UsageError if the name is taken."""
+                email: str = "", section: str = "", ta_sections: list[str] | None = None) -> User:
+    """Create a user (password hashed) and commit.
+
+    ``section``: a student's section; ``ta_sections``: the sections a TA is limited to (empty:
+    all). Raises click.UsageError if the name is taken or the password is shorter than
+    :data:`grader.course.models.MIN_PASSWORD_LENGTH`.
+    """
     if db.session.scalar(select(User).where(User.username == username)) is not None:
         raise click.UsageError(f"user {username!r} already exists; choose another name.")
-    user = User(username=username, role=role, name=name, email=email)
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise click.UsageError(f"the password has {len(password)} characters; use at least "
+                               f"{MIN_PASSWORD_LENGTH}.")
+    user = User(username=username, role=role, name=name, email=email, section=section.strip(),
+                ta_sections=[t.strip() for t in ta_sections or [] if t.strip()])
     if password:
         user.set_password(password)
     db.session.add(user)
@@ -30,9 +39,10 @@ def create_user(username: str, role: str, password: str | None, name: str = "",
 
 
 def import_roster(path: Path) -> tuple[list[str], list[str]]:
-    """Create one student per CSV row (``username,name,email`` header required).
+    """Create one student per CSV row (``username,name,email`` header required, ``section``
+    optional).
 
-    Existing usernames get their name and email updated. Returns ``(created, updated)``.
+    Existing usernames get their name and email (and section, when the column is there) updated. Returns ``(created, updated)``.
     New students get no password: set one with ``create-user`` or a password reset by the
     instructor. Raises click.UsageError for a file without the required columns.
     """
@@ -56,6 +66,8 @@ def import_roster(path: Path) -> tuple[list[str], list[str]]:
                 updated.append(username)
             user.name = (row["name"] or "").strip()
             user.email = (row["email"] or "").strip()
+            if "section" in row:
+                user.section = (row["section"] or "").strip()[:50]
     db.session.commit()
     return created, updated
 
@@ -66,13 +78,16 @@ def import_roster(path: Path) -> tuple[list[str], list[str]]:
 @click.option("--password", help="Initial password (prompted for when omitted).")
 @click.option("--name", default="", help="Full name.")
 @click.option("--email", default="", help="E-mail address.")
+@click.option("--section", default="", help="A student's section (e.g. A).")
+@click.option("--ta-sections", default="", help="Comma-separated sections a TA is limited to "
+              "(default: every section).")
 @with_appcontext
 def create_user_command(username: str, role: str, password: str | None, name: str,
-                        email: str) -> None:
-    """Create a student or instructor account."""
+                        email: str, section: str, ta_sections: str) -> None:
+    """Create a student, TA or instructor account (passwords: at least 10 characters)."""
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    create_user(username, role, password, name, email)
+    create_user(username, role, password, name, email, section, ta_sections.split(","))
     click.echo(f"created {role} {username}")
 
 
@@ -87,6 +102,9 @@ def set_password_command(username: str, password: str | None) -> None:
         raise click.UsageError(f"no user {username!r}")
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise click.UsageError(f"the password has {len(password)} characters; use at least "
+                               f"{MIN_PASSWORD_LENGTH}.")
     user.set_password(password)
     db.session.commit()
     click.echo(f"password of {username} set")

@@ -1,6 +1,9 @@
-"""Instructor pages: gradebook and its CSV, per-assignment page, regrade, override, extension.
+"""Staff pages: gradebook and its CSV, per-assignment page, regrade, override, extension.
 
-Every view here is behind :func:`grader.web.auth.instructor_required` (404 for students).
+Every view here is behind :func:`grader.web.auth.staff_required` (404 for students); a TA sees
+and changes only the students of their sections (``User.section_scope``), and what only an
+instructor may do (regrade every submission, ...) answers 403 to a TA. The permission matrix
+is in ``docs/web.md``.
 """
 from __future__ import annotations
 
@@ -13,11 +16,11 @@ from sqlalchemy import select
 
 from grader.diagnosis.classroom import chart_rows, class_mistakes, diagnoses_by_student  # issue 6
 from grader.course import services
-from grader.web.auth import instructor_required
+from grader.web.auth import staff_required
 from grader.web.charts import histogram_svg, pass_rate_svg
 from grader.course.db import db
 from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm, RemoveForm
-from grader.course.gradebook import build_gradebook, gradebook_csv
+from grader.course.gradebook import build_gradebook, gradebook_csv, students_for
 from grader.course.models import Assignment, Extension, ScoreOverride, Submission, User
 from grader.course.stats import assignment_stats
 from grader.web.student import get_assignment, get_visible_submission
@@ -26,8 +29,40 @@ log = logging.getLogger(__name__)
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
 
+def scoped_students(section: str | None = None) -> list[User]:
+    """Students the current user may see (a TA: their sections), optionally of one section."""
+    return students_for(current_user, section)
+
+
+def visible_sections() -> list[str]:
+    """The non-empty sections of the students the current user may see, sorted."""
+    query = select(User.section).where(User.role == "student", User.section != "").distinct()
+    scope = current_user.section_scope
+    if scope is not None:
+        query = query.where(User.section.in_(scope))
+    return sorted(db.session.scalars(query))
+
+
+def requested_section() -> str | None:
+    """The ``?section=`` filter if it names a section the user may see, else None (all)."""
+    wanted = (request.args.get("section") or "").strip()
+    return wanted if wanted and wanted in visible_sections() else None
+
+
+def instructor_only() -> None:
+    """Abort with 403 unless the current user is an instructor (TAs reach the page, not this)."""
+    if not current_user.is_instructor:
+        abort(403, description="Only an instructor can do this; ask one of the course's instructors.")
+
+
 def _students() -> list[User]:
-    return list(db.session.scalars(select(User).where(User.role == "student").order_by(User.username)))
+    return scoped_students()
+
+
+def _any_student_choices() -> list[tuple[str, str]]:
+    """Every student id as a valid choice: a POST for a student outside a TA's sections is
+    then a 404 from :func:`_student`, like any other page of that student."""
+    return [(str(i), "") for i in db.session.scalars(select(User.id).where(User.role == "student"))]
 
 
 def _student_choices() -> list[tuple[str, str]]:
@@ -35,20 +70,26 @@ def _student_choices() -> list[tuple[str, str]]:
 
 
 @bp.route("/")
-@instructor_required
+@staff_required
 def gradebook():
-    """Students by assignments with the score that counts; overrides and late work marked."""
-    return render_template("instructor/gradebook.html", book=build_gradebook())
+    """Students by assignments with the score that counts; overrides and late work marked.
+
+    ``?section=`` shows one section; a TA limited to sections sees only those.
+    """
+    section = requested_section()
+    return render_template("instructor/gradebook.html",
+                           book=build_gradebook(students=scoped_students(section)),
+                           sections=visible_sections(), section=section)
 
 
 @bp.route("/gradebook.csv")
-@instructor_required
+@staff_required
 def gradebook_export():
     """Download the gradebook as CSV (one row per student, one column per assignment).
 
     ``?diagnoses=1`` adds one column per assignment with the student's open diagnoses (issue 6).
     """
-    book = build_gradebook()
+    book = build_gradebook(students=scoped_students(requested_section()))
     diagnoses = None
     if request.args.get("diagnoses") == "1":
         diagnoses = {(sid, a.id): keys for a in book.assignments
@@ -68,13 +109,16 @@ def assignment_context(assignment: Assignment) -> dict:
     Sections are independent keys; a new section (e.g. diagnosed mistakes) adds a key here and
     an include in ``instructor/assignment.html``.
     """
-    book = build_gradebook(assignments=[assignment])
+    section = requested_section()
+    book = build_gradebook(students=scoped_students(section), assignments=[assignment])
     stats = assignment_stats(assignment, book)
+    seen = {s.id for s in book.students}
+    visible_subs = [s for s in assignment.submissions if s.student_id in seen]
     choices = _student_choices()
     override_form, extension_form = OverrideForm(prefix="ov"), ExtensionForm(prefix="ext")
     override_form.student.choices = choices
     extension_form.student.choices = choices
-    mistakes, graded = class_mistakes(assignment.submissions)  # diagnosed mistakes (issue 6)
+    mistakes, graded = class_mistakes(visible_subs)  # diagnosed mistakes (issue 6)
     return {
         "mistakes": mistakes, "mistakes_graded": graded,
         "mistakes_chart": pass_rate_svg(chart_rows(mistakes, graded),
@@ -83,16 +127,18 @@ def assignment_context(assignment: Assignment) -> dict:
         "histogram": histogram_svg(stats.percents, title=f"{assignment.title}: counted scores"),
         "pass_rates": pass_rate_svg(stats.pass_rates, title=f"{assignment.title}: pass rate per test"),
         "override_form": override_form, "extension_form": extension_form,
-        "regrade_form": ConfirmForm(),
-        "overrides": db.session.scalars(select(ScoreOverride).filter_by(assignment_id=assignment.id)
-                                        .order_by(ScoreOverride.created_at.desc())).all(),
-        "extensions": db.session.scalars(select(Extension).filter_by(assignment_id=assignment.id)
-                                         .order_by(Extension.due_at)).all(),
+        "regrade_form": ConfirmForm(), "sections": visible_sections(), "section": section,
+        "overrides": [o for o in db.session.scalars(
+            select(ScoreOverride).filter_by(assignment_id=assignment.id)
+            .order_by(ScoreOverride.created_at.desc())) if o.student_id in seen],
+        "extensions": [e for e in db.session.scalars(
+            select(Extension).filter_by(assignment_id=assignment.id)
+            .order_by(Extension.due_at)) if e.student_id in seen],
     }
 
 
 @bp.route("/assignments/<slug>")
-@instructor_required
+@staff_required
 def assignment(slug: str):
     """Score histogram, per-test pass rates, every student's counted score, overrides, extensions."""
     return render_template("instructor/assignment.html", **assignment_context(get_assignment(slug)))
@@ -100,7 +146,7 @@ def assignment(slug: str):
 
 def _student(form_value: str) -> User:
     student = db.session.get(User, int(form_value)) if form_value.isdigit() else None
-    if student is None or student.role != "student":
+    if student is None or student.role != "student" or not current_user.can_see_student(student):
         abort(404)
     return student
 
@@ -112,12 +158,12 @@ def _refused(assignment: Assignment, what: str, exc: Exception):
 
 
 @bp.route("/assignments/<slug>/override", methods=["POST"])
-@instructor_required
+@staff_required
 def override(slug: str):
     """Store a manual score in [0, max] with a reason; no regrade ever changes it."""
     assignment = get_assignment(slug)
     form = OverrideForm(prefix="ov")
-    form.student.choices = _student_choices()
+    form.student.choices = _any_student_choices()  # _student() then applies the TA's sections
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             flash(f"Override not saved: {field}: {'; '.join(errors)}", "error")
@@ -133,7 +179,7 @@ def override(slug: str):
 
 
 @bp.route("/assignments/<slug>/extension", methods=["POST"])
-@instructor_required
+@staff_required
 def extension(slug: str):
     """Give one student a later due date (the hard deadline moves with it).
 
@@ -142,7 +188,7 @@ def extension(slug: str):
     """
     assignment = get_assignment(slug)
     form = ExtensionForm(prefix="ext")
-    form.student.choices = _student_choices()
+    form.student.choices = _any_student_choices()  # _student() then applies the TA's sections
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             flash(f"Extension not saved: {field}: {'; '.join(errors)}", "error")
@@ -161,14 +207,14 @@ def extension(slug: str):
 
 
 @bp.route("/assignments/<slug>/override/remove", methods=["POST"])
-@instructor_required
+@staff_required
 def remove_override(slug: str):
     """Remove a student's manual score (the autograded score counts again), with a reason."""
     return _remove(slug, services.remove_override, "Manual score")
 
 
 @bp.route("/assignments/<slug>/extension/remove", methods=["POST"])
-@instructor_required
+@staff_required
 def remove_extension(slug: str):
     """Remove a student's extension (the course due date applies again), with a reason."""
     return _remove(slug, services.remove_extension, "Extension")
@@ -191,7 +237,7 @@ def _remove(slug: str, action, what: str):
 
 
 @bp.route("/students/<int:student_id>")
-@instructor_required
+@staff_required
 def student(student_id: int):
     """One student: every assignment's counted score, deadlines, overrides, extensions,
     attempts, and the history of every change to their grades (audit rows)."""
@@ -211,22 +257,26 @@ def student(student_id: int):
 
 
 @bp.route("/assignments/<slug>/regrade", methods=["GET", "POST"])
-@instructor_required
+@staff_required
 def regrade_assignment(slug: str):
     """POST: requeue every finished submission. GET: old vs new score of each submission."""
     assignment = get_assignment(slug)
     form = ConfirmForm()
+    if request.method == "POST":
+        instructor_only()
     if form.validate_on_submit():
         done = services.regrade_assignment(assignment, current_user)
         flash(f"{len(done)} submission(s) of {assignment.slug} queued for regrading.", "info")
         return redirect(url_for("instructor.regrade_assignment", slug=slug))
-    subs = db.session.scalars(select(Submission).filter_by(assignment_id=assignment.id)
-                              .order_by(Submission.student_id, Submission.attempt)).all()
+    seen = {s.id for s in scoped_students()}
+    subs = [s for s in db.session.scalars(select(Submission).filter_by(assignment_id=assignment.id)
+                                          .order_by(Submission.student_id, Submission.attempt))
+            if s.student_id in seen]
     return render_template("instructor/regrade.html", assignment=assignment, subs=subs, form=form)
 
 
 @bp.route("/submissions/<int:submission_id>/regrade", methods=["POST"])
-@instructor_required
+@staff_required
 def regrade_submission(submission_id: int):
     """Requeue one submission; its page then shows the old and the new run."""
     sub = get_visible_submission(submission_id)
@@ -238,7 +288,7 @@ def regrade_submission(submission_id: int):
 
 
 @bp.route("/submissions/<int:submission_id>/report.json")
-@instructor_required
+@staff_required
 def submission_report(submission_id: int):
     """Return every grading run of a submission with its full engine report, as JSON."""
     sub = get_visible_submission(submission_id)

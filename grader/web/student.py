@@ -23,7 +23,7 @@ bp = Blueprint("student", __name__)
 def get_assignment(slug: str) -> Assignment:
     """Return the assignment ``slug`` or abort with 404."""
     assignment = db.session.scalar(select(Assignment).where(Assignment.slug == slug))
-    if assignment is None or (not assignment.active and not current_user.is_instructor):
+    if assignment is None or (not assignment.active and not current_user.is_staff):
         abort(404)
     return assignment
 
@@ -40,7 +40,7 @@ def get_visible_submission(submission_id: int) -> Submission:
 @login_required
 def index():
     """List the open assignments with due date, attempts used and the score that counts."""
-    if current_user.is_instructor:
+    if current_user.is_staff:
         return redirect(url_for("instructor.gradebook"))
     assignments = list(db.session.scalars(
         select(Assignment).where(Assignment.active).order_by(Assignment.due_at, Assignment.slug)))

@@ -14,11 +14,11 @@ REPO_ASSIGNMENTS = Path(__file__).resolve().parents[2] / "assignments"
 
 
 def test_create_user_hashes_the_password(app, runner):
-    result = runner.invoke(args=["create-user", "prof", "--role", "instructor", "--password", "pw1"])
+    result = runner.invoke(args=["create-user", "prof", "--role", "instructor", "--password", "pw1-long-enough"])
     assert result.exit_code == 0, result.output
     with app.app_context():
         user = db.session.scalar(db.select(User).filter_by(username="prof"))
-        assert user.role == "instructor" and user.password_hash != "pw1" and user.check_password("pw1")
+        assert user.role == "instructor" and user.password_hash != "pw1-long-enough" and user.check_password("pw1-long-enough")
     again = runner.invoke(args=["create-user", "prof", "--password", "x"])
     assert again.exit_code != 0 and "already exists" in again.output
 
@@ -54,9 +54,9 @@ def test_import_roster_needs_the_header(runner, tmp_path):
 
 def test_set_password(app, runner, make_user):
     make_user("ada")
-    assert runner.invoke(args=["set-password", "ada", "--password", "new-pw"]).exit_code == 0
+    assert runner.invoke(args=["set-password", "ada", "--password", "new-pw-long-enough"]).exit_code == 0
     with app.app_context():
-        assert db.session.scalar(db.select(User).filter_by(username="ada")).check_password("new-pw")
+        assert db.session.scalar(db.select(User).filter_by(username="ada")).check_password("new-pw-long-enough")
 
 
 def test_sync_assignments_creates_updates_and_deactivates(app, runner, assignments_dir):
@@ -96,3 +96,35 @@ def test_create_token_prints_a_token_stored_as_hash(app, runner, make_user):
     with app.app_context():
         assert db.session.scalar(db.select(User).filter_by(username="ada")).api_token_hash == hash_token(token)
     assert runner.invoke(args=["create-token", "nobody"]).exit_code != 0
+
+
+def test_create_user_refuses_a_short_password(app, runner):
+    result = runner.invoke(args=["create-user", "ada", "--password", "short123"])
+    assert result.exit_code != 0 and "use at least 10" in result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(User).filter_by(username="ada")) is None
+
+
+def test_set_password_refuses_a_short_password(app, runner, make_user):
+    make_user("ada")
+    result = runner.invoke(args=["set-password", "ada", "--password", "tiny"])
+    assert result.exit_code != 0 and "use at least 10" in result.output
+
+
+def test_create_user_makes_a_ta_limited_to_sections(app, runner):
+    result = runner.invoke(args=["create-user", "tim", "--role", "ta", "--password",
+                                 "a long password", "--ta-sections", "A, B"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        tim = db.session.scalar(db.select(User).filter_by(username="tim"))
+        assert (tim.role, tim.ta_sections, tim.is_staff, tim.is_instructor) == ("ta", ["A", "B"], True, False)
+
+
+def test_import_roster_reads_an_optional_section_column(app, runner, tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username,name,email,section\nada,Ada,ada@example.org,A\nbob,Bob,bob@example.org,B\n")
+    result = runner.invoke(args=["import-roster", str(roster)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        sections = dict(db.session.execute(db.select(User.username, User.section)).all())
+    assert sections == {"ada": "A", "bob": "B"}

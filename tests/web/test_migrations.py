@@ -15,7 +15,7 @@ from grader.course.models import Submission, User, utcnow
 TABLES = {"user", "assignment", "submission", "grading_run", "score_override", "extension",
           "similarity_report", "lti_registration", "lti_identity", "lti_grade_link", "audit_event",
           "alembic_version"}
-BEFORE_ISSUE_14 = "d7a3b2c9e014"  # the schema before the audit table (issue 14)
+BEFORE_ISSUE_14 = "d7a3b2c9e014"  # upgrade to head also runs e5b17a3c9d42 (TA, sections)  # the schema before the audit table (issue 14)
 
 
 def migrate_and_check(uri: str) -> None:
