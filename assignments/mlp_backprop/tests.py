@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.engine import figures
 from grader.engine.testkit import TestContext
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -243,6 +244,8 @@ def check_train_digits(ctx: TestContext) -> None:
     if not np.all(np.isfinite(logits)):
         ctx.fail("train_digits: your network gives non-finite logits on held-out digits.")
     accuracy = float(np.mean(np.argmax(logits, axis=1) == y_te))
+    ctx.figure(figures.confusion("train_digits: held-out digits (rows: true digit, columns: "
+                                 "predicted)", y_te, np.argmax(logits, axis=1), 10))
     message = (f"train_digits: held-out accuracy {accuracy:.3f} on {len(y_te)} digits "
                f"(full marks at {GOOD_ACCURACY}).")
     if accuracy >= GOOD_ACCURACY:

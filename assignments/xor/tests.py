@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.engine import figures
 from grader.engine.testkit import TestContext
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -64,6 +65,9 @@ def check_threshold_truth_table(ctx: TestContext) -> None:
     msg = _truth_table_message("threshold_xor_params", y, "y = step(W2 step(W1 x + b1) + b2) "
                                "with step(u) = 1 if u > 0 else 0")
     if msg:
+        ctx.figure(figures.decision(
+            "threshold_xor_params: y = step(W2 step(W1 x + b1) + b2)",
+            lambda X: _step(_step(X @ W1.T + b1) @ W2.T + b2)[:, 0], XOR_T, XOR_X))
         ctx.fail(msg)
 
 
@@ -95,6 +99,9 @@ def check_linear_truth_table(ctx: TestContext) -> None:
         y = _step(ctx.ref.xor_features(XOR_X) @ w + b)
     msg = _truth_table_message("xor_linear_params", y, "step(Phi w + b) with Phi = [x1, x2, x1*x2]")
     if msg:
+        ctx.figure(figures.decision(
+            "xor_linear_params: step(Phi w + b)",
+            lambda X: _step(np.column_stack([X, X[:, 0] * X[:, 1]]) @ w + b), XOR_T, XOR_X))
         ctx.fail(msg)
 
 
@@ -147,6 +154,16 @@ def _bump_errors(ctx: TestContext, out, delta: float, label: str) -> str | None:
             f"(to within {VALUE_TOL:g}).")
 
 
+def _bump_figure(out, delta: float, label: str):
+    """The student's f(x) against the target trapezoid on [0, 3] (picture of a failed bump)."""
+    a, c = (np.asarray(v, dtype=np.float64) for v in out)  # shapes checked by _bump_errors
+    x = np.linspace(0.0, 3.0, figures.CURVE_POINTS)
+    with np.errstate(all="ignore"):
+        f = (a * np.maximum(x[:, None] - c, 0.0)).sum(axis=1)
+    target = np.clip(np.minimum((x - (1.0 - delta)) / delta, ((2.0 + delta) - x) / delta), 0.0, 1.0)
+    return figures.curve(f"relu_bump_params, {label}: your f(x) and the target", x, f, target)
+
+
 def _relu_bump(ctx: TestContext, deltas: list[float]) -> None:
     outs = ctx.call_many("relu_bump_params", [(d,) for d in deltas])
     problems = []
@@ -155,6 +172,8 @@ def _relu_bump(ctx: TestContext, deltas: list[float]) -> None:
         msg = _bump_errors(ctx, out, d, label)
         if msg:
             problems.append(msg)
+            if len(problems) == 1:
+                ctx.figure(_bump_figure(out, d, label))
     if problems:
         passed = len(deltas) - len(problems)
         ctx.partial(passed / len(deltas), f"relu_bump_params: correct for {passed} of "
@@ -218,6 +237,10 @@ def _train_xor(ctx: TestContext, n_seeds: int) -> None:
         msg = _xor_network_solves(ctx, out, label)
         if msg:
             problems.append(msg)
+            if len(problems) == 1:
+                net = {k: np.asarray(out[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")}
+                ctx.figure(figures.decision(f"{label}: y = sigma(W2 sigma(W1 x + b1) + b2)",
+                                            lambda X, net=net: _xor_mlp_output(net, X), XOR_T, XOR_X))
     if problems:
         ok = n_seeds - len(problems)
         ctx.partial(ok / n_seeds, f"train_xor: the network solved XOR for {ok} of {n_seeds} "

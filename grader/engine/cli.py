@@ -16,6 +16,7 @@ from grader.engine import kit
 from grader.engine.engine import grade_source
 from grader.engine.errors import AssignmentError, GraderInfrastructureError
 from grader.engine.launch import Launcher, PlainLauncher
+from grader.engine import summary
 from grader.engine.results import Report, diagnosis_text, output_heading
 
 EXIT_USAGE = 2
@@ -47,22 +48,69 @@ def _run(slug: str, file: str, *, student: str | None, public_only: bool,
         sys.exit(EXIT_INFRA)
 
 
-def format_report(report: Report) -> str:
-    """Render a report as text for a terminal: one block per test, then the total."""
+def format_report(report: Report, figure_files: dict[tuple[int, int], str] | None = None) -> str:
+    """Render a report as text for a terminal: one block per test, then the total.
+
+    A failed test reads top-down (``grader.engine.summary``): its lead line (what is wrong and
+    the probable mistake), the diagnoses ("Probably: ..."), one line per picture (the file
+    written by ``--plots``, keyed by (test index, figure index) in ``figure_files``), then the
+    full feedback under "Details:".
+    """
     lines = []
     if report.error:
         lines += [f"ERROR: {report.error}", ""]
-    for t in report.tests:
+    for i, t in enumerate(report.tests):
         lines.append(f"[{t.status.upper():7}] {t.score:g}/{t.max_score:g}  {t.name}")
-        if t.status != "passed" or t.feedback != "Passed.":
-            lines += ["          " + line for line in t.feedback.splitlines()]
+        if t.status == "passed":
+            if t.feedback != "Passed.":
+                lines += ["          " + line for line in t.feedback.splitlines()]
+            continue
+        lines.append("          " + summary.what_is_wrong(t))
         # issue 6: probable mistakes found by grader.diagnosis (failed tests only)
         lines += [f"          {diagnosis_text(d)}" for d in t.diagnosis]
+        for j, fig in enumerate(t.figures if t.visibility == "visible" else []):
+            where = (figure_files or {}).get((i, j))
+            lines.append(f"          Picture: {fig.get('kind')} of {_figure_subject(fig)}"
+                         + (f" -> {where}" if where else " (--plots DIR writes it)"))
+        if summary.has_details(t):
+            lines.append("          Details:")
+            lines += ["          " + line for line in t.feedback.splitlines()]
     if report.output:  # what the student's code printed; shown, never parsed
         lines.append(f"{output_heading(report.output)}:")
         lines += ["  | " + line for line in report.output.splitlines()]
     lines.append(f"Total: {report.score:g} / {report.max_score:g}")
     return "\n".join(lines)
+
+
+def _figure_subject(fig: dict) -> str:
+    if fig.get("kind") == "heatmap":
+        return f"{fig.get('function')} {fig.get('block')}"
+    return str(fig.get("title", ""))
+
+
+def write_plots(report: Report, folder: str) -> dict[tuple[int, int], str]:
+    """Write the pictures of the report's visible failed tests as SVG files into ``folder``.
+
+    Files are named ``<test number>-<part>-<figure number>.svg``. Needs matplotlib (the server
+    has it; in a check kit, ``pip install matplotlib``). Returns ``{(test, figure): path}``.
+    """
+    try:
+        from grader.plots import render_figure
+    except ImportError as exc:  # a check kit without grader.plots or matplotlib
+        click.echo(f"warning: --plots needs matplotlib and grader.plots ({exc}); no pictures "
+                   "written.", err=True)
+        return {}
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[tuple[int, int], str] = {}
+    for i, t in enumerate(report.tests):
+        if t.status == "passed" or t.visibility != "visible":
+            continue
+        for j, fig in enumerate(t.figures):
+            path = out / f"{i + 1:02d}-{t.part}-{j + 1}.svg"
+            path.write_text(render_figure(fig), encoding="utf-8")
+            written[(i, j)] = str(path)
+    return written
 
 
 @click.command("grade")
@@ -74,13 +122,16 @@ def format_report(report: Report) -> str:
 @click.option("--public-only", is_flag=True, help="Run only the visible tests.")
 @click.option("--no-sandbox", is_flag=True,
               help="Run without bubblewrap (NO isolation; only for trusted code).")
+@click.option("--plots", "plots_dir", default=None, type=click.Path(file_okay=False),
+              help="Write the pictures of failed visible tests as SVG files into this folder.")
 def grade_cmd(slug: str, file: str, as_json: bool, student: str | None, public_only: bool,
-              no_sandbox: bool) -> None:
+              no_sandbox: bool, plots_dir: str | None = None) -> None:
     """Grade FILE for assignment SLUG (all tests, hidden ones included)."""
     report = _run(slug, file, student=student, public_only=public_only,
                   no_sandbox=no_sandbox)
+    files = write_plots(report, plots_dir) if plots_dir else None
     click.echo(json.dumps(report.to_gradescope(), indent=2) if as_json
-               else format_report(report))
+               else format_report(report, files))
 
 
 @click.command("check")
@@ -92,20 +143,24 @@ def grade_cmd(slug: str, file: str, as_json: bool, student: str | None, public_o
 @click.option("--kit", "kit_dir", default=None, type=click.Path(file_okay=False),
               help="Student check kit folder (default: SLUG_kit here, if this machine has no "
                    "reference solution).")
+@click.option("--plots", "plots_dir", default=None, type=click.Path(file_okay=False),
+              help="Write the pictures of failed tests (heatmaps, decision regions) as SVG "
+                   "files into this folder (needs matplotlib).")
 def check_cmd(slug: str, file: str, student: str | None, no_sandbox: bool,
-              kit_dir: str | None = None) -> None:
+              kit_dir: str | None = None, plots_dir: str | None = None) -> None:
     """Run the public tests of SLUG on your FILE before submitting."""
     # Student check kit (grader/engine/kit.py): --kit given, or no reference solution here.
     if kit_dir is not None or kit.reference_missing(slug):
-        _check_with_kit(slug, file, kit_dir, student=student, no_sandbox=no_sandbox)
+        _check_with_kit(slug, file, kit_dir, student=student, no_sandbox=no_sandbox,
+                        plots_dir=plots_dir)
         return
     report = _run(slug, file, student=student, public_only=True, no_sandbox=no_sandbox)
-    click.echo(format_report(report))
+    click.echo(format_report(report, write_plots(report, plots_dir) if plots_dir else None))
     click.echo("(public tests only; the hidden tests run when you submit)")
 
 
 def _check_with_kit(slug: str, file: str, kit_dir: str | None, *, student: str | None,
-                      no_sandbox: bool) -> None:
+                      no_sandbox: bool, plots_dir: str | None = None) -> None:
     """``python -m grader check`` with a kit: print the report; exit 2 on a usage error or a
     missing kit, 3 when grading failed (no sandbox).
 
@@ -147,7 +202,8 @@ def _check_with_kit(slug: str, file: str, kit_dir: str | None, *, student: str |
             click.echo("A check kit has no sandbox of its own: add --no-sandbox to run your own "
                        "file without isolation.", err=True)
         sys.exit(EXIT_INFRA)
-    click.echo(format_report(result.report))
+    click.echo(format_report(result.report,
+                             write_plots(result.report, plots_dir) if plots_dir else None))
     for name, points in result.server_only:
         click.echo(f"[SERVER ] -/{points:g}  {name}\n          This test {kit.SERVER_ONLY}")
     click.echo(f"(check kit {kit_path}: public tests only, anonymous variant; the course server "

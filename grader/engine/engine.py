@@ -15,6 +15,7 @@ import secrets
 import time
 from typing import Any
 
+from grader.engine import figures
 from grader.engine.assignment import Assignment, load_assignment
 from grader.engine.errors import (
     AssignmentError,
@@ -158,6 +159,11 @@ def _run_test(assignment: Assignment, spec: TestSpec, checks: Any, session: Sess
     if status != "passed" and not session.over_trusted_budget():
         # probes (issue 6): their replies are read under the same budget
         result.diagnosis = _diagnose(assignment, spec, result, session)
+    if status != "passed":
+        # Pictures (issue 13): a visible test's failed comparisons as heatmaps, and what the check
+        # attached (decision regions, a confusion matrix); a hidden test's pictures are shown with
+        # its details only (after the due date), and never heatmaps of its hidden inputs.
+        result.figures = ([] if spec.hidden else figures.heatmaps(ctx.records)) + ctx.figures
     return result
 
 

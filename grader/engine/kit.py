@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.engine import figures
 from grader.engine.assignment import _import_file, list_slugs, load_assignment
 from grader.engine.errors import (
     AssignmentError,
@@ -360,8 +361,11 @@ def _run_one(slug: str, spec: TestSpec, checks: ModuleType, ref: Any,
         message = ("The check kit could not run this test (an internal error, not your fault); "
                    "submit to have it run on the course server.")
     feedback = "\n".join([message] + ctx.notes if message else ctx.notes) or "Passed."
-    return TestResult(spec.name, spec.part, round(spec.points * fraction, 6), spec.points,
-                      status, feedback, spec.visibility, duration_s=time.monotonic() - t0)
+    result = TestResult(spec.name, spec.part, round(spec.points * fraction, 6), spec.points,
+                        status, feedback, spec.visibility, duration_s=time.monotonic() - t0)
+    if status != "passed":  # the same pictures as the server's (issue 13)
+        result.figures = figures.heatmaps(ctx.records) + ctx.figures
+    return result
 
 
 # ---------------------------------------------------------------------------- build and use
@@ -450,6 +454,8 @@ def _copy_engine(dest: Path) -> None:
     (dest / "__main__.py").write_text(_KIT_MAIN)
     for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
         shutil.copyfile(path, dest / "engine" / path.name)
+    # the renderer of --plots (imports matplotlib only when pictures are asked for)
+    shutil.copyfile(Path(__file__).resolve().parents[1] / "plots.py", dest / "plots.py")
 
 
 _README = """# Check kit for `{slug}`

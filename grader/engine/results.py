@@ -201,6 +201,7 @@ class TestResult:
     duration_s: float = 0.0
     records: list[CheckRecord] = field(default_factory=list, repr=False, compare=False)
     staff_feedback: str = ""
+    figures: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
@@ -208,8 +209,9 @@ class TestResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Return JSON-ready data (no trusted-only ``records``; ``staff_feedback`` is for
-        instructors only and must be removed before students see it)."""
-        return {
+        instructors only and must be removed before students see it). ``figures`` (picture
+        data, ``grader.engine.figures``) is present only when the test has pictures."""
+        data = {
             "name": self.name,
             "part": self.part,
             "score": self.score,
@@ -221,15 +223,31 @@ class TestResult:
             "duration_s": round(self.duration_s, 4),
             "staff_feedback": self.staff_feedback,
         }
+        if self.figures:
+            data["figures"] = list(self.figures)
+        return data
 
     def student_output(self) -> str:
-        """Return the feedback text a student reads for this test: ``feedback`` and, for a
-        ``visible`` test only, one line per diagnosis (:func:`diagnosis_text`). Tests of any
-        other visibility never carry diagnoses: their details are withheld from students."""
+        """Return the feedback text a student reads for this test.
+
+        A failed ``visible`` test reads top-down (``grader.engine.summary``): what is wrong in
+        one line, one line per diagnosis (:func:`diagnosis_text`), a pointer to its pictures,
+        then "Details:" and the full ``feedback`` when it says more than the first line. Tests
+        of any other visibility get ``feedback`` only: their details are withheld from
+        students."""
         output = self.feedback
-        if self.visibility == "visible" and self.diagnosis:
-            output = "\n".join([output] + [diagnosis_text(d) for d in self.diagnosis])
-        return output
+        if self.visibility != "visible" or self.status == "passed":
+            return output
+        # Top-down (issue 13): what is wrong, the probable mistakes, then every number.
+        from grader.engine import summary
+
+        lines = [summary.what_is_wrong(self)] + [diagnosis_text(d) for d in self.diagnosis]
+        if self.figures:
+            lines.append(f"({len(self.figures)} picture{'s' if len(self.figures) > 1 else ''} "
+                         "of this test on the submission page.)")
+        if summary.has_details(self):
+            lines += ["Details:", output]
+        return "\n".join(lines)
 
     def to_gradescope(self) -> dict[str, Any]:
         """Return one entry of Gradescope's ``tests[]`` with its documented keys only.

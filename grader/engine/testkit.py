@@ -96,6 +96,7 @@ class TestContext:
         self.time_limit = spec.time_limit
         self.notes: list[str] = []
         self.records: list[CheckRecord] = []
+        self.figures: list[dict[str, Any]] = []
         self._relative_error_used = False
         self._relative_error_defined = False
         self._runner = runner
@@ -124,6 +125,15 @@ class TestContext:
     def note(self, message: str) -> None:
         """Add a feedback line that is shown whatever the outcome of the test."""
         self.notes.append(message)
+
+    def figure(self, data: dict[str, Any] | None) -> None:
+        """Attach a picture's data (``grader.engine.figures``) to this test's result.
+
+        Kept only if the test does not pass. A hidden test's pictures reach students only when
+        its details do (after the due date); ``None`` (nothing drawable) is ignored.
+        """
+        if data is not None and len(self.figures) < 6:
+            self.figures.append(data)
 
     # ----------------------------------------------------------------- calling the student
     def call(self, fn: str, *args: Any, time_limit: float | None = None) -> Any:

@@ -48,6 +48,16 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["diagnosis_parts"] = diagnosis_parts
     app.jinja_env.filters["output_heading"] = output_heading
     app.jinja_env.filters["cell_lines"] = relabel_lines  # notebook uploads: "cell 3, line 2"
+    from grader.web import codeview
+
+    app.jinja_env.filters["jump_links"] = codeview.jump_links
+    app.jinja_env.filters["lead_line"] = codeview.lead
+    app.jinja_env.filters["has_details"] = codeview.has_details
+    app.jinja_env.globals["numbered_code"] = codeview.numbered_code
+    app.jinja_env.globals["referenced_lines"] = codeview.referenced_lines
+    from grader.plots import figure_caption
+
+    app.jinja_env.filters["figure_caption"] = figure_caption
     app.after_request(_security_headers)
 
     @app.context_processor

@@ -169,6 +169,35 @@ def submission(submission_id: int):
     )
 
 
+@bp.route("/submissions/<int:submission_id>/tests/<int:test>/figures/<int:number>.svg")
+@login_required
+def figure(submission_id: int, test: int, number: int):
+    """One picture of a test's result as SVG (issue 13), drawn with matplotlib on request.
+
+    The same visibility rules as the page (``services.feedback_for``): a hidden test's pictures
+    exist for a student only once its details are revealed (after the due date). 404 otherwise.
+    """
+    from flask import Response
+
+    from grader.plots import render_figure
+
+    sub = get_visible_submission(submission_id)
+    results = services.feedback_for(current_user, sub)
+    if not 0 <= test < len(results):
+        abort(404)
+    figures = results[test].get("figures") or []
+    if not 0 <= number < len(figures) or not isinstance(figures[number], dict):
+        abort(404)
+    try:
+        svg = render_figure(figures[number])
+    except (ValueError, KeyError, TypeError) as exc:  # stored data the renderer cannot draw
+        log.warning("figure %s/%s/%s not drawn: %s", submission_id, test, number, exc)
+        abort(404)
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 @bp.route("/submissions/<int:submission_id>/status.json")
 @login_required
 def submission_status(submission_id: int):

@@ -299,3 +299,34 @@ def test_a_silent_submission_shows_no_output_section(client, student, make_submi
     html = client.get(f"/submissions/{make_submission(uid, aid, scores=(3.0, 0.0))}").get_data(
         as_text=True)
     assert "Output of your code" not in html
+
+
+def test_pictures_follow_the_hidden_test_rules(app, client, make_user, make_assignment,
+                                               make_submission, login):
+    from grader.engine import figures
+    import numpy as np
+
+    uid = make_user("ada")
+    before = make_assignment("open")
+    after = make_assignment("past", due_at=utcnow() - timedelta(days=1))
+    fig = figures.heatmap("forward", "Y", np.ones((2, 3)), np.zeros((2, 3)))
+    subs = []
+    for aid in (before, after):
+        sub = make_submission(uid, aid, scores=(3.0, 0.0), created_at=utcnow() - timedelta(days=2))
+        with app.app_context():
+            run = db.session.get(Submission, sub).latest_run
+            results = [dict(r) | {"figures": [fig]} for r in run.results]
+            run.results = results
+            db.session.commit()
+        subs.append(sub)
+    login("ada")
+    page = client.get(f"/submissions/{subs[0]}").get_data(as_text=True)
+    visible = client.get(f"/submissions/{subs[0]}/tests/0/figures/0.svg")
+    assert visible.status_code == 200 and visible.mimetype == "image/svg+xml"
+    assert b"<title>forward: Y</title>" in visible.data
+    assert f"/submissions/{subs[0]}/tests/0/figures/0.svg" in page
+    # the second test is hidden: no picture before the due date, shown after it
+    assert client.get(f"/submissions/{subs[0]}/tests/1/figures/0.svg").status_code == 404
+    assert f"/submissions/{subs[0]}/tests/1/figures/0.svg" not in page
+    assert client.get(f"/submissions/{subs[1]}/tests/1/figures/0.svg").status_code == 200
+    assert client.get(f"/submissions/{subs[0]}/tests/0/figures/5.svg").status_code == 404

@@ -1,0 +1,139 @@
+"""Data of the pictures a report carries (issue 13): small, JSON-safe, rendered elsewhere.
+
+A *figure* is a plain dict with a ``kind`` and the numbers to draw, stored with the test's result
+(``TestResult.figures``) and drawn server side (``grader.plots``, matplotlib to SVG) by the web
+page and by ``grader check --plots DIR``. Kinds:
+
+- ``heatmap``: one block of a failed array or gradient comparison: the signed per-entry error
+  ``got - expected`` next to the expected values, downsampled to at most
+  :data:`MAX_SIDE` x :data:`MAX_SIDE` cells by block means (a transpose shows as a mirrored
+  pattern, a missing 1/N as a uniform scale, a wrong-axis sum as stripes);
+- ``decision``: the student's network's output over the input square [-0.5, 1.5]^2 with the four
+  XOR points and their targets;
+- ``curve``: a function of one variable against its target (the ReLU bump on [0, 3]);
+- ``confusion``: a confusion matrix (rows: true class, columns: predicted class).
+
+Built only on the trusted side from values the grader holds; no text from the student's code
+goes in (labels are the grader's own: function and block names, numbers). Every builder returns
+``None`` for values it cannot draw.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: Largest side of a heatmap, in cells.
+MAX_SIDE = 24
+
+#: Samples of a curve and cells per side of a decision grid.
+CURVE_POINTS = 301
+GRID = 41
+
+
+def _finite_array(value: Any) -> np.ndarray | None:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.ndim > 2 or arr.size == 0 or arr.size > 10_000_000 or not np.isfinite(arr).all():
+        return None
+    return arr
+
+
+def downsample(arr: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Return a 2-D array of at most ``max_side`` per side: means over equal blocks of entries.
+
+    A vector becomes one row; a scalar a 1 x 1 array.
+    """
+    a = np.atleast_2d(np.asarray(arr, dtype=np.float64))
+    out = a
+    for axis in (0, 1):
+        n = out.shape[axis]
+        if n > max_side:
+            edges = np.linspace(0, n, max_side + 1).astype(int)
+            parts = [np.take(out, range(lo, hi), axis=axis).mean(axis=axis, keepdims=True)
+                     for lo, hi in zip(edges[:-1], edges[1:])]
+            out = np.concatenate(parts, axis=axis)
+    return out
+
+
+def _rounded(arr: np.ndarray) -> list:
+    return [[float(f"{v:.4g}") for v in row] for row in np.atleast_2d(arr)]
+
+
+def heatmap(function: str, block: str, got: Any, expected: Any) -> dict[str, Any] | None:
+    """Return the heatmap figure of one compared block, or None if it cannot be drawn.
+
+    ``got`` must have ``expected``'s shape (or its transpose, drawn against the transpose of the
+    expected values so the mirrored pattern is visible) and be finite.
+    """
+    g, e = _finite_array(got), _finite_array(expected)
+    if g is None or e is None:
+        return None
+    note = ""
+    if g.shape != e.shape:
+        if g.ndim == 2 and g.shape == e.T.shape:
+            e = e.T
+            note = "your array has the transposed shape; expected values drawn transposed"
+        else:
+            return None
+    shape = list(e.shape)
+    err = downsample(g - e)
+    exp = downsample(e)
+    return {"kind": "heatmap", "function": function, "block": block, "shape": shape,
+            "downsampled": any(n > MAX_SIDE for n in shape),
+            "error": _rounded(err), "expected": _rounded(exp), "note": note,
+            "max_abs_error": float(f"{np.abs(g - e).max():.4g}")}
+
+
+def heatmaps(records: list[Any], limit: int = 4) -> list[dict[str, Any]]:
+    """Heatmaps of the failed comparisons of one test (``CheckRecord`` list), at most ``limit``."""
+    out = []
+    for record in records:
+        fig = heatmap(record.function, record.variable, record.got, record.expected)
+        if fig is not None and fig["shape"] and int(np.prod(fig["shape"])) > 1:
+            out.append(fig)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def decision(title: str, output, targets: np.ndarray, points: np.ndarray) -> dict[str, Any] | None:
+    """Return the decision-region figure of ``output(X) -> (N,)`` over [-0.5, 1.5]^2.
+
+    ``output`` is the grader's own evaluation of the student's network (a trusted function);
+    ``points`` (4, 2) the XOR inputs with ``targets`` (4,).
+    """
+    axis = np.linspace(-0.5, 1.5, GRID)
+    xx, yy = np.meshgrid(axis, axis)
+    with np.errstate(all="ignore"):
+        values = np.asarray(output(np.column_stack([xx.ravel(), yy.ravel()])), dtype=np.float64)
+        at_points = np.asarray(output(points), dtype=np.float64)
+    if values.shape != (GRID * GRID,) or not np.isfinite(values).all():
+        return None
+    return {"kind": "decision", "title": title, "extent": [-0.5, 1.5, -0.5, 1.5],
+            "values": _rounded(values.reshape(GRID, GRID)),
+            "points": [[float(x), float(y), float(t), float(f"{p:.4g}") if np.isfinite(p) else None]
+                       for (x, y), t, p in zip(points, targets, at_points)]}
+
+
+def curve(title: str, x: np.ndarray, f: np.ndarray, target: np.ndarray) -> dict[str, Any] | None:
+    """Return a curve figure: the student's f(x) against the target on the same x."""
+    f = np.asarray(f, dtype=np.float64)
+    if f.shape != x.shape:
+        return None
+    f = np.where(np.isfinite(f), f, np.nan)
+    return {"kind": "curve", "title": title, "x": [float(f"{v:.5g}") for v in x],
+            "f": [None if not np.isfinite(v) else float(f"{v:.5g}") for v in f],
+            "target": [float(v) for v in target]}
+
+
+def confusion(title: str, true: np.ndarray, predicted: np.ndarray, classes: int) -> dict[str, Any]:
+    """Return a confusion-matrix figure (rows: true class, columns: predicted class)."""
+    matrix = np.zeros((classes, classes), dtype=int)
+    for t, p in zip(np.asarray(true).astype(int), np.asarray(predicted).astype(int)):
+        if 0 <= t < classes and 0 <= p < classes:
+            matrix[t, p] += 1
+    return {"kind": "confusion", "title": title, "matrix": matrix.tolist(),
+            "labels": [str(k) for k in range(classes)]}
