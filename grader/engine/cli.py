@@ -95,9 +95,9 @@ def write_plots(report: Report, folder: str) -> dict[tuple[int, int], str]:
     has it; in a check kit, ``pip install matplotlib``). Returns ``{(test, figure): path}``.
     """
     try:
-        from grader.plots import render_figure
-    except ImportError as exc:  # a check kit without grader.plots or matplotlib
-        click.echo(f"warning: --plots needs matplotlib and grader.plots ({exc}); no pictures "
+        from grader.engine.plots import render_figure
+    except ImportError as exc:  # a check kit without matplotlib
+        click.echo(f"warning: --plots needs matplotlib (pip install matplotlib): {exc}; no pictures "
                    "written.", err=True)
         return {}
     out = Path(folder)

@@ -1,7 +1,7 @@
 """Data of the pictures a report carries (issue 13): small, JSON-safe, rendered elsewhere.
 
 A *figure* is a plain dict with a ``kind`` and the numbers to draw, stored with the test's result
-(``TestResult.figures``) and drawn server side (``grader.plots``, matplotlib to SVG) by the web
+(``TestResult.figures``) and drawn server side (``grader.engine.plots``, matplotlib to SVG) by the web
 page and by ``grader check --plots DIR``. Kinds:
 
 - ``heatmap``: one block of a failed array or gradient comparison: the signed per-entry error

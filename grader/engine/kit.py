@@ -454,8 +454,6 @@ def _copy_engine(dest: Path) -> None:
     (dest / "__main__.py").write_text(_KIT_MAIN)
     for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
         shutil.copyfile(path, dest / "engine" / path.name)
-    # the renderer of --plots (imports matplotlib only when pictures are asked for)
-    shutil.copyfile(Path(__file__).resolve().parents[1] / "plots.py", dest / "plots.py")
 
 
 _README = """# Check kit for `{slug}`

@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["has_details"] = codeview.has_details
     app.jinja_env.globals["numbered_code"] = codeview.numbered_code
     app.jinja_env.globals["referenced_lines"] = codeview.referenced_lines
-    from grader.plots import figure_caption
+    from grader.engine.plots import figure_caption
 
     app.jinja_env.filters["figure_caption"] = figure_caption
     app.after_request(_security_headers)

@@ -179,7 +179,7 @@ def figure(submission_id: int, test: int, number: int):
     """
     from flask import Response
 
-    from grader.plots import render_figure
+    from grader.engine.plots import render_figure
 
     sub = get_visible_submission(submission_id)
     results = services.feedback_for(current_user, sub)

@@ -94,7 +94,7 @@ def test_plots_option_writes_svg_files(tmp_path):
 
 @pytest.mark.parametrize("kind", ["heatmap", "decision", "curve", "confusion"])
 def test_every_figure_kind_renders_to_svg(kind):
-    from grader.plots import render_figure
+    from grader.engine.plots import render_figure
 
     data = {
         "heatmap": figures.heatmap("f", "W", np.ones((3, 4)), np.zeros((3, 4))),
