@@ -49,7 +49,8 @@ def diagnose(part: PartSpec, misconceptions: Sequence[Misconception],
         Diagnoses, best first; ``[]`` if every output is correct or nothing explains it.
     """
     if part.diagnose is not None:  # functions with their own rules (XOR constructions, training)
-        return part.diagnose(observations)
+        with np.errstate(all="ignore"):  # huge finite weights overflow: a wrong answer, not a crash
+            return part.diagnose(observations)
     groups: dict[str, list[Case]] = {}
     for obs in observations:
         try:

@@ -95,6 +95,8 @@ def write_plots(report: Report, folder: str) -> dict[tuple[int, int], str]:
     has it; in a check kit, ``pip install matplotlib``). Returns ``{(test, figure): path}``.
     """
     try:
+        import matplotlib  # noqa: F401  (plots imports it lazily)
+
         from grader.engine.plots import render_figure
     except ImportError as exc:  # a check kit without matplotlib
         click.echo(f"warning: --plots needs matplotlib (pip install matplotlib): {exc}; no pictures "
