@@ -154,17 +154,21 @@ def run(mutant: Mutant, repo: Path, python: str, timeout: float) -> tuple[str, f
         env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
         t0 = time.monotonic()
         try:
-            proc = subprocess.run([python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+            proc = subprocess.run([python, "-m", "pytest", "-x", "-q", "-rfE", "-p",
+                                   "no:cacheprovider",
                                    "--timeout", "300", *tests], cwd=copy, env=env,
                                   capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return "killed", time.monotonic() - t0, "timeout"
         took = time.monotonic() - t0
-    last = (proc.stdout.strip().splitlines() or [""])[-1]
+    lines = proc.stdout.strip().splitlines() or [""]
+    last = lines[-1]
     if proc.returncode == 0:
         return "survived", took, last
     if proc.returncode in (1, 2):
-        return "killed", took, last
+        failed = next((line for line in lines if line.startswith("FAILED ")),
+                      next((line for line in lines if line.startswith("ERROR ")), ""))
+        return "killed", took, f"{last}; {failed}" if failed else last
     return "error", took, f"pytest exit {proc.returncode}: {last}"
 
 

@@ -68,6 +68,18 @@ name = "half of three points"
 check = "check_half"
 part = "p"
 points = 3.0
+
+[[tests]]
+name = "all of two points, with a remark"
+check = "check_full"
+part = "p"
+points = 2.0
+
+[[tests]]
+name = "a check with a bug"
+check = "check_buggy"
+part = "p"
+points = 1.0
 """
 
 PARTIAL_TESTS = '''
@@ -77,6 +89,15 @@ def check_third(ctx):
 
 def check_half(ctx):
     ctx.partial(0.5, "Half of the entries are right.")
+
+
+def check_full(ctx):
+    ctx.partial(1.0, "Right, with a remark.")
+    ctx.note("Checked after the remark.")
+
+
+def check_buggy(ctx):
+    return {}["no such key"]  # a bug in tests.py: an internal error, worth nothing
 '''
 
 
@@ -94,14 +115,22 @@ def partial_assignment(tmp_path, monkeypatch):
 
 
 def test_partial_credit_keeps_fractions_of_a_point(partial_assignment):
-    """Mutant: a test's points times its fraction rounded to whole points."""
+    """Mutants: a test's points times its fraction rounded to whole points; partial credit
+    counted as a pass; ``partial(1.0, msg)`` ending the check instead of passing with a note; a
+    check that crashes keeping its points."""
     from grader.engine import grade_source
 
     report = grade_source("partial", "def f(x):\n    return x\n", launcher=PlainLauncher(),
                           seed_key=b"rules")
     scores = {t.name: t.score for t in report.tests}
-    assert scores == {"a third of a point": 0.3, "half of three points": 1.5}
-    assert report.score == pytest.approx(1.8) and report.max_score == 4.0
+    assert scores == {"a third of a point": 0.3, "half of three points": 1.5,
+                      "all of two points, with a remark": 2.0, "a check with a bug": 0.0}
+    assert report.score == pytest.approx(3.8) and report.max_score == 7.0
+    third, half, full, buggy = report.tests
+    assert buggy.status == "error" and "internal error" in buggy.feedback
+    assert third.status == half.status == "failed" and full.status == "passed"
+    assert full.feedback.splitlines() == ["Passed.", "Right, with a remark.",
+                                          "Checked after the remark."], full.feedback
 
 
 NAP = b"""
