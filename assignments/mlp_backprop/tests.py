@@ -8,16 +8,20 @@ own loss (``ctx.check_grads``). Notation of lecture 2: W of shape (N_l, N_{l-1})
 """
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
 
 from grader.engine import figures
+from grader.engine import seqtest
+from grader.engine.errors import CheckFailed, StudentCallError
 from grader.engine.testkit import TestContext
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 KINK_MARGIN = 1e-2  # every ReLU pre-activation is at least this far from 0
 MAX_DIGIT_PARAMS = 2_000_000
 GOOD_ACCURACY = 0.93
-CHANCE = 0.10
 
 
 # ------------------------------------------------------------------------ input builders
@@ -67,7 +71,10 @@ def _deep_params(ctx: TestContext, widths: list[int], X: np.ndarray,
 
 
 def _check_deep(ctx: TestContext, widths: list[int], N: int, activation: str,
-                mode: str = "auto") -> None:
+                mode: str = "auto") -> list[tuple[str, Any]]:
+    """The (output, check) pairs of one network for ``ctx.score_outputs``: the loss against the
+    reference loss, the gradients against the reference (and explained with central differences
+    of the student's own loss); each output is charged separately (manifest ``split``)."""
     X = ctx.rng.normal(0, 1, (N, widths[0]))
     y = ctx.rng.integers(0, widths[-1], N)
     params = _deep_params(ctx, widths, X, activation)
@@ -76,11 +83,14 @@ def _check_deep(ctx: TestContext, widths: list[int], N: int, activation: str,
     out = ctx.call("deep_loss_and_grads", params, X, y, activation)
     loss, _ = ctx.unpack(out, 2, names=("loss", "grads"))
     ref_loss, _ = ctx.ref.deep_loss_and_grads(params, X, y, activation)
-    ctx.check_grads("deep_loss_and_grads", params, X, y, activation,
-                    reference=ctx.ref.deep_loss_and_grads, grads_index=1, loss_index=0,
-                    names=("loss", "grads"), mode=mode,
-                    fresh=lambda rng: _deep_params(ctx, widths, X, activation))
-    ctx.check_scalar(loss, ref_loss, name=f"the loss of the {label}")
+    return [
+        ("loss", lambda: ctx.check_scalar(loss, ref_loss, name=f"the loss of the {label}")),
+        ("grads", lambda: ctx.check_grads(
+            "deep_loss_and_grads", params, X, y, activation,
+            reference=ctx.ref.deep_loss_and_grads, grads_index=1, loss_index=0,
+            names=("loss", "grads"), mode=mode,
+            fresh=lambda rng: _deep_params(ctx, widths, X, activation))),
+    ]
 
 
 # ------------------------------------------------------------------------ mlp_forward
@@ -136,20 +146,22 @@ def check_backward_hidden(ctx: TestContext) -> None:
 def check_deep_sigmoid(ctx: TestContext) -> None:
     """Sigmoid networks of depth 2 and 3 (full central-difference check)."""
     n, d, h1, h2, k = _sizes(ctx, 2, 11, 5)
-    _check_deep(ctx, [d, h1, k], n, "sigmoid")
-    _check_deep(ctx, [d, h1, h2, k], n, "sigmoid")
+    ctx.score_outputs(_check_deep(ctx, [d, h1, k], n, "sigmoid")
+                      + _check_deep(ctx, [d, h1, h2, k], n, "sigmoid"))
 
 
 def check_deep_tanh_relu(ctx: TestContext) -> None:
-    """tanh (depth 3) and ReLU (depth 4, inputs away from kinks) networks."""
+    """tanh (depth 3) and ReLU (depth 4, inputs away from kinks) networks, and two sigmoid
+    networks with confident predictions (in-row logit gaps of 500 and 1000)."""
     n, d, h1, h2, h3, k = _sizes(ctx, 2, 12, 6)
-    _check_deep(ctx, [d, h1, h2, k], n, "tanh")
-    _check_deep(ctx, [d, h1, h2, h3, k], n, "relu")
+    ctx.score_outputs(_check_deep(ctx, [d, h1, h2, k], n, "tanh")
+                      + _check_deep(ctx, [d, h1, h2, h3, k], n, "relu")
+                      + _confident_checks(ctx, *_sizes(ctx, 4, 12, 4)))
 
 
 def check_deep_mnist_size(ctx: TestContext) -> None:
     """The lecture's 784-50-10 network: reference check plus the directional check."""
-    _check_deep(ctx, [784, 50, 10], 16, "sigmoid", mode="directional")
+    ctx.score_outputs(_check_deep(ctx, [784, 50, 10], 16, "sigmoid", mode="directional"))
 
 
 LOGIT_SIZE = 1000.0  # exp overflows above about 709.8 and underflows to 0 below about -745
@@ -181,8 +193,66 @@ def _large_logit_case(ctx: TestContext, n: int, d: int, h: int, k: int):
     return params, X, y
 
 
+GAP = 500.0  # confident rows: in-row logit gaps of GAP and 2 GAP (exp(-1000) underflows to 0)
+
+
+def _confident_case(ctx: TestContext, n: int, d: int, h: int, k: int, *, all_right: bool):
+    """A sigmoid network [d, h, k] that predicts confidently (issue 11: the saturated regime).
+
+    As in :func:`_large_logit_case`, hidden unit 0 is about 1 or about 0 with the sign of the
+    first input. The last layer gives it +2 GAP into one class and -2 GAP into another, with
+    biases -GAP and +GAP, so each row has a leading class about GAP above the others and a
+    trailing class 2 GAP = 1000 below the leader (the other units move logits by at most 2).
+    With ``all_right`` every label is the leading class (loss about 0); otherwise half of the
+    rows are labelled with the trailing class (probability about e^-1000: 0 in float64), which
+    ``-log(softmax(z)[y])`` turns into inf and probability clipping into about 13.8.
+    """
+    X = ctx.rng.normal(0, 1, (n, d))
+    X[:, 0] = ctx.rng.permutation(np.where(np.arange(n) % 2 == 0, 1.0, -1.0))
+    params = _deep_params(ctx, [d, h, k], X, "sigmoid")
+    first, last = params[0], params[1]
+    first["W"][0] = 0.0
+    first["W"][0, 0] = 30.0
+    first["b"][0] = 0.0
+    H = 1 / (1 + np.exp(-(X @ first["W"].T + first["b"])))
+    last["W"][:, 1:] *= 2.0 / max(np.abs(H[:, 1:] @ last["W"][:, 1:].T).max(), 1e-12)
+    up, down = (int(c) for c in ctx.rng.choice(k, 2, replace=False))
+    last["W"][:, 0] = 0.0
+    last["W"][up, 0], last["W"][down, 0] = 2 * GAP, -2 * GAP
+    last["b"] = ctx.rng.uniform(-1.0, 1.0, k)
+    last["b"][up] -= GAP
+    last["b"][down] += GAP
+    leader = np.where(X[:, 0] > 0, up, down)
+    trailer = np.where(X[:, 0] > 0, down, up)
+    if all_right:
+        y = leader
+    else:
+        y = np.where(ctx.rng.permutation(np.arange(n) % 2 == 0), trailer, leader)
+    return params, X, y.astype(np.int64)
+
+
+def _confident_checks(ctx: TestContext, n: int, d: int, h: int, k: int) -> list[tuple[str, Any]]:
+    """(output, check) pairs of two confident networks: all predictions right, half wrong."""
+    checks: list[tuple[str, Any]] = []
+    for all_right, what in ((True, "confident right"), (False, "confident wrong")):
+        params, X, y = _confident_case(ctx, n, d, h, k, all_right=all_right)
+        label = "sigmoid network" if ctx.hidden else \
+            f"sigmoid network {d}-{h}-{k} (batch of {n}) with {what} predictions"
+        out = ctx.call("deep_loss_and_grads", params, X, y, "sigmoid")
+        loss, _ = ctx.unpack(out, 2, names=("loss", "grads"))
+        ref_loss, _ = ctx.ref.deep_loss_and_grads(params, X, y, "sigmoid")
+        checks += [
+            ("loss", lambda loss=loss, ref_loss=ref_loss, label=label: ctx.check_scalar(
+                loss, ref_loss, name=f"the loss of the {label}")),
+            ("grads", lambda params=params, X=X, y=y: ctx.check_grads(
+                "deep_loss_and_grads", params, X, y, "sigmoid",
+                reference=ctx.ref.deep_loss_and_grads, grads_index=1, names=("loss", "grads")))]
+    return checks
+
+
 def check_deep_large_logits(ctx: TestContext) -> None:
-    """Logits of size about 1000 from the last layer: loss and gradients finite and correct."""
+    """Logits of size about 1000 from the last layer, and confident predictions (true-class
+    probability about 1 or about e^-1000): loss and gradients finite and correct."""
     n, d, h, k = _sizes(ctx, 4, 11, 4)
     params, X, y = _large_logit_case(ctx, n, d, h, k)
     label = "sigmoid network" if ctx.hidden else \
@@ -190,20 +260,45 @@ def check_deep_large_logits(ctx: TestContext) -> None:
     out = ctx.call("deep_loss_and_grads", params, X, y, "sigmoid")
     loss, _ = ctx.unpack(out, 2, names=("loss", "grads"))
     ref_loss, _ = ctx.ref.deep_loss_and_grads(params, X, y, "sigmoid")
-    ctx.check_scalar(loss, ref_loss, name=f"the loss of the {label}")
-    ctx.check_grads("deep_loss_and_grads", params, X, y, "sigmoid",
-                    reference=ctx.ref.deep_loss_and_grads, grads_index=1, names=("loss", "grads"))
+    ctx.score_outputs([
+        ("loss", lambda: ctx.check_scalar(loss, ref_loss, name=f"the loss of the {label}")),
+        ("grads", lambda: ctx.check_grads("deep_loss_and_grads", params, X, y, "sigmoid",
+                                          reference=ctx.ref.deep_loss_and_grads, grads_index=1,
+                                          names=("loss", "grads")))]
+                      + _confident_checks(ctx, *_sizes(ctx, 4, 11, 4)))
 
 
 # ------------------------------------------------------------------------ train_digits
-def _digits_split(ctx: TestContext):
+@functools.lru_cache(maxsize=1)
+def _load_digits() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1797 8x8 digits (pixels 0-16, shape (1797, 64)) and labels, read once."""
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
-    order = ctx.rng.permutation(len(y))
+    X.flags.writeable = False
+    y.flags.writeable = False
+    return X, y
+
+
+def _digits_task(rng: np.random.Generator):
+    """A fresh digits task (issue 10, class 4: training is graded on data it is given).
+
+    A random 70/30 split of scikit-learn's ``load_digits``, with the 64 pixels in a random order
+    and the ten labels renamed by a random permutation (the same for the training and the
+    held-out part). An MLP trains on this as on the original data (a fully connected network
+    does not care about the order of its inputs or the names of its classes), but a network
+    fitted in advance on the original digits, or any answer that does not depend on
+    ``(X_train, y_train)``, is at chance level (about 10%).
+    """
+    X, y = _load_digits()
+    order = rng.permutation(len(y))
     n_train = int(0.7 * len(y))
     tr, te = order[:n_train], order[n_train:]
-    return X[tr].astype(np.float64), y[tr].astype(np.int64), X[te].astype(np.float64), y[te]
+    pixels = rng.permutation(X.shape[1])
+    labels = rng.permutation(10)
+    X = X[:, pixels].astype(np.float64)
+    y = labels[y].astype(np.int64)
+    return X[tr], y[tr], X[te], y[te]
 
 
 def _validate_network(ctx: TestContext, params, activation) -> list[dict[str, np.ndarray]]:
@@ -232,23 +327,52 @@ def _validate_network(ctx: TestContext, params, activation) -> list[dict[str, np
             for layer in params]
 
 
-def check_train_digits(ctx: TestContext) -> None:
-    """Train on 70% of load_digits; held-out accuracy with the reference forward pass."""
-    X_tr, y_tr, X_te, y_te = _digits_split(ctx)
-    seed = int(ctx.rng.integers(0, 2**31 - 1))
-    out = ctx.call("train_digits", X_tr, y_tr, seed)
-    params, activation = ctx.unpack(out, 2, names=("params", "activation"))
-    params = _validate_network(ctx, params, activation)
+def _digits_run(ctx: TestContext, seed: int, task) -> tuple[float, str | None]:
+    """Train once; return (held-out accuracy, None) or (0.0, why the run failed). A failed call
+    (exception, timeout) or a network of the wrong form is a failed run, with accuracy 0."""
+    X_tr, y_tr, X_te, y_te = task
+    try:
+        out = ctx.call("train_digits", X_tr, y_tr, seed)
+        params, activation = ctx.unpack(out, 2, names=("params", "activation"))
+        params = _validate_network(ctx, params, activation)
+    except StudentCallError as exc:
+        if exc.kind in ("missing", "not_implemented"):
+            raise
+        return 0.0, str(exc.message)
+    except CheckFailed as exc:
+        return 0.0, str(exc.message)
     with np.errstate(over="ignore", invalid="ignore"):
         logits = ctx.ref.deep_forward(params, X_te, activation)
     if not np.all(np.isfinite(logits)):
-        ctx.fail("train_digits: your network gives non-finite logits on held-out digits.")
-    accuracy = float(np.mean(np.argmax(logits, axis=1) == y_te))
-    ctx.figure(figures.confusion("train_digits: held-out digits (rows: true digit, columns: "
-                                 "predicted)", y_te, np.argmax(logits, axis=1), 10))
-    message = (f"train_digits: held-out accuracy {accuracy:.3f} on {len(y_te)} digits "
-               f"(full marks at {GOOD_ACCURACY}).")
-    if accuracy >= GOOD_ACCURACY:
+        return 0.0, "train_digits: your network gives non-finite logits on held-out digits."
+    return float(np.mean(np.argmax(logits, axis=1) == y_te)), None
+
+
+def check_train_digits(ctx: TestContext) -> None:
+    """Held-out accuracy with the reference forward pass, on fresh tasks (split, pixel order and
+    label names drawn per run), judged by the sequential rule of :mod:`grader.engine.seqtest`
+    (a run succeeds at accuracy >= GOOD_ACCURACY; below full marks: half of the points when at
+    least 80% of the runs succeeded, else none)."""
+    draws = [(int(ctx.rng.integers(0, 2**31 - 1)), ctx.rng.spawn(1)[0])
+             for _ in range(seqtest.MAX_RUNS)]
+    rngs = dict(draws)
+    accuracies: list[float] = []
+
+    def trial(seed: int) -> str | None:
+        accuracy, problem = _digits_run(ctx, seed, _digits_task(rngs[seed]))
+        accuracies.append(accuracy)
+        if problem:
+            return f"run {len(accuracies)}: {problem}"
+        if accuracy < GOOD_ACCURACY:
+            return f"run {len(accuracies)}: held-out accuracy {accuracy:.3f}."
+        return None
+
+    record = seqtest.run(trial, [seed for seed, _ in draws])
+    message = (f"train_digits: held-out accuracy at least {GOOD_ACCURACY} on "
+               f"{record.successes} of {len(record.results)} fresh tasks (lowest "
+               f"{min(accuracies):.3f}, median {float(np.median(accuracies)):.3f}). The rule: "
+               f"{seqtest.RULE}.")
+    if record.passed:
         ctx.note(message)
         return
-    ctx.partial(max(0.0, (accuracy - CHANCE) / (GOOD_ACCURACY - CHANCE)), message)
+    ctx.partial(record.credit, message + " " + " ".join(record.messages[:3]))

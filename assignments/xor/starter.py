@@ -76,17 +76,23 @@ def relu_bump_params(delta):
     raise NotImplementedError("relu_bump_params")
 
 
-def train_xor(seed):
-    """Train a small sigmoid MLP on XOR with your own gradient descent and return its weights.
+def train_xor(X, t, seed):
+    """Train a small sigmoid MLP on the four examples (X, t) with your own gradient descent and
+    return its weights.
 
     The network is y = sigma(W2 sigma(W1 x + b1) + b2) with sigma the logistic sigmoid and H
     hidden units, 2 <= H <= 8. Draw the initial weights at random with
-    ``rng = np.random.default_rng(seed)``, then train on the four XOR examples using gradients
-    you compute yourself (backpropagation). The grader thresholds y at 0.5 on the four inputs and
-    calls this function for several seeds, each within a CPU-time limit (see spec.md).
+    ``rng = np.random.default_rng(seed)``, then train on the examples you are given using
+    gradients you compute yourself (backpropagation). The grader draws a fresh task for every
+    seed (see spec.md), thresholds y at 0.5 on the four inputs, and calls this function for many
+    seeds, each within a CPU-time limit.
 
     Args:
-        seed: an int; the same seed must give the same result.
+        X: float64 array of shape (4, 2): the four inputs, the corners of a rectangle (for the
+            XOR table itself: (0, 0), (0, 1), (1, 0), (1, 1)).
+        t: float64 array of shape (4,): their targets, 0.0 or 1.0; opposite corners share a
+            target (the XOR pattern).
+        seed: an int; the same arguments must give the same result.
 
     Returns:
         dict with keys ``"W1"`` shape (H, 2), ``"b1"`` shape (H,), ``"W2"`` shape (1, H),

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from grader.engine import figures
+from grader.engine import seqtest
+from grader.engine.errors import CheckFailed, StudentCallError
 from grader.engine.testkit import TestContext
 
 XOR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
@@ -209,8 +211,30 @@ def _xor_mlp_output(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
     return _sigmoid(H @ params["W2"].T + params["b2"])[:, 0]
 
 
-def _xor_network_solves(ctx: TestContext, out, label: str) -> str | None:
-    """Return None when the returned sigmoid MLP thresholds to XOR, else what is wrong."""
+def _xor_task(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A fresh XOR-like task (issue 10, class 4: training is graded on data it is given).
+
+    The inputs are the corners ``c_i -/+ r_i`` of a rectangle (centre ``c_i`` in [0, 1],
+    half-width ``|r_i|`` in [0.4, 0.6], each axis's orientation at random), in random order;
+    the targets follow the XOR pattern of the corners (opposite corners share a target) with a
+    random polarity (XOR or XNOR). For any fixed network, one of the two polarities is wrong on
+    every input, so a network that does not depend on (X, t) solves at most half of the tasks;
+    a sigmoid network trains on these as it does on the XOR table itself (same success rates,
+    ``bench/stochastic_rule.py``).
+    """
+    bits = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    centre = rng.uniform(0.0, 1.0, 2)
+    half = rng.uniform(0.4, 0.6, 2) * rng.choice([-1.0, 1.0], 2)
+    X = centre + (2 * bits - 1) * half
+    t = ((bits[:, 0] ^ bits[:, 1]) ^ int(rng.integers(0, 2))).astype(np.float64)
+    order = rng.permutation(4)
+    return X[order], t[order]
+
+
+def _xor_network_solves(ctx: TestContext, out, X: np.ndarray, t: np.ndarray,
+                        label: str) -> str | None:
+    """Return None when the returned sigmoid MLP thresholds to ``t`` on ``X``, else what is
+    wrong (CheckFailed for a network of the wrong form)."""
     p = ctx.check_keys(out, ["W1", "b1", "W2", "b2"])
     W1 = p["W1"]
     if not isinstance(W1, np.ndarray) or W1.ndim != 2 or not 2 <= W1.shape[0] <= 8:
@@ -220,39 +244,69 @@ def _xor_network_solves(ctx: TestContext, out, label: str) -> str | None:
     params = {"W1": _array(ctx, W1, (H, 2), "W1"), "b1": _array(ctx, p["b1"], (H,), "b1"),
               "W2": _array(ctx, p["W2"], (1, H), "W2"), "b2": _array(ctx, p["b2"], (1,), "b2")}
     with np.errstate(all="ignore"):
-        y = _xor_mlp_output(params, XOR_X)
-    msg = _truth_table_message(label, (y > 0.5).astype(np.float64), "the trained network "
-                               "thresholded at 0.5")
-    if msg and not ctx.hidden:
-        msg += " Outputs y: " + ", ".join(f"{v:.3f}" for v in y) + "."
-    return msg
+        y = _xor_mlp_output(params, X)
+    if not np.all(np.isfinite(y)):  # a check that cannot be evaluated fails (issue 10, class 6)
+        return f"{label}: the network's output is not a finite number on every input."
+    wrong = [i for i in range(4) if (y[i] > 0.5) != (t[i] > 0.5)]
+    if not wrong:
+        return None
+    if ctx.hidden:
+        return f"{label}: the trained network is wrong on {len(wrong)} of 4 inputs."
+    rows = "; ".join(f"x = ({X[i, 0]:.3g}, {X[i, 1]:.3g}): target {t[i]:g}, y = {y[i]:.3f}"
+                     for i in wrong)
+    return f"{label}: the trained network (thresholded at 0.5) is wrong on {len(wrong)} of 4 inputs: {rows}."
 
 
-def _train_xor(ctx: TestContext, n_seeds: int) -> None:
-    seeds = [int(s) for s in ctx.rng.integers(0, 2**31 - 1, n_seeds)]
-    outs = ctx.call_many("train_xor", [(s,) for s in seeds])
-    problems = []
-    for k, (seed, out) in enumerate(zip(seeds, outs)):
-        label = f"train_xor (hidden seed {k + 1})" if ctx.hidden else f"train_xor({seed})"
-        msg = _xor_network_solves(ctx, out, label)
-        if msg:
-            problems.append(msg)
-            if len(problems) == 1:
-                net = {k: np.asarray(out[k], dtype=np.float64) for k in ("W1", "b1", "W2", "b2")}
-                ctx.figure(figures.decision(f"{label}: y = sigma(W2 sigma(W1 x + b1) + b2)",
-                                            lambda X, net=net: _xor_mlp_output(net, X), XOR_T, XOR_X))
-    if problems:
-        ok = n_seeds - len(problems)
-        ctx.partial(ok / n_seeds, f"train_xor: the network solved XOR for {ok} of {n_seeds} "
-                    "seeds. " + " ".join(problems) + " Make training reliable: more hidden "
-                    "units, a larger learning rate, more steps, or a restart when it fails.")
+def _train_once(ctx: TestContext, seed: int, X: np.ndarray, t: np.ndarray, label: str) -> str | None:
+    """Train for one seed; None on success, else why not (an exception or a timeout of the
+    student's train_xor for this seed is a failed seed)."""
+    if not ctx.hidden:
+        out = ctx.call("train_xor", X, t, seed)  # one run: a failed call ends the test
+    else:
+        try:
+            out = ctx.call("train_xor", X, t, seed)
+        except StudentCallError as exc:
+            if exc.kind in ("missing", "not_implemented"):
+                raise
+            return f"{label}: {exc.message}"
+    try:
+        return _xor_network_solves(ctx, out, X, t, label)
+    except CheckFailed as exc:
+        return f"{label}: {exc.message}"
 
 
 def check_train_xor_public(ctx: TestContext) -> None:
-    """train_xor(seed) for one seed solves XOR (y > 0.5 exactly on the two positive inputs)."""
-    _train_xor(ctx, 1)
+    """train_xor(X, t, seed) on one task drawn for the student (no points: the format and one
+    run, with full feedback; the hidden test below scores training by the stated rule)."""
+    X, t = _xor_task(ctx.rng)
+    seed = int(ctx.rng.integers(0, 2**31 - 1))
+    message = _train_once(ctx, seed, X, t, f"train_xor(X, t, {seed})")
+    if message:
+        ctx.fail(message + " Make training reliable: more hidden units, a larger learning rate, "
+                 "more steps, or a restart when it fails.")
 
 
 def check_train_xor_hidden(ctx: TestContext) -> None:
-    """train_xor solves XOR for three more seeds; partial credit per seed."""
-    _train_xor(ctx, 3)
+    """train_xor on fresh tasks and seeds, judged by the sequential rule of
+    :mod:`grader.engine.seqtest` (below full marks: half of the points when at least 80% of the
+    runs succeeded, else none; a network that ignores its data succeeds on at most half of the
+    tasks, so it earns nothing with probability above 99%)."""
+    draws = [(int(ctx.rng.integers(0, 2**31 - 1)), *_xor_task(ctx.rng))
+             for _ in range(seqtest.MAX_RUNS)]
+    tasks = {seed: (X, t) for seed, X, t in draws}
+    runs: list[int] = []
+
+    def trial(seed: int) -> str | None:
+        runs.append(seed)
+        X, t = tasks[seed]
+        return _train_once(ctx, seed, X, t, f"train_xor (hidden run {len(runs)})")
+
+    record = seqtest.run(trial, [seed for seed, _, _ in draws])
+    summary = (f"train_xor: trained successfully on {record.successes} of {len(record.results)} "
+               f"hidden tasks and seeds. The rule: {seqtest.RULE}.")
+    if record.passed:
+        ctx.note(summary)
+        return
+    ctx.partial(record.credit,
+                summary + " " + " ".join(record.messages[:3]) + " Make training reliable: more "
+                "hidden units, a larger learning rate, more steps, or a restart when it fails.")

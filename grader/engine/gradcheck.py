@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.engine.compare import compare_array, describe, norm_relative_error
+from grader.engine.compare import Mismatch, compare_array, describe, norm_relative_error
 
 H = 1e-5
 PASS_THRESHOLD = 1e-6
@@ -71,7 +71,12 @@ class BlockResult:
     lists ``(index, analytic, numeric)`` of the largest coordinate mismatches (full mode, or the
     sampled coordinates in directional mode); ``n_evals`` counts loss evaluations.
     ``loss_error`` / ``loss_verdict`` compare the central differences of the student's loss with
-    those of a reference loss at the same edits (None when no reference loss was given).
+    those of a reference loss at the same edits, and ``ref_error`` compares the analytic
+    gradient with the reference loss's central differences directly (all None when no reference
+    loss was given). ``against`` is ``"own"`` when the student's loss was evaluated, or
+    ``"reference"`` when only the reference loss was (the student's loss was unusable).
+    ``accepted`` marks a block still between the thresholds at a second, evaluated point
+    (passed, with a note).
     """
 
     name: str
@@ -82,6 +87,9 @@ class BlockResult:
     worst: list[tuple[tuple[int, ...], float, float]] = field(default_factory=list)
     loss_error: float | None = None
     loss_verdict: str | None = None
+    ref_error: float | None = None
+    against: str = "own"
+    accepted: bool = False
 
     @property
     def passed(self) -> bool:
@@ -99,6 +107,27 @@ def verdict(error: float) -> str:
     if not np.isfinite(error) or error > FAIL_THRESHOLD:
         return "fail"
     return "pass" if error <= PASS_THRESHOLD else "unsure"
+
+
+def combined_verdict(r: BlockResult) -> str:
+    """The verdict a score-deciding check gives a block (issue 11: a bug costs points once).
+
+    When the student's own loss was usable and has the reference's slopes at the probe points
+    (``loss_verdict`` pass or unsure), the gradient is judged against the student's own central
+    differences, and the worse of the two verdicts counts. When the student's loss was wrong
+    there (``loss_verdict`` fail) or could not be evaluated (``against == "reference"``), the
+    gradient is judged against central differences of the reference loss instead
+    (``ref_error``), so a wrong loss costs the loss's own tests only. Without a reference loss
+    the own-loss verdict decides; a block that cannot be evaluated at all fails.
+    """
+    if r.accepted:
+        return "pass"
+    if r.against == "reference" or r.loss_verdict == "fail":
+        return "fail" if r.ref_error is None else verdict(r.ref_error)
+    verdicts = {r.verdict, r.loss_verdict or "pass"}
+    if "fail" in verdicts:
+        return "fail"
+    return "unsure" if "unsure" in verdicts else "pass"
 
 
 def explain_error(error: float) -> str:
@@ -214,14 +243,16 @@ def check_block(evaluate: Evaluator, block: Block, analytic: np.ndarray, *, mode
         a_all = np.concatenate([a_coord, a_dir])
         error = norm_relative_error(a_all, n_all)
         order = np.argsort(-np.nan_to_num(np.abs(a_coord - n_coord), nan=np.inf))[:worst]
-        loss_error = None
+        loss_error = ref_error = None
         if reference is not None:
             ref_losses = np.asarray(reference(edits), dtype=np.float64)
-            loss_error = norm_relative_error(n_all, (ref_losses[0::2] - ref_losses[1::2]) / (2 * h))
+            ref_slopes = (ref_losses[0::2] - ref_losses[1::2]) / (2 * h)
+            loss_error = norm_relative_error(n_all, ref_slopes)
+            ref_error = norm_relative_error(a_all, ref_slopes)
     worst_list = [(tuple(int(j) for j in np.unravel_index(coords[k], block.value.shape)),
                    float(a_coord[k]), float(n_coord[k])) for k in order]
     return BlockResult(block.name, error, verdict(error), len(edits), mode, worst_list,
-                       loss_error, None if loss_error is None else verdict(loss_error))
+                       loss_error, None if loss_error is None else verdict(loss_error), ref_error)
 
 
 def choose_mode(blocks: Sequence[Block], mode: str = "auto") -> str:
@@ -249,30 +280,57 @@ def gradient_blocks(grads: Any, blocks: Sequence[Block],
                     fn: str) -> tuple[list[np.ndarray], str | None]:
     """Walk a student's gradient along the parameter paths of ``blocks``.
 
-    Returns ``(arrays, None)`` with one float array per block, or ``([], message)`` naming the
-    first place where the structure, shape, dtype or finiteness differs from the parameters.
+    Returns ``(arrays, None)`` with one float array per block, or ``([], message)`` where the
+    message names EVERY block whose structure, shape, dtype or finiteness differs from the
+    parameters, one line each (issue 11: one report, not one attempt per wrong block).
     """
-    out = []
+    out: list[np.ndarray] = []
+    problems: list[str] = []
     for blk in blocks:
-        node, where = grads, "the gradient"
+        node, where, msg = grads, "the gradient", None
         for key in blk.path[1:]:
             if isinstance(key, str):
                 if not isinstance(node, dict) or key not in node:
-                    return [], (f"{fn}: {where} should be a dict with key '{key}' (same "
-                                f"structure as params), but it is {describe(node)}.")
+                    msg = (f"{fn}: {where} should be a dict with key '{key}' (same "
+                           f"structure as params), but it is {describe(node)}.")
+                    break
                 where += f"['{key}']"
             else:
                 if not isinstance(node, (list, tuple)) or len(node) <= key:
-                    return [], (f"{fn}: {where} should be a list with one entry per layer "
-                                f"(same structure as params), but it is {describe(node)}.")
+                    msg = (f"{fn}: {where} should be a list with one entry per layer "
+                           f"(same structure as params), but it is {describe(node)}.")
+                    break
                 where += f"[{key}]"
             node = node[key]
-        msg = compare_array(node, blk.value, function=fn, variable=f"the gradient {blk.name}",
-                            rtol=0.0, atol=0.0, reveal=False, values=False)
+        if msg is None:
+            msg = compare_array(node, blk.value, function=fn, variable=f"the gradient {blk.name}",
+                                rtol=0.0, atol=0.0, reveal=False, values=False)
         if msg:
-            return [], msg
-        out.append(node)
+            if msg not in problems:  # a missing list or dict is reported once
+                problems.append(msg)
+        else:
+            out.append(node)
+    if problems:
+        joined = "\n".join(problems)
+        category = next((getattr(p, "category", None) for p in problems
+                         if getattr(p, "category", None)), None)
+        return [], (Mismatch(joined, category) if category else joined)
     return out, None
+
+
+def check_against_reference(reference: Evaluator, blocks: Sequence[Block],
+                            analytic: Sequence[np.ndarray], *, mode: str = "auto",
+                            rng: np.random.Generator, h: float = H) -> list[BlockResult]:
+    """Check every block against central differences of a trusted loss only.
+
+    Used when the student's own loss cannot be evaluated (it crashes, is not a finite number, or
+    times out): the gradient is still checked, against the correct loss, so a broken loss costs
+    only its own tests. Results have ``against == "reference"`` and ``ref_error == error``.
+    """
+    results = check_gradient(reference, blocks, analytic, mode=mode, rng=rng, h=h)
+    for r in results:
+        r.against, r.ref_error = "reference", r.error
+    return results
 
 
 def format_worst(r: BlockResult) -> str:

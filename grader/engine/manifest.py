@@ -70,6 +70,9 @@ class TestSpec:
 
     ``time_limit`` is CPU seconds per call to a student function; ``rtol``/``atol`` are the
     tolerances in force for this test (the manifest defaults unless the entry overrides them).
+    ``split`` gives the points of each output of a function that returns several (e.g.
+    ``split = { loss = 0.5, grads = 1.5 }``; they add up to ``points``), scored separately by
+    :meth:`grader.engine.testkit.TestContext.score_outputs`; empty when the test is scored whole.
     """
 
     __test__ = False  # not a pytest class
@@ -82,6 +85,7 @@ class TestSpec:
     time_limit: float = 2.0
     rtol: float = 1e-6
     atol: float = 1e-8
+    split: tuple[tuple[str, float], ...] = ()
 
     @property
     def hidden(self) -> bool:
@@ -266,10 +270,31 @@ class _Parser:
             self.fail(key, "must be a date-time with a time zone, e.g. 2026-12-18T23:59:00Z")
         return value.astimezone(dt.timezone.utc)
 
+    def split(self, raw: Any, points: float, where: str) -> tuple[tuple[str, float], ...]:
+        """Points per output, e.g. ``{ loss = 0.5, grads = 1.5 }``: identifiers mapped to
+        non-negative numbers that add up to the test's ``points``."""
+        if raw is None:
+            return ()
+        if not isinstance(raw, dict) or not raw:
+            self.fail(where, "must be a table of output names and points, e.g. "
+                             "{ loss = 0.5, grads = 1.5 }")
+        out = []
+        for name, value in raw.items():
+            if not _IDENT_RE.match(name):
+                self.fail(f"{where}.{name}", "must be a Python identifier")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                self.fail(f"{where}.{name}", f"must be a number >= 0, got {value!r}")
+            out.append((name, float(value)))
+        if abs(sum(v for _, v in out) - points) > 1e-9:
+            self.fail(where, f"adds up to {sum(v for _, v in out):g}; it must add up to the "
+                             f"test's points ({points:g})")
+        return tuple(out)
+
     def tests(self, raw: Any, tol: Tolerances) -> tuple[TestSpec, ...]:
         if not isinstance(raw, list) or not raw:
             self.fail("tests", "must list at least one [[tests]] entry")
-        allowed = {"name", "check", "part", "points", "visibility", "time_limit", "rtol", "atol"}
+        allowed = {"name", "check", "part", "points", "visibility", "time_limit", "rtol", "atol",
+                   "split"}
         specs: list[TestSpec] = []
         names: set[str] = set()
         for i, entry in enumerate(raw):
@@ -288,9 +313,10 @@ class _Parser:
                     self.fail(f"{where}.{key}", f"must be a Python identifier, got {value!r}")
             if "points" not in entry:
                 self.fail(f"{where}.points", "is required")
+            points = self.number(entry, "points", 0.0, f"{where}.points", minimum=0.0)
             specs.append(TestSpec(
-                name=name, check=check, part=part,
-                points=self.number(entry, "points", 0.0, f"{where}.points", minimum=0.0),
+                name=name, check=check, part=part, points=points,
+                split=self.split(entry.get("split"), points, f"{where}.split"),
                 visibility=self.choice(entry, "visibility", VISIBILITIES, "visible",
                                        f"{where}.visibility"),
                 time_limit=self.number(entry, "time_limit", 2.0, f"{where}.time_limit",

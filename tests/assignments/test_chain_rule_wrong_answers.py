@@ -31,8 +31,10 @@ MUTANTS = [
         id="ls-grad-missing-sigma-prime"),
     pytest.param(
         "return 0.5 * (y - t) ** 2", "return (y - t) ** 2",
-        {"check_ls_loss_values", "check_ls_loss_hidden", "check_ls_grad_finite_differences"},
-        ["logistic_ls_loss", "does not match central differences"],
+        # issue 11: the loss's bug costs the loss's tests only; the (right) gradient is checked
+        # against central differences of the correct loss and keeps its points
+        {"check_ls_loss_values", "check_ls_loss_hidden"},
+        ["logistic_ls_loss", "entries of L are off"],
         id="ls-loss-without-one-half-grad-still-right"),
     pytest.param(
         "return z_bar * x, z_bar.copy()", "return z_bar * x, np.full_like(z_bar, z_bar.mean())",

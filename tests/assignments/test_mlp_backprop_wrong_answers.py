@@ -23,9 +23,9 @@ MUTANTS = [
     pytest.param(
         "    H = _sigmoid(X @ params[\"W1\"].T + params[\"b1\"])\n    return H @ params[\"W2\"].T",
         "    H = np.tanh(X @ params[\"W1\"].T + params[\"b1\"])\n    return H @ params[\"W2\"].T",
-        {"check_forward_values", "check_forward_hidden", "check_loss_values",
-         "check_backward_finite_differences"},
-        ["mlp_forward", "mlp_loss", "central differences"],
+        # issue 11: mlp_backward is right; the wrong mlp_loss costs mlp_loss points only
+        {"check_forward_values", "check_forward_hidden", "check_loss_values"},
+        ["mlp_forward", "mlp_loss"],
         id="forward-uses-tanh-backward-still-sigmoid"),
 ]
 
@@ -34,7 +34,7 @@ EQUIVALENT = [
                  id="relu-derivative-at-zero-taken-as-one"),
     pytest.param("loss = float(-log_probs[rows, y].sum() / n)",
                  "loss = float(np.mean(-log_probs[rows, y]))", id="loss-as-mean"),
-    pytest.param("for _ in range(40):", "for _ in range(25):", id="digits-fewer-epochs"),
+    pytest.param("for _ in range(20):", "for _ in range(15):", id="digits-fewer-epochs"),
 ]
 
 

@@ -36,26 +36,27 @@ MUTANTS = [
         {"check_relu_bump_public", "check_relu_bump_hidden"}, ["relu_bump_params", "[1, 2]"],
         id="relu-bump-ramps-inside-the-interval"),
     pytest.param(
-        "X, t = XOR_INPUTS, XOR_TARGETS[:, None]", "X, t = XOR_INPUTS, 1.0 - XOR_TARGETS[:, None]",
-        {"check_train_xor_public", "check_train_xor_hidden"}, ["train_xor"],
-        id="train-xor-learns-xnor"),
+        "    t = target[:, None]\n", "    t = 1.0 - target[:, None]\n",
+        {"check_train_xor_hidden"}, ["train_xor"],
+        id="train-xor-learns-the-opposite-targets"),
     pytest.param(
         "hidden: int = 4,", "hidden: int = 10,",
-        {"check_train_xor_public", "check_train_xor_hidden"}, ["train_xor", "2 <= H <= 8"],
+        {"check_train_xor_hidden"}, ["train_xor", "2 <= H <= 8"],
         id="train-xor-too-many-hidden-units"),
 ]
 
 
 def _xnor_fix(source: str) -> str:
-    """Make the XNOR mutant return its (wrong) network instead of raising after 10 restarts."""
-    return mutate(source, "np.abs(xor_mlp_output(params, X) - XOR_TARGETS) < 0.3",
+    """Make the opposite-targets mutant return its (wrong) network instead of raising after 10
+    restarts."""
+    return mutate(source, "np.abs(xor_mlp_output(params, X) - target) < 0.3",
                   "np.abs(xor_mlp_output(params, X) - t[:, 0]) < 0.3")
 
 
 @pytest.mark.parametrize("old, new, expected_lost, words", MUTANTS)
 def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, words):
     source = mutate(reference_source(SLUG), old, new)
-    if "1.0 - XOR_TARGETS" in new:
+    if "1.0 - target" in new:
         source = _xnor_fix(source)
     report = grade(SLUG, source)
     assert lost_points(SLUG, report) == expected_lost, summary(report)
@@ -83,19 +84,26 @@ def test_hidden_train_xor_feedback_hides_the_seeds():
     from grader.engine.launch import PlainLauncher
     from grader.engine.seeds import test_seed
 
+    from grader.engine import load_assignment, seqtest
+
     key = b"test-key-for-hidden-seeds"
-    source = mutate(reference_source(SLUG), "X, t = XOR_INPUTS, XOR_TARGETS[:, None]",
-                    "X, t = XOR_INPUTS, 1.0 - XOR_TARGETS[:, None]")
+    source = mutate(reference_source(SLUG), "    t = target[:, None]\n",
+                    "    t = 1.0 - target[:, None]\n")
     source = _xnor_fix(source)
     report = grade_source(SLUG, source, student_id="bob", launcher=PlainLauncher(), seed_key=key)
+    checks = load_assignment(SLUG).tests_module()
     rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_hidden", "bob", hidden=True,
                                           key=key))
-    seeds = [str(int(s)) for s in rng.integers(0, 2**31 - 1, 3)]
+    seeds = []
+    for _ in range(seqtest.MAX_RUNS):  # the draws of check_train_xor_hidden, in order
+        seeds.append(str(int(rng.integers(0, 2**31 - 1))))
+        checks._xor_task(rng)
     (hidden,) = [t for t in report.tests if t.name.startswith("train_xor") and t.visibility == "hidden"]
-    assert hidden.score == 0 and "hidden seed 1" in hidden.staff_feedback
+    assert hidden.score == 0 and "hidden run 1" in hidden.staff_feedback
     assert not any(s in hidden.feedback or s in hidden.staff_feedback for s in seeds)
     # Positive control: the same derivation finds the public test's seed in its feedback.
     public_rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_public", "bob",
                                                  hidden=False))
+    checks._xor_task(public_rng)
     (public,) = [t for t in report.tests if t.name.startswith("train_xor") and t.visibility == "visible"]
-    assert f"train_xor({int(public_rng.integers(0, 2**31 - 1, 1)[0])})" in public.feedback
+    assert f"train_xor(X, t, {int(public_rng.integers(0, 2**31 - 1))})" in public.feedback

@@ -114,3 +114,18 @@ def test_points_table_of_every_spec_matches_its_manifest():
             assert row, f"{slug}: no points row for {part}"
             listed = [float(p) for p in row.group(1).split("+")]
             assert listed == [t.points for t in a.manifest.tests if t.part == part], (slug, part)
+
+
+def test_split_gives_points_per_output_and_must_add_up():
+    """issue 11: a several-output function is scored per output, with the split in the manifest."""
+    m = parse_manifest(MINIMAL + "split = { loss = 0.5, grads = 1.5 }\n")
+    assert m.tests[0].split == (("loss", 0.5), ("grads", 1.5))
+    assert parse_manifest(MINIMAL).tests[0].split == ()
+    for bad, words in (("split = { loss = 1.0, grads = 1.5 }", ["split", "adds up to 2.5"]),
+                       ("split = { loss = -1.0, grads = 3.0 }", ["split.loss", ">= 0"]),
+                       ('split = { loss = "half", grads = 1.5 }', ["split.loss"]),
+                       ("split = 2", ["split", "table"])):
+        with pytest.raises(ManifestError) as err:
+            parse_manifest(MINIMAL + bad + "\n")
+        for w in words:
+            assert w in str(err.value), (bad, str(err.value))
