@@ -310,7 +310,9 @@ def diagnose_train(observations: Sequence[Observation]) -> list[Diagnosis]:
         net = _network(obs.output)
         if net is None or not obs.args:
             return []
-        nets.append((int(obs.args[0]), net))
+        # train_xor(X, t, seed): the probes pass the XOR table itself (issue 10, class 4 changed
+        # the contract from train_xor(seed)); the seed is the last argument
+        nets.append((int(obs.args[-1]), net))
     if len(nets) < 2:
         return []
     results = []
@@ -369,5 +371,6 @@ def parts() -> list[PartSpec]:
         spec("xor_linear_params", diagnose_linear, _none_probes),
         spec("interval_indicator_params", diagnose_interval, _none_probes),
         spec("relu_bump_params", diagnose_bump, lambda rng, seen: [(d,) for d in BUMP_DELTAS]),
-        spec("train_xor", diagnose_train, lambda rng, seen: [(s,) for s in TRAIN_SEEDS]),
+        spec("train_xor", diagnose_train,
+             lambda rng, seen: [(XOR_X.copy(), XOR_T.copy(), s) for s in TRAIN_SEEDS]),
     ]
