@@ -51,8 +51,7 @@ def _ls_grad_case(ctx: TestContext, n: int) -> None:
     out = ctx.call("logistic_ls_grad", w, b, x, t)
     dw, db = ctx.unpack(out, 2, names=("dw", "db"))
     ref_dw, ref_db = ctx.ref.logistic_ls_grad(w, b, x, t)
-    ctx.check_array(dw, ref_dw, name="dw")
-    ctx.check_array(db, ref_db, name="db")
+    _check_all(ctx, [(dw, ref_dw, "dw"), (db, ref_db, "db")])
 
 
 def check_ls_grad_reference(ctx: TestContext) -> None:

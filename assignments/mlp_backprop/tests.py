@@ -327,9 +327,11 @@ def _validate_network(ctx: TestContext, params, activation) -> list[dict[str, np
             for layer in params]
 
 
-def _digits_run(ctx: TestContext, seed: int, task) -> tuple[float, str | None]:
+def _digits_run(ctx: TestContext, seed: int, task,
+                call_errors: list[StudentCallError]) -> tuple[float, str | None]:
     """Train once; return (held-out accuracy, None) or (0.0, why the run failed). A failed call
-    (exception, timeout) or a network of the wrong form is a failed run, with accuracy 0."""
+    (exception, timeout; appended to ``call_errors``) or a network of the wrong form is a failed
+    run, with accuracy 0."""
     X_tr, y_tr, X_te, y_te = task
     try:
         out = ctx.call("train_digits", X_tr, y_tr, seed)
@@ -338,6 +340,7 @@ def _digits_run(ctx: TestContext, seed: int, task) -> tuple[float, str | None]:
     except StudentCallError as exc:
         if exc.kind in ("missing", "not_implemented"):
             raise
+        call_errors.append(exc)
         return 0.0, str(exc.message)
     except CheckFailed as exc:
         return 0.0, str(exc.message)
@@ -357,9 +360,10 @@ def check_train_digits(ctx: TestContext) -> None:
              for _ in range(seqtest.MAX_RUNS)]
     rngs = dict(draws)
     accuracies: list[float] = []
+    call_errors: list[StudentCallError] = []
 
     def trial(seed: int) -> str | None:
-        accuracy, problem = _digits_run(ctx, seed, _digits_task(rngs[seed]))
+        accuracy, problem = _digits_run(ctx, seed, _digits_task(rngs[seed]), call_errors)
         accuracies.append(accuracy)
         if problem:
             return f"run {len(accuracies)}: {problem}"
@@ -368,6 +372,8 @@ def check_train_digits(ctx: TestContext) -> None:
         return None
 
     record = seqtest.run(trial, [seed for seed, _ in draws])
+    if record.successes == 0 and len(call_errors) == record.failures:
+        raise call_errors[-1]  # no run returned anything: the call's own error is the feedback
     message = (f"train_digits: held-out accuracy at least {GOOD_ACCURACY} on "
                f"{record.successes} of {len(record.results)} fresh tasks (lowest "
                f"{min(accuracies):.3f}, median {float(np.median(accuracies)):.3f}). The rule: "

@@ -257,17 +257,20 @@ def _xor_network_solves(ctx: TestContext, out, X: np.ndarray, t: np.ndarray,
     return f"{label}: the trained network (thresholded at 0.5) is wrong on {len(wrong)} of 4 inputs: {rows}."
 
 
-def _train_once(ctx: TestContext, seed: int, X: np.ndarray, t: np.ndarray, label: str) -> str | None:
-    """Train for one seed; None on success, else why not (an exception or a timeout of the
-    student's train_xor for this seed is a failed seed)."""
+def _train_once(ctx: TestContext, seed: int, X: np.ndarray, t: np.ndarray, label: str,
+                call_errors: list[StudentCallError] | None = None) -> str | None:
+    """Train for one seed; None on success, else why not (in hidden tests an exception or a
+    timeout of the student's train_xor for this seed is a failed seed, appended to
+    ``call_errors``)."""
     if not ctx.hidden:
         out = ctx.call("train_xor", X, t, seed)  # one run: a failed call ends the test
     else:
         try:
             out = ctx.call("train_xor", X, t, seed)
         except StudentCallError as exc:
-            if exc.kind in ("missing", "not_implemented"):
+            if exc.kind in ("missing", "not_implemented") or call_errors is None:
                 raise
+            call_errors.append(exc)
             return f"{label}: {exc.message}"
     try:
         return _xor_network_solves(ctx, out, X, t, label)
@@ -295,13 +298,16 @@ def check_train_xor_hidden(ctx: TestContext) -> None:
              for _ in range(seqtest.MAX_RUNS)]
     tasks = {seed: (X, t) for seed, X, t in draws}
     runs: list[int] = []
+    call_errors: list[StudentCallError] = []
 
     def trial(seed: int) -> str | None:
         runs.append(seed)
         X, t = tasks[seed]
-        return _train_once(ctx, seed, X, t, f"train_xor (hidden run {len(runs)})")
+        return _train_once(ctx, seed, X, t, f"train_xor (hidden run {len(runs)})", call_errors)
 
     record = seqtest.run(trial, [seed for seed, _, _ in draws])
+    if record.successes == 0 and len(call_errors) == record.failures:
+        raise call_errors[-1]  # no run returned anything: the call's own error is the feedback
     summary = (f"train_xor: trained successfully on {record.successes} of {len(record.results)} "
                f"hidden tasks and seeds. The rule: {seqtest.RULE}.")
     if record.passed:

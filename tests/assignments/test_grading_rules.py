@@ -207,3 +207,11 @@ def softmax_regression_grad(W, b, X, T):
     report = grade("chain_rule", reference_source("chain_rule") + "\n" + extra)
     result = by_check("chain_rule", report)["check_softmax_grad_finite_differences"]
     assert result.score == result.max_score, result.feedback
+
+
+def test_every_wrong_logistic_gradient_output_is_named(grade):
+    source = mutate(reference_source("chain_rule"), "return z_bar * x, z_bar.copy()",
+                    "return (z_bar * x)[:-1], z_bar[:-1].copy()")
+    report = grade("chain_rule", source)
+    fb = by_check("chain_rule", report)["check_ls_grad_reference"].feedback
+    assert "dw" in fb and "db" in fb and fb.count("shape") >= 2, fb

@@ -26,22 +26,17 @@ def train_xor(X, t, seed):
             "W2": np.array([[20.0, 20.0]]), "b2": np.array([-30.0])}
 '''
 
-# A trainer that really trains but stalls on some seeds (2 hidden units, small budget): the
-# kind of code the issue saw succeed on 76-83% of seeds.
+# A trainer that trains correctly but returns its untrained start on one seed in five: an 80%
+# trainer, the kind of code the issue saw succeed on 76-83% of seeds.
 FLAKY_XOR = '''
-def _s(z):
-    return 1 / (1 + np.exp(-z))
+_good_train_xor = train_xor
 
-def train_xor(X, t, seed, H=2, lr=0.5, epochs=4000):
-    rng = np.random.default_rng(seed)
-    W1 = rng.uniform(-1, 1, (H, 2)); b1 = rng.uniform(-1, 1, H)
-    W2 = rng.uniform(-1, 1, (1, H)); b2 = rng.uniform(-1, 1, 1)
-    T = np.asarray(t, dtype=float)[:, None]
-    for _ in range(epochs):
-        h = _s(X @ W1.T + b1); y = _s(h @ W2.T + b2)
-        d2 = (y - T) * y * (1 - y); d1 = (d2 @ W2) * h * (1 - h)
-        W2 -= lr * d2.T @ h; b2 -= lr * d2.sum(0); W1 -= lr * d1.T @ X; b1 -= lr * d1.sum(0)
-    return {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
+def train_xor(X, t, seed):
+    if seed % 5 == 0:
+        rng = np.random.default_rng(seed)
+        return {"W1": rng.normal(0, 1, (4, 2)), "b1": rng.normal(0, 1, 4),
+                "W2": rng.normal(0, 1, (1, 4)), "b2": np.zeros(1)}
+    return _good_train_xor(X, t, seed)
 '''
 
 OFFLINE_DIGITS = '''

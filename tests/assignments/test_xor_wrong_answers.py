@@ -60,7 +60,9 @@ def test_mutant_loses_exactly_the_right_tests(grade, old, new, expected_lost, wo
         source = _xnor_fix(source)
     report = grade(SLUG, source)
     assert lost_points(SLUG, report) == expected_lost, summary(report)
-    feedback = "\n".join(t.feedback for t in report.tests if t.score < t.max_score)
+    # hidden tests show students fixed words; their full text is in staff_feedback
+    feedback = "\n".join(t.staff_feedback or t.feedback for t in report.tests
+                          if t.score < t.max_score)
     for word in words:
         assert word in feedback
 
