@@ -133,7 +133,8 @@ class TestContext:
 
         Raises:
             CheckFailed: when an output is not credited; ``fraction`` = credited points /
-                ``spec.points``, the message holds every failed output's feedback.
+                ``spec.points``; the message starts with "Credited: ...; not credited: ..."
+                and then holds every failed output's feedback.
         """
         split = dict(self.spec.split)
         unknown = sorted({name for name, _ in checks} - set(split)) if split else []
@@ -160,7 +161,8 @@ class TestContext:
                    if credited else "Not credited: ") + ", ".join(
             f"{n} ({split[n]:g} points)" for n in lost) + "."
         lines = [m for n in lost for m in dict.fromkeys(failures[n])]
-        raise CheckFailed("\n".join(lines + [summary]),
+        # the summary first: long per-output messages may be cut by the report's size caps
+        raise CheckFailed("\n".join([summary] + lines),
                           fraction=sum(split[n] for n in credited) / total)
 
     def note(self, message: str) -> None:

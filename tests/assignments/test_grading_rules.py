@@ -50,8 +50,12 @@ def test_chain_rule_saturated_softmax_loss_mistakes_lose_the_confident_tests(gra
 def test_chain_rule_clipped_probabilities_in_the_gradient_lose_the_confident_tests(grade):
     report = grade("chain_rule", mutate(reference_source("chain_rule"), CHAIN_GRAD,
                                         CHAIN_GRAD_CLIPPED))
-    assert lost_points("chain_rule", report) == {"check_softmax_grad_confident",
-                                                 "check_softmax_grad_large_logits"}, summary(report)
+    lost = lost_points("chain_rule", report)
+    assert {"check_softmax_grad_confident", "check_softmax_grad_large_logits"} <= lost, \
+        summary(report)
+    # a random hidden batch may also hold a probability below 1e-6 (the clip is wrong there too)
+    assert lost <= {"check_softmax_grad_confident", "check_softmax_grad_large_logits",
+                    "check_softmax_grad_hidden"}, summary(report)
 
 
 @pytest.mark.parametrize("new", [DEEP_NAIVE, DEEP_CLIPPED], ids=["naive-log", "clipped"])
