@@ -8,10 +8,16 @@ trusted by the grader, which checks every value it receives. The wire format is 
 
 Messages from the host: ``{"op": "call", "fn", "args"}``, ``{"op": "call_many", "fn",
 "args_list"}``, ``{"op": "perturbed", "fn", "args", "edits", "pick"}``, ``{"op": "bye"}``.
-Replies: ``{"kind": "ready"}`` once numpy is imported (before any student code runs),
+Replies: ``{"kind": "ready", "t_start", "t_numpy"}`` once numpy is imported (before any student
+code runs; the two ``time.monotonic()`` stamps, at the child's first line and after numpy, are
+only timing hints for ``Report.phases``),
 ``{"kind": "hello", "ok", ...}`` once after the import, then ``{"kind": "reply",
 "ok": true, "values": [...]}`` or ``{"kind": "reply", "ok": false, "index": i, "error": {...}}``.
 """
+import time
+
+T_START = time.monotonic()  # first line of the child: the sandbox and the interpreter are up
+
 import copy
 import inspect
 import io
@@ -381,7 +387,7 @@ def main():
         return 2
     import numpy
     np = numpy
-    send_message({"kind": "ready"})  # the runtime works; from here on, failures are the student's
+    send_message({"kind": "ready", "t_start": T_START, "t_numpy": time.monotonic()})  # the runtime works; from here on, failures are the student's
     filename = os.path.abspath(sys.argv[1])
     module, err = load_student(filename)
     if err:

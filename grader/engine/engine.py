@@ -25,6 +25,7 @@ from grader.engine.errors import (
 )
 from grader.engine.launch import Launcher, default_launcher
 from grader.engine.manifest import TestSpec
+from grader.engine.phases import PhaseClock
 from grader.engine.results import Report, TestResult, hidden_feedback
 from grader.engine.seeds import seed_key as resolve_key
 from grader.engine.seeds import test_seed
@@ -61,20 +62,23 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
         UnknownAssignmentError / AssignmentError: bad slug or broken assignment folder.
         GraderInfrastructureError: no sandbox, or the child cannot be started.
     """
-    t0 = time.monotonic()
+    t0, cpu_t0 = time.monotonic(), time.process_time()
     assignment = load_assignment(slug)
     tests = [t for t in assignment.manifest.tests if not (public_only and t.hidden)]
     checks = assignment.tests_module()
     assignment.reference_module()
     raw = source.encode("utf-8") if isinstance(source, str) else bytes(source)
     key = resolve_key(seed_key) if any(t.hidden for t in tests) else None
+    clock = PhaseClock()
+    clock.add("setup", time.monotonic() - t0, time.process_time() - cpu_t0)
 
     def report(results: list[TestResult], error: str | None = None, output: str = "") -> Report:
         return Report(slug=slug, score=round(sum(r.score for r in results), 6),
                       max_score=float(sum(t.points for t in tests)), tests=results,
                       outcome="error" if error else "graded", error=error,
                       grader_version=GRADER_VERSION, student_id=student_id,
-                      duration_s=time.monotonic() - t0, output=output).bound()
+                      duration_s=time.monotonic() - t0, output=output,
+                      phases=clock.to_dict()).bound()
 
     if len(raw) > MAX_SOURCE_BYTES:
         return report(_all_failed(tests, "not graded: the file is too large"),
@@ -82,6 +86,7 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
     variant = student_id or anonymous_variant()
     launcher = launcher if launcher is not None else default_launcher()
     session = Session(launcher, raw, assignment.manifest.limits)
+    session.phases = clock
     try:
         hello = session.start()
         if not hello.ok:
@@ -93,6 +98,9 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
         # up to the first hidden test (after that it may print hidden inputs). Results keep the
         # manifest's order.
         by_index: dict[int, TestResult] = {}
+        loop_t0, loop_cpu0 = time.monotonic(), time.process_time()
+        before = (clock.wall.get("student_compute", 0.0), clock.wall.get("diagnosis", 0.0),
+                  clock.cpu.get("diagnosis", 0.0))
         for phase_hidden in (False, True):
             phase = [i for i, spec in enumerate(tests) if spec.hidden == phase_hidden]
             if phase_hidden and phase:
@@ -100,6 +108,11 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
             for i in phase:
                 by_index[i] = _run_test(assignment, tests[i], checks, session, variant, key)
         session.collect_output()  # nothing once stopped
+        # Trusted-side checks: the test loop minus the student's calls and the diagnosis.
+        clock.add("checks", time.monotonic() - loop_t0
+                  - (clock.wall.get("student_compute", 0.0) - before[0])
+                  - (clock.wall.get("diagnosis", 0.0) - before[1]),
+                  time.process_time() - loop_cpu0 - (clock.cpu.get("diagnosis", 0.0) - before[2]))
         results = [by_index[i] for i in range(len(tests))]
         _one_per_mistake(results)
     finally:
@@ -197,9 +210,19 @@ def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult,
     diagnose = getattr(module, "diagnose", None)
     if diagnose is None:
         return []
+    t0, cpu0 = time.monotonic(), time.process_time()
+    if session is not None:
+        session.call_phase = "diagnosis_calls"  # its probe calls are diagnosis, not the student's
     try:
         # runner: the diagnoser re-runs the failed function on its own probe inputs (issue 6)
         return list(diagnose(assignment.slug, spec, result, runner=session))
     except (AssignmentError, ValueError, TypeError, KeyError, IndexError, ArithmeticError):
         log.exception("diagnosis of %s / %s failed", assignment.slug, spec.check)
         return []
+    finally:
+        if session is not None:
+            session.call_phase = "student_compute"
+            # The probe calls are inside the diagnosis' wall time; count them once.
+            session.phases.wall.pop("diagnosis_calls", None)
+            session.phases.cpu.pop("diagnosis_calls", None)
+            session.phases.add("diagnosis", time.monotonic() - t0, time.process_time() - cpu0)

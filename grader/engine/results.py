@@ -306,6 +306,9 @@ class Report:
     student_id: str | None = None
     duration_s: float = 0.0
     output: str = ""
+    #: Where the time went: ``{phase: {"wall_s", "cpu_s"}}`` (``grader.engine.phases``); timing
+    #: only, never read by anything that scores.
+    phases: dict[str, dict[str, float | None]] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -350,6 +353,7 @@ class Report:
             "duration_s": round(self.duration_s, 4),
             "tests": [t.to_dict() for t in self.tests],
             "output": self.output,
+            "phases": self.phases,
         }
 
     def _top_output(self) -> str:

@@ -23,6 +23,7 @@ from grader.engine.launch import (
     wall_limit_text,
 )
 from grader.engine.manifest import Limits
+from grader.engine.phases import PhaseClock
 from grader.engine.protocol import decode_message, encode_message
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class Session:
         self._output_mark: int | None = 0  # bytes of the current child's output already taken
         #: Trusted CPU seconds spent reading the children's frames (see TRUSTED_CPU_FLOOR_S).
         self.reading_cpu_s = 0.0
+        # Where the time goes (Report.phases); calls count under ``call_phase``.
+        self.phases = PhaseClock()
+        self.call_phase = "student_compute"
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Hello:
@@ -101,15 +105,19 @@ class Session:
         Raises GraderInfrastructureError (from the launcher) when no child can be started.
         """
         self.close()
+        t_launch = time.monotonic()
         self.handle = self.launcher.start(self.source, self.limits)
         self._output_mark = 0
         self.children_started += 1
-        self._wait_ready()
+        self._wait_ready(t_launch)
         cpu = min(IMPORT_CPU_S, self.limits.cpu_seconds)
+        t0, cpu0 = time.monotonic(), self.handle.cpu_seconds()
         try:
             msg = self._receive(cpu, cpu * 3 + 2, "importing your file")
         except StudentCallError as exc:
+            self.phases.add("student_import", time.monotonic() - t0)
             return Hello(False, error=exc.message, timed_out=exc.kind == "timeout")
+        self.phases.add("student_import", time.monotonic() - t0, _delta(self.handle, cpu0))
         if msg.get("kind") != "hello" or not isinstance(msg.get("ok"), bool):
             self._lose()
             return Hello(False, error="your file sent an unreadable start-up message")
@@ -121,9 +129,11 @@ class Session:
         self._lose()
         return Hello(False, error=self._import_error(msg.get("error")))
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, t_launch: float) -> None:
         """Wait for the child's ``ready`` frame, sent before any student code runs.
 
+        Records ``sandbox_start`` and ``numpy_import`` (seconds since ``t_launch``, a
+        ``time.monotonic()`` stamp) from the frame's timing hints when they are plausible.
         Raises GraderInfrastructureError when it does not come: the interpreter, numpy or the
         sandbox is broken, which is never the submission's fault.
         """
@@ -141,6 +151,16 @@ class Session:
         if msg.get("kind") != "ready":
             self.close()
             raise GraderInfrastructureError("the grading child sent no ready message")
+        t_ready = time.monotonic()
+        t_start, t_numpy = msg.get("t_start"), msg.get("t_numpy")
+        # Timing hints from the child: used only if they lie in order inside [t_launch, t_ready].
+        if (isinstance(t_start, float) and isinstance(t_numpy, float)
+                and t_launch <= t_start <= t_numpy <= t_ready):
+            self.phases.add("sandbox_start", t_start - t_launch)
+            self.phases.add("numpy_import", t_numpy - t_start, None)
+            self.phases.add("sandbox_start", t_ready - t_numpy)  # the frame's way back
+        else:
+            self.phases.add("sandbox_start", t_ready - t_launch)
 
     def _import_error(self, err: Any) -> str:
         if not isinstance(err, dict):
@@ -302,8 +322,12 @@ class Session:
             self._lose()
             raise StudentCallError(f"{fn}: your code stopped responding ({reason or exc}).",
                                    kind="crash", child_lost=True) from exc
-        msg = self._receive(cpu_limit, wall_limit, f"running {fn}", per_call=time_limit,
-                            n_evals=n_evals)
+        t0, cpu0 = time.monotonic(), self.handle.cpu_seconds()  # type: ignore[union-attr]
+        try:
+            msg = self._receive(cpu_limit, wall_limit, f"running {fn}", per_call=time_limit,
+                                n_evals=n_evals)
+        finally:
+            self.phases.add(self.call_phase, time.monotonic() - t0, _delta(self.handle, cpu0))
         if msg.get("kind") != "reply" or not isinstance(msg.get("ok"), bool):
             self._lose()
             raise StudentCallError(f"{fn}: the reply from your code could not be read.",
@@ -408,3 +432,11 @@ class Session:
             self._lose()
             raise StudentCallError(f"Your code sent an unreadable reply while {doing} ({exc}).",
                                    kind="protocol", child_lost=True) from None
+
+
+def _delta(handle: ChildHandle | None, cpu0: float | None) -> float | None:
+    """CPU seconds the child used since ``cpu0`` (None when unknown or the child is gone)."""
+    if handle is None or cpu0 is None:
+        return None
+    cpu = handle.cpu_seconds()
+    return None if cpu is None else cpu - cpu0

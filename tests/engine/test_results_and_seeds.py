@@ -22,7 +22,7 @@ def sample_report() -> Report:
 def test_to_dict_has_every_field_and_no_trusted_records():
     d = sample_report().to_dict()
     assert set(d) == {"slug", "score", "max_score", "outcome", "error", "grader_version",
-                      "student_id", "duration_s", "tests", "output"}
+                      "student_id", "duration_s", "tests", "output", "phases"}
     assert set(d["tests"][1]) == {"name", "part", "score", "max_score", "status", "feedback",
                                   "visibility", "diagnosis", "duration_s", "staff_feedback"}
     assert "secret" not in json.dumps(d)
