@@ -62,6 +62,11 @@ DEFAULTS: dict[str, Any] = {
     # Where OIDC state and nonces wait between login and launch. Empty: REDIS_URL when set,
     # else files in instance/lti-cache (fine for one machine).
     "LTI_CACHE_REDIS_URL": None,
+    # /metrics (Prometheus): a bearer token it requires (empty: open, for an in-cluster scraper
+    # that the proxy keeps away from the internet), and the prometheus-client multiprocess
+    # directory it reads (empty: $PROMETHEUS_MULTIPROC_DIR, else this process only).
+    "METRICS_TOKEN": None,
+    "PROMETHEUS_MULTIPROC_DIR": None,
 }
 
 

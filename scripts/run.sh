@@ -210,6 +210,10 @@ keep_secret() {  # keep_secret VAR FILE
 }
 keep_secret GRADELAB_SECRET_KEY instance/secret_key
 keep_secret GRADELAB_SEED_KEY instance/seed_key
+# Prometheus samples of every web, worker and pool process (prometheus-client's multiprocess
+# mode), read by the web app's /metrics; emptied at each start (counters begin at 0).
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/instance/prometheus}"
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 # The names only, not the URLs (they may hold passwords).
 db_name='SQLite in instance/' broker_name='embedded (instance/broker.sqlite3)'

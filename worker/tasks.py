@@ -17,7 +17,7 @@ import socket
 
 from billiard.exceptions import WorkerLostError
 from celery import shared_task
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_init
 from celery.worker.request import Request
 from sqlalchemy.exc import DBAPIError
 
@@ -64,6 +64,19 @@ def resend_lost_job(request: Request, holder: str) -> bool:
 def _configure_logging(loglevel: str | int | None = None, **_: object) -> None:
     """Replace Celery's log set-up with JSON lines that carry the submission id."""
     logs.configure(loglevel or logging.INFO)
+
+
+@worker_init.connect
+def _serve_metrics(**_: object) -> None:
+    """Serve this host's Prometheus samples (pool processes included) on
+    ``GRADELAB_WORKER_METRICS_PORT`` when set (a worker on a host without the web app)."""
+    from grader.engine import settings
+
+    port = settings.current().config.get("WORKER_METRICS_PORT")
+    if port:
+        from grader.course.metrics import serve_worker_metrics
+
+        serve_worker_metrics(int(port))
 
 
 @shared_task(bind=True, name=GRADE_TASK, ignore_result=True,

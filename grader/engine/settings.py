@@ -33,8 +33,9 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "GRADELAB_"
-#: Plain (unprefixed) variables read when their ``GRADELAB_`` twin is absent.
-PLAIN = ("DATABASE_URL", "REDIS_URL")
+#: Plain (unprefixed) variables read when their ``GRADELAB_`` twin is absent
+#: (``PROMETHEUS_MULTIPROC_DIR``: prometheus-client's own name, see grader.course.metrics).
+PLAIN = ("DATABASE_URL", "REDIS_URL", "PROMETHEUS_MULTIPROC_DIR")
 #: The repository (or the kit's / bundle's folder) holding ``assignments/`` and ``instance/``.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
