@@ -32,6 +32,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from flask import current_app
 from sqlalchemy import select, update
 
+from grader.course import fairness, metrics
 from grader.course.db import db
 from grader.course.models import FINAL_STATUSES, GradingRun, Submission, utcnow
 
@@ -104,11 +105,13 @@ def run_grading(submission_id: int, lost_holder: str | None = None) -> GradingOu
     if already_graded(sub, version):
         log.info("already %s by grader %s; duplicate job skipped", sub.status, version)
         db.session.rollback()
+        metrics.REDELIVERIES.inc()
         return GradingOutcome("skipped")
     if lease_is_live(sub) and sub.lease_holder != lost_holder:
         log.info("%s holds a live lease until %s; duplicate job skipped", sub.lease_holder,
                  sub.lease_expires_at.isoformat())
         db.session.rollback()
+        metrics.REDELIVERIES.inc()
         return GradingOutcome("skipped")
     if sub.grading_tries >= max_tries():
         reason = (
@@ -118,12 +121,16 @@ def run_grading(submission_id: int, lost_holder: str | None = None) -> GradingOu
         )
         return give_up(sub, reason, lease=(sub.status, sub.started_at))
 
+    prior_status, queued_at = sub.status, sub.queued_at or sub.created_at
     lease = _claim(sub)
     if lease is None:
         log.info("another worker claimed the job first; duplicate job skipped")
+        metrics.REDELIVERIES.inc()
         return GradingOutcome("skipped")
     slug, source, student = sub.assignment.slug, sub.source, sub.student.username
+    created_at, first = sub.created_at, not sub.runs
     db.session.commit()  # the student now sees "running"
+    metrics.observe_claim(queued_at, lease, taken_over=prior_status == "running")
 
     from grader.engine import grade_source
 
@@ -140,7 +147,7 @@ def run_grading(submission_id: int, lost_holder: str | None = None) -> GradingOu
     finally:
         if heartbeat is not None:
             heartbeat.stop()
-    return _store(submission_id, lease, report)
+    return _store(submission_id, lease, report, created_at=created_at, first=first)
 
 
 class Heartbeat:
@@ -249,8 +256,10 @@ def _holds(submission_id: int, lease: datetime):
             Submission.started_at == lease)
 
 
-def _store(submission_id: int, lease: datetime, report) -> GradingOutcome:
-    """Store ``report`` and its score in one transaction, if the lease still holds."""
+def _store(submission_id: int, lease: datetime, report, *, created_at: datetime | None = None,
+           first: bool = False) -> GradingOutcome:
+    """Store ``report`` and its score in one transaction, if the lease still holds; then
+    observe its metrics (``first``: the submission's first grading, for upload-to-final)."""
     now = utcnow()
     before = db.session.execute(select(Submission.score, Submission.student_id,
                                        Submission.assignment_id)
@@ -278,6 +287,13 @@ def _store(submission_id: int, lease: datetime, report) -> GradingOutcome:
               reason=f"graded ({report.outcome}) by grader {run.grader_version}")
     db.session.commit()
     log.info("stored %s: %s / %s", report.outcome, report.score, report.max_score)
+    metrics.GRADING_TIME.observe(report.duration_s)
+    start = (report.phases or {}).get("sandbox_start", {}).get("wall_s")
+    if start is not None:
+        metrics.SANDBOX_START.observe(start)
+    metrics.observe_final(report.outcome, report, created_at=created_at, finished_at=now,
+                          first=first)
+    fairness.release_after(submission_id)
     _passback(submission_id)
     return GradingOutcome(report.outcome)
 
@@ -313,6 +329,7 @@ def _infrastructure_failure(submission_id: int, lease: datetime, detail: str) ->
     if result.rowcount != 1:
         return GradingOutcome("superseded")
     log.warning("infrastructure failure (%s); retry in %.0f s", detail, delay)
+    metrics.RETRIES.labels("infrastructure").inc()
     return GradingOutcome("queued", retry_in_s=delay, reason=detail)
 
 
@@ -347,5 +364,9 @@ def give_up(sub: Submission, reason: str,
         new_run.submission_id = sub.id
         db.session.add(new_run)
     db.session.commit()
+    if new_run is not None:
+        metrics.observe_final("not_gradable", created_at=sub.created_at,
+                              finished_at=values["finished_at"], first=previous is None)
+    fairness.release_after(sub.id)
     log.error("gave up grading: %s", reason)
     return GradingOutcome(values["status"], reason=reason)

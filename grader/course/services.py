@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from grader.course import fairness
 from grader.course.db import db
 from grader.course.models import (
     Assignment,
@@ -270,7 +271,9 @@ def check_rules(student: User, assignment: Assignment, now: datetime) -> None:
 
 def submit(user: User, assignment: Assignment, filename: str, data: bytes,
            *, now: datetime | None = None) -> Submission:
-    """Validate an upload, store it as a queued submission, commit, then enqueue its grading.
+    """Validate an upload, store it as a queued submission, commit, then enqueue its grading
+    (or hold it while the student's earlier submission of ``assignment`` is not final:
+    :mod:`grader.course.fairness`).
 
     Returns the stored :class:`Submission`. Raises a :class:`SubmissionRefused` subclass when a
     rule is broken (nothing is stored then). The row is committed with ``send_pending`` set (the
@@ -288,6 +291,9 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
         db.session.rollback()
         raise
     for _ in range(3):  # two uploads at once race for the same attempt number
+        # Fair share (grader.course.fairness): with an earlier submission still pending, this one
+        # is held (queued_at NULL, not sent) until that one is final.
+        held = fairness.is_held(user.id, assignment.id)
         last = db.session.scalar(
             select(func.max(Submission.attempt)).where(
                 Submission.student_id == user.id, Submission.assignment_id == assignment.id
@@ -296,7 +302,8 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
         submission = Submission(
             student_id=user.id, assignment_id=assignment.id, attempt=last + 1, filename=name,
             source=data, sha256=hashlib.sha256(data).hexdigest(), size_bytes=len(data),
-            status="queued", created_at=now, queued_at=now, send_pending=True,
+            status="queued", created_at=now, queued_at=None if held else now,
+            send_pending=not held,
         )
         db.session.add(submission)
         try:
@@ -308,9 +315,11 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
                      last + 1, user.username, assignment.slug)
     else:
         raise SubmissionRefused("Another upload is being stored right now. Submit again.")
-    log.info("stored submission %d (%s, %s, attempt %d, %d bytes)", submission.id,
-             user.username, assignment.slug, submission.attempt, submission.size_bytes)
-    _enqueue(submission.id)
+    log.info("stored submission %d (%s, %s, attempt %d, %d bytes)%s", submission.id,
+             user.username, assignment.slug, submission.attempt, submission.size_bytes,
+             "; held until the earlier one is graded" if held else "")
+    if not held:
+        _enqueue(submission.id)
     return submission
 
 

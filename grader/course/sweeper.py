@@ -17,6 +17,10 @@ ways, each handled within one or two sweeps:
   of new work; the old holder's late result is discarded. Rows without a lease (claimed before
   leases existed) are taken over after the job's hard time limit plus
   ``SWEEP_RUNNING_GRACE_SECONDS``.
+* **Held rows released late.** A row held for fair share (:mod:`grader.course.fairness`:
+  ``queued``, no ``queued_at``, nothing to send) whose earlier submissions of the same student
+  and assignment are all final is released (the worker that finished the last one died first).
+  No other path sends a held row.
 * **Anything else.** ``queued`` rows untouched for ``SWEEP_QUEUED_AFTER_SECONDS`` x 2^tries are
   re-sent (back-off, so a long but healthy queue is not flooded with duplicates; duplicates are
   harmless, the job is idempotent). Each such re-send counts as a try.
@@ -34,7 +38,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from grader.course import metrics
 from grader.course.db import db
+from grader.course.fairness import PENDING, held_clause, release_next
 from grader.course.grading import give_up, max_tries
 from grader.course.models import Assignment, Submission, utcnow
 from grader.course.queue import celery, enqueue_grading, job_time_limits
@@ -55,12 +61,14 @@ class SweepReport:
     given_up: list[int] = field(default_factory=list)
     unsent: list[int] = field(default_factory=list)
     taken_over: list[int] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)  # held rows whose earlier one is final
     broker_lost_messages: bool = False
 
     def counts(self) -> dict[str, int]:
         """Return the number of ids in each list."""
         return {"resent": len(self.resent), "given_up": len(self.given_up),
-                "unsent": len(self.unsent), "taken_over": len(self.taken_over)}
+                "unsent": len(self.unsent), "taken_over": len(self.taken_over),
+                "released": len(self.released)}
 
 
 def sweep(now: datetime | None = None) -> SweepReport:
@@ -71,7 +79,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     if broker_lost_messages():
         report.broker_lost_messages = True
         count = db.session.execute(
-            update(Submission).where(Submission.status == "queued")
+            update(Submission).where(Submission.status == "queued", ~held_clause())
             .values(send_pending=True).execution_options(synchronize_session=False)
         ).rowcount
         db.session.commit()
@@ -85,7 +93,9 @@ def sweep(now: datetime | None = None) -> SweepReport:
     _take_over_expired(now, report, broker_up)
     if broker_up:
         _resend_old_queued(now, report)
-    if report.resent or report.given_up or report.unsent:
+        _release_orphans(report)
+    metrics.RETRIES.labels("sweeper").inc(len(report.resent))
+    if report.resent or report.given_up or report.unsent or report.released:
         log.info("sweep: %s", report.counts())
     return report
 
@@ -188,7 +198,7 @@ def _resend_old_queued(now: datetime, report: SweepReport) -> None:
     queued_after = timedelta(
         seconds=float(current_app.config.get("SWEEP_QUEUED_AFTER_SECONDS", 300.0)))
     rows = _rows(Submission.status == "queued", Submission.send_pending.is_(False),
-                 or_(Submission.queued_at.is_(None), Submission.queued_at <= now - queued_after))
+                 ~held_clause(), Submission.queued_at <= now - queued_after)
     for row in rows:
         if row.id in report.resent:
             continue
@@ -215,6 +225,29 @@ def _resend_old_queued(now: datetime, report: SweepReport) -> None:
         log.warning("re-sent submission %s, queued since %s", row.id, since.isoformat(),
                     extra={"submission_id": row.id})
         report.resent.append(row.id)
+
+
+def _release_orphans(report: SweepReport) -> None:
+    """Release held rows none of whose earlier submissions (same student and assignment) is
+    still pending."""
+    from sqlalchemy import exists
+    from sqlalchemy.orm import aliased
+
+    earlier = aliased(Submission)
+    pairs = db.session.execute(
+        select(Submission.student_id, Submission.assignment_id).where(
+            held_clause(),
+            ~exists().where(earlier.student_id == Submission.student_id,
+                            earlier.assignment_id == Submission.assignment_id,
+                            earlier.id < Submission.id, earlier.status.in_(PENDING)))
+        .distinct()).all()
+    db.session.rollback()
+    for student_id, assignment_id in pairs:
+        released = release_next(student_id, assignment_id)
+        if released is not None:
+            log.warning("released held submission %s (its earlier one was final)", released,
+                        extra={"submission_id": released})
+            report.released.append(released)
 
 
 def _give_up(row, reason: str, report: SweepReport) -> None:

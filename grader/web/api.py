@@ -91,8 +91,17 @@ def get_submission(submission_id: int):
     sub = services.visible_submission(g.api_user, submission_id)
     if sub is None:
         return error_response(404, f"No submission {submission_id} of yours.")
-    return jsonify(sub.to_dict(precise=g.api_user.is_instructor) | {"final": sub.is_final,
-                                    "tests": services.feedback_for(g.api_user, sub)})
+    return jsonify(sub.to_dict(precise=g.api_user.is_instructor) | {
+        "final": sub.is_final, "queue": _queue(sub),
+        "tests": services.feedback_for(g.api_user, sub)})
+
+
+def _queue(sub) -> dict[str, Any] | None:
+    """The submission's queue position and wait estimate (:mod:`grader.course.waiting`)."""
+    from grader.course.waiting import estimate
+
+    found = estimate(sub)
+    return None if found is None else found.to_dict()
 
 
 @bp.get("/gradebook.csv")

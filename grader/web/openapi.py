@@ -74,7 +74,15 @@ def openapi_document() -> dict[str, Any]:
                     "status": {"enum": ["queued", "running", "graded", "error", "not_gradable"]},
                     "final": {"type": "boolean"}, "score": {"type": ["number", "null"]},
                     "max_score": {"type": ["number", "null"]}, "error": {"type": ["string", "null"]},
+                    "queue": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Queue"}]},
                     "tests": {"type": "array", "items": {"type": "object"}}}},
+                "Queue": {"type": "object", "description": "Queue position and wait estimate "
+                          "while not final (null once final)", "properties": {
+                    "state": {"enum": ["queued", "held", "running"]},
+                    "ahead": {"type": "integer"}, "graders": {"type": "integer"},
+                    "per_job_s": {"type": ["number", "null"]},
+                    "wait_s": {"type": ["integer", "null"]},
+                    "waits_for": {"type": ["integer", "null"]}, "text": {"type": "string"}}},
             },
         },
     }

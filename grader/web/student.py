@@ -15,6 +15,7 @@ from grader.web.forms import ConfirmForm, UploadForm
 from grader.course.gradebook import build_gradebook
 from grader.course.models import Assignment, Submission
 from grader.web.spec_render import render_spec
+from grader.course.waiting import estimate
 
 log = logging.getLogger(__name__)
 bp = Blueprint("student", __name__)
@@ -162,6 +163,7 @@ def submission(submission_id: int):
     is_notebook = notebook.is_converted(source)
     return render_template(
         "student/submission.html", sub=sub, results=services.feedback_for(current_user, sub),
+        queue=estimate(sub),
         history=history, regrade_form=ConfirmForm(),
         notebook_cells=notebook.code_cells(source) if is_notebook else None,
         notebook_notices=notebook.notices_of(source) if is_notebook else [],
@@ -203,4 +205,6 @@ def figure(submission_id: int, test: int, number: int):
 def submission_status(submission_id: int):
     """Return the submission's status and score as JSON (polled by the submission page)."""
     sub = get_visible_submission(submission_id)
-    return jsonify(sub.to_dict(precise=current_user.is_instructor) | {"final": sub.is_final})
+    found = estimate(sub)
+    return jsonify(sub.to_dict(precise=current_user.is_instructor) | {
+        "final": sub.is_final, "queue": None if found is None else found.to_dict()})

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from grader.web import services
+from grader.course import services
 from grader.course.db import db
 from grader.course.models import Submission, utcnow
 from grader.course.queue import enqueue_grading

@@ -1,4 +1,5 @@
-// Poll the submission's status endpoint until grading finishes, then reload the page.
+// Poll the submission's status endpoint until grading finishes, then reload the page; show the
+// queue position and wait estimate (data.queue.text) meanwhile.
 (function () {
   "use strict";
   var el = document.getElementById("status");
@@ -15,6 +16,8 @@
           label.textContent = data.status;
           label.className = "status status-" + data.status;
         }
+        var info = document.getElementById("queue-info");
+        if (info && data.queue && data.queue.text) { info.textContent = data.queue.text; }
         window.setTimeout(poll, delay);
       })
       .catch(function () { window.setTimeout(poll, delay * 2); });
