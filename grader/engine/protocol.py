@@ -76,6 +76,19 @@ def encode_message(body: Any, max_bytes: int = 2**31) -> bytes:
 def _encode(x: Any, blobs: list[bytes], depth: int, top: bool = False) -> Any:
     if depth > MAX_DEPTH:
         raise ProtocolError("value nested too deeply to send")
+    # Fast paths by exact type (gradient checks send thousands of [path, index, delta] edits);
+    # subclasses and everything else take the general branches below.
+    t = type(x)
+    if t is int or t is str or x is None or t is bool:
+        return x
+    if t is float:
+        return x if math.isfinite(x) else {"$": "f", "v": repr(x)}
+    if t is list:
+        return [v if type(v) is int or type(v) is str else _encode(v, blobs, depth + 1)
+                for v in x]
+    if t is tuple:
+        return {"$": "tuple", "v": [v if type(v) is int or type(v) is str
+                                    else _encode(v, blobs, depth + 1) for v in x]}
     if isinstance(x, np.generic):
         if x.dtype.name not in _SCALAR_DTYPES:
             raise ProtocolError(f"cannot send a numpy scalar of dtype {x.dtype}")

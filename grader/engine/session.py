@@ -97,6 +97,7 @@ class Session:
         # Where the time goes (Report.phases); calls count under ``call_phase``.
         self.phases = PhaseClock()
         self.call_phase = "student_compute"
+        self._cpu_at_receive: float | None = None  # the child's CPU when the last wait began
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Hello:
@@ -111,13 +112,15 @@ class Session:
         self.children_started += 1
         self._wait_ready(t_launch)
         cpu = min(IMPORT_CPU_S, self.limits.cpu_seconds)
-        t0, cpu0 = time.monotonic(), self.handle.cpu_seconds()
+        t0 = time.monotonic()
+        self._cpu_at_receive = None
         try:
             msg = self._receive(cpu, cpu * 3 + 2, "importing your file")
         except StudentCallError as exc:
             self.phases.add("student_import", time.monotonic() - t0)
             return Hello(False, error=exc.message, timed_out=exc.kind == "timeout")
-        self.phases.add("student_import", time.monotonic() - t0, _delta(self.handle, cpu0))
+        self.phases.add("student_import", time.monotonic() - t0,
+                        _delta(self.handle, self._cpu_at_receive))
         if msg.get("kind") != "hello" or not isinstance(msg.get("ok"), bool):
             self._lose()
             return Hello(False, error="your file sent an unreadable start-up message")
@@ -322,12 +325,14 @@ class Session:
             self._lose()
             raise StudentCallError(f"{fn}: your code stopped responding ({reason or exc}).",
                                    kind="crash", child_lost=True) from exc
-        t0, cpu0 = time.monotonic(), self.handle.cpu_seconds()  # type: ignore[union-attr]
+        t0 = time.monotonic()
+        self._cpu_at_receive = None
         try:
             msg = self._receive(cpu_limit, wall_limit, f"running {fn}", per_call=time_limit,
                                 n_evals=n_evals)
         finally:
-            self.phases.add(self.call_phase, time.monotonic() - t0, _delta(self.handle, cpu0))
+            self.phases.add(self.call_phase, time.monotonic() - t0,
+                            _delta(self.handle, self._cpu_at_receive))
         if msg.get("kind") != "reply" or not isinstance(msg.get("ok"), bool):
             self._lose()
             raise StudentCallError(f"{fn}: the reply from your code could not be read.",
@@ -382,7 +387,7 @@ class Session:
         handle = self.handle
         assert handle is not None
         t0 = time.monotonic()
-        cpu0 = handle.cpu_seconds()
+        cpu0 = self._cpu_at_receive = handle.cpu_seconds()
         if per_call is not None and cpu_limit >= per_call * n_evals - 1e-9:
             per = "per call" + (f", {n_evals} calls in this batch" if n_evals > 1 else "")
             cpu_text = cpu_limit_text(per_call, per)
