@@ -126,14 +126,17 @@ def test_redis_restart_while_jobs_queued(app, pg_url, assignments, make_student,
         celery_procs("worker", concurrency=1, redis_url=broker.url)
         celery_procs("beat", redis_url=broker.url)
         with app.app_context():
-            student_id = make_student().id
+            # One student per upload: a student's second upload of an assignment would be held
+            # out of Redis until the first is graded (fair share, grader.web.fairness).
+            student_ids = [make_student().id for _ in range(5)]
         with sender.app_context():
-            student = db.session.get(User, student_id)
-            ids = [services.submit(student, db.session.merge(assignments["chain_rule"]), "c.py",
-                                   slow("chain_rule", 4)).id]
+            students = [db.session.get(User, sid) for sid in student_ids]
+            ids = [services.submit(students[0], db.session.merge(assignments["chain_rule"]),
+                                   "c.py", slow("chain_rule", 4)).id]
             ids += [services.submit(student, db.session.merge(assignments[slug]), f"{slug}.py",
                                     reference(slug)).id
-                    for slug in ("xor", "chain_rule", "xor", "chain_rule")]
+                    for student, slug in zip(students[1:], ("xor", "chain_rule", "xor",
+                                                            "chain_rule"))]
             db.session.remove()
             db.engine.dispose()
         wait_until(app, lambda: submission(app, ids[0])["status"] == "running", what="running")
