@@ -41,7 +41,7 @@ def value(samples, name: str, **labels: str) -> float:
 
 def _final(app, sid: int) -> dict:
     return wait_until(app, lambda: (row := submission(app, sid))["status"] in FINAL and row,
-                      timeout=120, what=f"submission {sid} to finish")
+                      timeout=240, what=f"submission {sid} to finish")
 
 
 @pytest.fixture
@@ -55,18 +55,23 @@ def prom_dir(tmp_path, monkeypatch):
 
 def test_metrics_move_after_real_gradings(app, assignments, make_student, celery_procs,
                                           redis_client, prom_dir):
+    # The endless function times out twice (two tests): leave the task room for that on a
+    # loaded machine (the task limits are set when the job is sent, here).
+    app.config["GRADING_TIME_LIMIT_FACTOR"] = 1.0
     client = app.test_client()
     before = scrape(client)
     assert value(before, "gradelab_queue_depth", queue="grading") == 0
     assert value(before, "gradelab_oldest_queued_age_seconds") == 0
 
     with app.app_context():
-        student = make_student()
+        # Three students: one student's second chain_rule upload would be held (fair share).
         ids = {
-            "good": services.submit(student, assignments["xor"], "xor.py", reference("xor")).id,
-            "syntax": services.submit(student, assignments["chain_rule"], "c.py",
+            "good": services.submit(make_student(), assignments["xor"], "xor.py",
+                                    reference("xor")).id,
+            "syntax": services.submit(make_student(), assignments["chain_rule"], "c.py",
                                       SYNTAX_ERROR).id,
-            "endless": services.submit(student, assignments["chain_rule"], "c.py", ENDLESS).id,
+            "endless": services.submit(make_student(), assignments["chain_rule"], "c.py",
+                                       ENDLESS).id,
         }
         assert enqueue_grading(ids["good"])  # a duplicate job: one redelivery, one result
     # No worker yet: the jobs wait in Redis and the database.
