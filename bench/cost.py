@@ -92,7 +92,7 @@ class Stack:
         with self.app.app_context():
             from flask_migrate import upgrade
 
-            from grader.web.catalog import sync_assignments
+            from grader.course.catalog import sync_assignments
 
             upgrade()
             sync_assignments()
@@ -130,7 +130,7 @@ class Stack:
             except ProcessLookupError:
                 pass
         with self.app.app_context():
-            from grader.web.extensions import db
+            from grader.course.db import db
 
             db.session.remove()
             db.engine.dispose()
@@ -142,8 +142,8 @@ class Stack:
     def make_students(self, n: int) -> list[str]:
         """Create ``n`` students with API tokens; return the tokens."""
         from grader.web.auth import issue_token
-        from grader.web.extensions import db
-        from grader.web.models import User
+        from grader.course.db import db
+        from grader.course.models import User
 
         tokens = []
         with self.app.app_context():
@@ -171,8 +171,8 @@ def post(client, token: str, slug: str, source: str) -> tuple[int, float, float]
 
 def wait_final(app, sid: int, timeout: float = 600.0) -> dict:
     """Poll until submission ``sid`` is final; return its timestamps and newest run."""
-    from grader.web.extensions import db
-    from grader.web.models import Submission
+    from grader.course.db import db
+    from grader.course.models import Submission
 
     deadline = time.monotonic() + timeout
     while True:
