@@ -14,19 +14,17 @@ if TYPE_CHECKING:  # Flask is imported when the app is built: the engine alone n
 log = logging.getLogger(__name__)
 
 
-
 def _make_metrics_dir() -> None:
     """prometheus-client's multiprocess mode writes into ``PROMETHEUS_MULTIPROC_DIR`` from the
-    first metric on; a container's tmpfs starts empty, so make it before anything imports the
-    library."""
+    first metric on; a container's tmpfs starts empty, so make it before the app imports the
+    metrics (``grader.course.metrics``)."""
+    import os
+
     from grader.engine import settings
 
     path = settings.current().config.get("PROMETHEUS_MULTIPROC_DIR")
     if path:
         os.makedirs(str(path), exist_ok=True)
-
-
-_make_metrics_dir()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -35,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``test_config`` overrides every other configuration source (see :mod:`grader.config`).
     Raises :class:`grader.config.ConfigurationError` when the configuration is unsafe.
     """
+    _make_metrics_dir()
     from flask import Flask
 
     from grader import config

@@ -131,3 +131,21 @@ def test_describe_rounds_for_people():
     assert describe(41.0) == "about 40 s"
     assert describe(150.0) == "about 2 min"
     assert describe(5400.0) == "about 1.5 h"
+
+
+def test_estimate_never_uses_the_students_own_grading_times(app, client, login, make_user,
+                                                            make_assignment, make_submission):
+    """A student's own runs (their grading time could reflect hidden inputs) are left out."""
+    mine, _ = _queue_scene(app, make_user, make_assignment, make_submission, ahead=3)
+    with app.app_context():
+        ada = db.session.scalar(db.select(User).filter_by(username="ada"))
+        earlier = make_submission(ada.id, db.session.get(Submission, mine).assignment_id,
+                                  created_at=utcnow() - timedelta(minutes=1), status="graded")
+        db.session.add(GradingRun(submission_id=earlier, outcome="graded", score=1.0,
+                                  max_score=2.0, duration_s=97.0, worker_host="host-a:11",
+                                  created_at=utcnow()))
+        db.session.commit()
+    login("ada")
+    queue = client.get(f"/submissions/{mine}/status.json").get_json()["queue"]
+    assert queue["per_job_s"] == 1.2  # the others' 1.0 s + 0.2 s, not pulled up by the 97 s
+    assert queue["text"] == "about 5 s: 3 submissions ahead, 2 graders"  # 4 x 1.2 / 2 = 2.4
