@@ -4,7 +4,8 @@
 #   for gradelab that keeps the source's network (the well-known "neural network in 11 lines":
 #   a constant third input as the hidden bias, 4 hidden units, no output bias, 60000 full-batch
 #   steps of step size 1) (third-party code stays out of gradelab's commits).
-# port: the script -> train_xor(seed); np.random.random -> np.random.default_rng(seed).random (same
+# port: the script -> train_xor(X, t, seed) (since issue 11 the grader passes the task; the
+#   source's fixed XOR table becomes the given X with a constant column, t as a column); np.random.random -> np.random.default_rng(seed).random (same
 #   draws, same order); the hidden layer's weights on the constant input become b1, the rest
 #   W1 = syn0[:2].T; W2 = syn1.T and b2 = 0 (the source has no output bias). Only train_xor is ported.
 # label: correct (the gradient of the squared error, applied to every parameter the network has).
@@ -34,10 +35,10 @@ def relu_bump_params(delta):
     raise NotImplementedError("not ported")
 
 
-def train_xor(seed):
+def train_xor(X, t, seed):
     rng = np.random.default_rng(seed)
-    X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
-    y = np.array([[0, 1, 1, 0]], dtype=float).T
+    X = np.hstack([np.asarray(X, dtype=float), np.ones((len(X), 1))])
+    y = np.asarray(t, dtype=float).reshape(-1, 1)
     syn0 = 2 * rng.random((3, 4)) - 1
     syn1 = 2 * rng.random((4, 1)) - 1
     for j in range(60000):

@@ -36,5 +36,5 @@ def relu_bump_params(delta):
     raise NotImplementedError("not ported")
 
 
-def train_xor(seed):
+def train_xor(X, t, seed):
     raise NotImplementedError("not ported")
