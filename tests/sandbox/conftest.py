@@ -135,6 +135,22 @@ def _our_cgroups() -> set[str]:
     return found
 
 
+def open_files() -> set[str]:
+    """What this process's descriptors point at (``pipe:[inode]``, ``socket:[inode]``, paths).
+
+    A leak is a target that appears and stays; comparing targets, not the descriptor count,
+    keeps a descriptor that some other part of the test run closed meanwhile from reading as
+    a leak (or hiding one).
+    """
+    targets = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            targets.add(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:  # the listing's own descriptor, already closed
+            pass
+    return targets
+
+
 def _digest(paths: list[Path]) -> dict[str, str]:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
@@ -151,7 +167,7 @@ def host_guard(tight: Path, uid_base: int):
     protected = [REPO / "reference_solutions" / "chain_rule.py",
                  tight / "chain_rule" / "tests.py", tight / "chain_rule" / "manifest.toml"]
     digests = _digest(protected)
-    fds = len(os.listdir("/proc/self/fd"))
+    fds = open_files()
     children = _children()
     cgroups = _our_cgroups()
     cwd_files = set(os.listdir("."))
@@ -163,7 +179,7 @@ def host_guard(tight: Path, uid_base: int):
         assert left == [], ("sandbox processes survived", [_describe(p) for p in left])
         assert _children() <= children, "the grader has new child processes"
         assert _our_cgroups() <= cgroups, "sandbox cgroups were left behind"
-        assert len(os.listdir("/proc/self/fd")) == fds, "the grader leaked file descriptors"
+        assert open_files() <= fds, "the grader leaked file descriptors"
         assert set(os.listdir(".")) <= cwd_files, "files appeared in the grader's directory"
     finally:
         canary.unlink(missing_ok=True)
