@@ -1,16 +1,18 @@
 """Gradebook rules: best/last policy, late penalty, extensions, overrides, not_gradable runs."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
 from grader.course import services
 from grader.course.db import db
 from grader.course.gradebook import build_gradebook, gradebook_csv
-from grader.course.models import Assignment, User
+from grader.course.models import Assignment, User, utcnow
 
-DUE = datetime(2026, 12, 4, 23, 59, tzinfo=timezone.utc)
+# Relative to now (a fixed date became a time bomb once it passed: extensions to a date in the
+# past need confirmation). The tests below grant extensions up to DUE + 4 days.
+DUE = utcnow().replace(second=0, microsecond=0) + timedelta(days=1)
 
 
 def cell(app, uid, aid):
