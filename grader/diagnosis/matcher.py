@@ -220,9 +220,11 @@ def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[st
           detail: str, predicted: list[Blocks] | None) -> Diagnosis:
     model_error = 0.0
     correct_error = 0.0
+    overflow = False  # some of the student's entries are inf or NaN
     for index, case in enumerate(cases):
         for name in blocks:
             student = case.student.get(name)
+            overflow = overflow or (student is not None and not np.isfinite(student).all())
             if predicted is not None:
                 model_error = max(model_error, compare.gap(student, predicted[index].get(name)))
             correct_error = max(correct_error, compare.gap(student, case.reference.get(name)))
@@ -233,7 +235,7 @@ def _make(part: PartSpec, mis: Misconception, cases: list[Case], blocks: list[st
                           observations=len(cases), model_error=model_error,
                           correct_error=correct_error, kind=mis.kind, variant=label,
                           extra={"template": mis.message, "detail": detail, "sizes": sizes,
-                                 "modelled": predicted is not None})
+                                 "modelled": predicted is not None, "overflow": overflow})
     render(part, diagnosis)
     return diagnosis
 
@@ -272,7 +274,7 @@ def render(part: PartSpec, diagnosis: Diagnosis) -> None:
         pass
     elif extra["modelled"]:
         error = diagnosis.model_error
-        if not math.isfinite(error):  # both overflow in the same entries (e.g. no max shift)
+        if not math.isfinite(error) or extra.get("overflow"):  # both overflow (no max shift)
             how = "entry by entry, including the entries that overflow to inf or NaN"
         elif error < 1e-12:
             how = "up to rounding"

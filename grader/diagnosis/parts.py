@@ -165,11 +165,35 @@ DEEP_SHAPES = ((7, (5, 6, 4, 7, 3)), (6, (4, 7, 5, 6, 3)), (5, (6, 3, 5, 4, 7)),
 DEEP_LARGE = frozenset({5, 6})
 
 
+def _seen_depth(seen: Sequence[tuple]) -> int | None:
+    """Return the number of layers of the first network (a list of layers, each a dict with a 2-D
+    ``W``) among the failed check's inputs; None if there is none."""
+    for a in seen:
+        params = a[0] if len(a) > 0 else None
+        if isinstance(params, (list, tuple)) and params and all(
+                isinstance(layer, dict) and np.ndim(layer.get("W")) == 2 for layer in params):
+            return len(params)
+    return None
+
+
+def _with_depth(widths: tuple[int, ...], depth: int | None) -> tuple[int, ...]:
+    """Return ``widths`` reshaped to ``depth`` layers (same input and class count, hidden widths
+    reused in turn); unchanged when ``depth`` is None."""
+    if depth is None or depth == len(widths) - 1:
+        return widths
+    hidden = widths[1:-1]
+    return (widths[0], *(hidden[i % len(hidden)] for i in range(depth - 1)), widths[-1])
+
+
 def _deep_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tuple]:
+    # The probe networks have the depth of the student's own network in the failed check, so
+    # every layer number of a diagnosis ("layer 2 (params[1])") is one of that network's layers.
     names = sorted({a[3] for a in seen if len(a) > 3 and a[3] in ACTIVATIONS}) or list(ACTIVATIONS)
+    depth = _seen_depth(seen)
     out = []
     for activation in names:
         for index, (n, widths) in enumerate(DEEP_SHAPES):
+            widths = _with_depth(widths, depth)
             params = []
             for fan_in, fan_out in zip(widths[:-1], widths[1:]):
                 params.append({"W": rng.normal(size=(fan_out, fan_in)) / np.sqrt(fan_in),

@@ -71,3 +71,29 @@ def test_same_mistake_in_every_activation_group_is_reported_once():
     assert [d.key for d in mistakes] == ["times_batch_size"]
     assert mistakes[0].observations == 15                       # 5 usable probes x 3 activations
     assert "on 15 further inputs" in mistakes[0].message
+
+
+def _two_layer_args(activation="sigmoid", seed=3):
+    rng = np.random.default_rng(seed)
+    widths = [6, 5, 4]                                   # a 2-layer network: params[0], params[1]
+    params = [{"W": rng.normal(size=(o, i)) / np.sqrt(i), "b": rng.normal(size=o) * 0.1}
+              for i, o in zip(widths[:-1], widths[1:])]
+    return (params, rng.normal(size=(5, widths[0])), rng.integers(0, widths[-1], size=5), activation)
+
+
+def test_layer_numbers_are_the_students_network_not_the_probe_networks():
+    """Issue 11: "layer 4" was reported for a 2-layer network (the probe networks' depth)."""
+    seen = _two_layer_args()
+
+    def student(params, X, y, activation):            # f'(z) left out of the first layer's step
+        loss, grads, _ = numerics.deep(params, X, y, activation, deriv="missing", deriv_layers={1})
+        return loss, grads
+    found = _diagnose("deep_loss_and_grads", student, seen=[seen])
+    assert found, "the planted mistake gets a diagnosis"
+    text = " ".join(d.message for d in found)
+    assert "layer 1" in text
+    for word in ("layer 3", "layer 4", "layers 2-4", "layers 3-4", "params[2]", "params[3]",
+                 "grads[2]", "grads[3]"):
+        assert word not in text, (word, text)
+    for d in found:
+        assert all(int(b[-1]) <= 2 for b in d.blocks), d.blocks   # W1, b1, W2, b2 only
