@@ -479,13 +479,17 @@ class LtiGradeLink(db.Model):
 
 
 AUDIT_KINDS = ("grade", "override", "override_removed", "extension", "extension_removed",
-               "regrade", "release")
+               "regrade", "release", "password_changed", "password_reset_issued",
+               "password_reset_used")
 
 
 class AuditEvent(db.Model):
-    """One change to a grade, override, extension, regrade or release: who, when, old, new, why.
+    """One change to a grade, override, extension, regrade, release or password: who, when, old,
+    new, why.
 
     ``actor_id`` is None for changes made by the grader itself (a finished grading run).
+    ``student_id`` is the user concerned (for the ``password_*`` kinds a TA or an instructor
+    too). Password rows never hold a password or a token, only the link's expiry.
     ``old_value``/``new_value`` are short display strings (a score in points, an ISO date, a
     status); None means "nothing" (no score yet, no extension). Rows are never updated.
     """
@@ -517,3 +521,29 @@ class AuditEvent(db.Model):
                 "assignment": self.assignment.slug if self.assignment else None,
                 "submission_id": self.submission_id, "old_value": self.old_value,
                 "new_value": self.new_value, "reason": self.reason}
+
+
+PASSWORD_RESET_HOURS = 72  # how long an instructor-issued password reset link stays valid
+
+
+class PasswordReset(db.Model):
+    """A one-time password reset link issued by an instructor for one user.
+
+    Only the sha256 of the link's token is stored. A link works once (``used_at``), until
+    ``expires_at``; issuing a new link for the same user revokes the older unused ones
+    (``revoked_at``).
+    """
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])

@@ -14,8 +14,9 @@ from sqlalchemy import select
 
 from grader.course.db import db
 from grader.web.extensions import limiter, login_manager
-from grader.web.forms import ConfirmForm, LoginForm
-from grader.course.models import User, hash_token
+from grader.course import accounts
+from grader.web.forms import ConfirmForm, LoginForm, PasswordChangeForm, PasswordResetForm
+from grader.course.models import MIN_PASSWORD_LENGTH, User, hash_token
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -155,4 +156,56 @@ def settings():
     token = None
     if form.validate_on_submit():
         token = issue_token(current_user)
-    return render_template("auth/settings.html", form=form, token=token)
+    return render_template("auth/settings.html", form=form, token=token,
+                           password_form=PasswordChangeForm(prefix="pw"),
+                           min_password=MIN_PASSWORD_LENGTH)
+
+
+def _password_key() -> str:
+    """Rate-limit key of password changes: the account (guessing the current password)."""
+    return f"password/{current_user.get_id()}"
+
+
+@bp.route("/settings/password", methods=["POST"])
+@login_required
+@limiter.limit(_login_limit, key_func=_password_key)
+def change_password():
+    """Change one's own password: the current one, then the new one twice (audited)."""
+    form = PasswordChangeForm(prefix="pw")
+    status = 400
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(current_user, form.current.data, form.new.data,
+                                     form.confirm.data)
+        except accounts.PasswordRefused as exc:
+            flash(f"Password not changed: {exc}", "error")
+        else:
+            flash("Your password was changed.", "info")
+            return redirect(url_for("auth.settings"))
+    else:
+        flash("Password not changed: fill in the current password and the new one twice.", "error")
+    return render_template("auth/settings.html", form=ConfirmForm(), token=None,
+                           password_form=form, min_password=MIN_PASSWORD_LENGTH), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Set a new password through a one-time link issued by an instructor (no login needed)."""
+    form = PasswordResetForm()
+    try:
+        link = accounts.link_for_token(token)
+    except accounts.PasswordRefused as exc:
+        return render_template("auth/reset.html", form=None, problem=str(exc)), 410
+    if form.validate_on_submit():
+        try:
+            user = accounts.reset_password(token, form.new.data, form.confirm.data)
+        except accounts.PasswordRefused as exc:
+            flash(f"Password not set: {exc}", "error")
+            return render_template("auth/reset.html", form=form, username=link.user.username,
+                                   min_password=MIN_PASSWORD_LENGTH), 400
+        if current_user.is_authenticated:
+            logout_user()
+        flash(f"New password set for {user.username}; log in with it.", "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset.html", form=form, username=link.user.username,
+                           min_password=MIN_PASSWORD_LENGTH)

@@ -60,3 +60,23 @@ class RemoveForm(FlaskForm):
 
     student = StringField("Student", validators=[DataRequired()])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+
+
+class PasswordChangeForm(FlaskForm):
+    """The current password and the new one twice (rules: ``grader.course.accounts``)."""
+
+    current = PasswordField("Current password", validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField("New password", validators=[DataRequired()],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again", validators=[DataRequired()],
+                            render_kw={"autocomplete": "new-password"})
+
+
+class PasswordResetForm(FlaskForm):
+    """A new password twice, through a one-time reset link."""
+
+    new = PasswordField("New password", validators=[DataRequired()],
+                        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("New password again", validators=[DataRequired()],
+                            render_kw={"autocomplete": "new-password"})

@@ -241,7 +241,27 @@ def _remove(slug: str, action, what: str):
 def student(student_id: int):
     """One student: every assignment's counted score, deadlines, overrides, extensions,
     attempts, and the history of every change to their grades (audit rows)."""
+    return render_template("instructor/student.html", **student_context(_student(str(student_id))))
+
+
+@bp.route("/students/<int:student_id>/reset-link", methods=["POST"])
+@staff_required
+def reset_link(student_id: int):
+    """Issue a one-time password reset link for a student (instructors only; shown once)."""
+    from grader.course import accounts
+
+    instructor_only()
     person = _student(str(student_id))
+    if not ConfirmForm().validate_on_submit():
+        abort(400, description="The form expired; reload the page and try again.")
+    token, row = accounts.issue_reset_link(current_user, person)
+    link = url_for("auth.reset_password", token=token, _external=True)
+    return render_template("instructor/student.html", **student_context(person),
+                           reset_link=link, reset_expires=row.expires_at)
+
+
+def student_context(person: User) -> dict:
+    """Template context of the per-student page of ``person``."""
     assignments = list(db.session.scalars(select(Assignment).order_by(Assignment.due_at,
                                                                       Assignment.slug)))
     book = build_gradebook([person], assignments)
@@ -252,8 +272,8 @@ def student(student_id: int):
              "override": services.current_override(person, a),
              "extension": services.current_extension(person, a),
              "submissions": [s for s in subs if s.assignment_id == a.id]} for a in assignments]
-    return render_template("instructor/student.html", person=person, rows=rows,
-                           history=services.history_for(person), remove_form=RemoveForm(prefix="rm"))
+    return {"person": person, "rows": rows, "history": services.history_for(person),
+            "remove_form": RemoveForm(prefix="rm"), "reset_form": ConfirmForm()}
 
 
 @bp.route("/assignments/<slug>/regrade", methods=["GET", "POST"])

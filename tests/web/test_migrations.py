@@ -14,8 +14,11 @@ from grader.course.models import Submission, User, utcnow
 
 TABLES = {"user", "assignment", "submission", "grading_run", "score_override", "extension",
           "similarity_report", "lti_registration", "lti_identity", "lti_grade_link", "audit_event",
-          "alembic_version"}
-BEFORE_ISSUE_14 = "d7a3b2c9e014"  # upgrade to head also runs e5b17a3c9d42 (TA, sections)  # the schema before the audit table (issue 14)
+          "password_reset", "alembic_version"}
+# The schema before the audit table (issue 14); upgrading to head also runs e5b17a3c9d42 (TA,
+# sections) and a9e4c7d21b55 (password reset links, password audit kinds).
+BEFORE_ISSUE_14 = "d7a3b2c9e014"
+PREVIOUS_HEAD = "e5b17a3c9d42"  # main's head before a9e4c7d21b55
 
 
 def migrate_and_check(uri: str) -> None:
@@ -108,3 +111,47 @@ def test_constraints_hold_in_the_database(app, make_user, make_assignment, make_
         with pytest.raises(Exception, match="CHECK"):
             db.session.commit()
         db.session.rollback()
+
+
+def password_reset_migration_check(uri: str) -> None:
+    """From the previous head (with an audit row) up to head: the new audit kinds are accepted,
+    an unknown kind is still refused; down again: the password rows and the table go, the old
+    row stays."""
+    from sqlalchemy import text
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
+    with app.app_context():
+        upgrade(revision=PREVIOUS_HEAD)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO \"user\" (id, username, name, email, role, created_at) "
+                              "VALUES (1, 'prof', '', '', 'instructor', '2026-01-01')"))
+            conn.execute(text("INSERT INTO audit_event (created_at, kind, reason) "
+                              "VALUES ('2026-01-02', 'regrade', 'old row')"))
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO audit_event (created_at, kind, student_id, reason) "
+                              "VALUES ('2026-01-03', 'password_changed', 1, '')"))
+            conn.execute(text("INSERT INTO password_reset (user_id, token_hash, created_by_id, "
+                              "created_at, expires_at) VALUES (1, :h, 1, '2026-01-03', "
+                              "'2026-01-06')"), {"h": "0" * 64})
+        with pytest.raises(Exception, match="(?i)check"):
+            with db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO audit_event (created_at, kind, reason) "
+                                  "VALUES ('2026-01-03', 'password_stolen', '')"))
+        downgrade(revision=PREVIOUS_HEAD)
+        with db.engine.connect() as conn:
+            assert "password_reset" not in inspect(conn).get_table_names()
+            kinds = conn.execute(text("SELECT kind FROM audit_event")).scalars().all()
+        assert kinds == ["regrade"]
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_password_reset_migration_on_sqlite(tmp_path):
+    password_reset_migration_check(f"sqlite:///{tmp_path / 'reset.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_password_reset_migration_on_postgresql(make_postgres_database):
+    url = make_postgres_database("gradelab_webtest_reset")
+    password_reset_migration_check(url.replace("postgresql://", "postgresql+psycopg://", 1))
