@@ -17,11 +17,14 @@ Rules (the upload form and the assignment page state them):
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import json
 import re
 from dataclasses import dataclass, field
 
 MARKER = re.compile(r"^# %% \[cell (\d+)\]$")
+_MARKER_LINE = re.compile(r"^# %% \[cell (\d+)\]$", re.MULTILINE)
 NOTICE_PREFIX = "# gradelab notice: "
 SKIP_TAG = "skip-grading"
 SKIP_COMMENT = re.compile(r"^\s*#\s*gradelab:\s*skip\b", re.IGNORECASE)
@@ -55,9 +58,50 @@ class ConvertedNotebook:
         return "Notebook converted to Python:\n" + "\n".join(f"- {n}" for n in self.notices)
 
 
-def _cell_text(cell) -> str:
+#: Most cells a notebook may have (nbformat's reader costs about 75 us per cell: 40 000 cells
+#: of a 4 MiB upload cost the web process 3 s of CPU). Course notebooks have a few dozen.
+MAX_CELLS = 2000
+
+
+def _cell_text(cell, number: int) -> str:
+    """The source of code cell ``number``: a string or a list of strings (nbformat 4)."""
     src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
+    if isinstance(src, list) and all(isinstance(part, str) for part in src):
+        return "".join(src)
+    if isinstance(src, str):
+        return src
+    raise NotebookError(f"Code cell {number} has a 'source' that is neither text nor a list of "
+                        "lines. Save the notebook from Jupyter or Colab.")
+
+
+def _cell_tags(cell, number: int) -> list[str]:
+    """The tags of code cell ``number`` (``metadata.tags``: a list of strings, or absent)."""
+    metadata = cell.get("metadata", {})
+    tags = metadata.get("tags", []) if isinstance(metadata, dict) else None
+    if tags is None:
+        tags = []
+    if not (isinstance(metadata, dict) and isinstance(tags, list)
+            and all(isinstance(t, str) for t in tags)):
+        raise NotebookError(f"Code cell {number} has malformed metadata (its 'tags' must be a "
+                            "list of words). Save the notebook from Jupyter or Colab.")
+    return tags
+
+
+def _stripped(data: dict) -> str:
+    """The notebook's JSON with at most :data:`MAX_CELLS` cells and no outputs (never graded,
+    and the bulk of a notebook's size), for nbformat's reader.
+
+    Raises NotebookError when ``cells`` is not a list of at most MAX_CELLS objects.
+    """
+    cells = data.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise NotebookError("The notebook cannot be read: its 'cells' is not a list of cells. "
+                            "Save it from Jupyter or Colab.")
+    if len(cells) > MAX_CELLS:
+        raise NotebookError(f"The notebook has {len(cells)} cells; the limit is {MAX_CELLS}. "
+                            "Merge cells or remove the ones you do not need.")
+    data = dict(data, cells=[dict(c, outputs=[]) if "outputs" in c else c for c in cells])
+    return json.dumps(data)
 
 
 def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
@@ -75,12 +119,16 @@ def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
         raise NotebookError(f"The notebook is not UTF-8 text (byte {exc.start}).") from exc
     try:
         data = json.loads(text)
+    except RecursionError as exc:
+        raise NotebookError("The file is not a Jupyter notebook (its JSON is nested too "
+                            "deeply).") from exc
     except ValueError as exc:
         raise NotebookError("The file is not a Jupyter notebook (its JSON cannot be read: "
                             f"{str(exc)[:200]}).") from exc
     if not isinstance(data, dict) or "nbformat" not in data or "cells" not in data:
         raise NotebookError("The file is not a Jupyter notebook (JSON without the notebook's "
                             "'nbformat' and 'cells' fields). Save it from Jupyter or Colab.")
+    text = _stripped(data)
     try:
         nb = nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, ValueError) as exc:
@@ -96,9 +144,9 @@ def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
     body: list[str] = []
     futures: list[str] = []
     for number, cell in enumerate(code, start=1):
-        text = _cell_text(cell).replace("\r\n", "\n")
+        text = _cell_text(cell, number).replace("\r\n", "\n")
         lines = text.split("\n")
-        tags = cell.get("metadata", {}).get("tags", []) or []
+        tags = _cell_tags(cell, number)
         if SKIP_TAG in tags or (lines and SKIP_COMMENT.match(lines[0])):
             out.skipped.append(number)
             out.notices.append(f"cell {number} was left out (marked to skip grading).")
@@ -145,21 +193,33 @@ def notices_of(source: str) -> list[str]:
 
 def cell_of_line(source: str, line: int) -> tuple[int, int] | None:
     """Map a 1-based line of a converted source to ``(cell, line in cell)``, both 1-based;
-    None for a header or marker line, or when ``source`` is not a converted notebook."""
+    None for a header or marker line, or when ``source`` is not a converted notebook.
+
+    O(log cells) per call after one O(len(source)) scan per source (:func:`_markers`, cached):
+    feedback may name thousands of lines (an exception message is the student's text), and a
+    scan per mention made one page view cost minutes of CPU.
+    """
     if not is_converted(source):
         return None
-    lines = source.split("\n")
-    if not 1 <= line <= len(lines):
+    starts, cells, count = _markers(source)
+    if not 1 <= line <= count:
         return None
-    cell, start = None, 0
-    for i in range(line, 0, -1):
-        m = MARKER.match(lines[i - 1])
-        if m:
-            cell, start = int(m.group(1)), i
-            break
-    if cell is None or start == line:
+    i = bisect.bisect_right(starts, line) - 1
+    if i < 0 or starts[i] == line:
         return None
-    return cell, line - start
+    return cells[i], line - starts[i]
+
+
+@functools.lru_cache(maxsize=16)
+def _markers(source: str) -> tuple[list[int], list[int], int]:
+    """``(marker line numbers, their cell numbers, number of lines)`` of a converted source."""
+    starts, cells, line, pos = [], [], 1, 0
+    for m in _MARKER_LINE.finditer(source):
+        line += source.count("\n", pos, m.start())
+        pos = m.start()
+        starts.append(line)
+        cells.append(int(m.group(1)))
+    return starts, cells, source.count("\n") + 1
 
 
 def code_cells(source: str) -> list[tuple[int, list[tuple[int, int, str]]]]:

@@ -15,6 +15,15 @@ from grader.engine import summary
 from grader.notebook import is_converted, relabel_lines
 
 _LINE_REF = re.compile(r"\b([Ll]ine) (\d+)\b")
+#: Most lines shown with numbers and anchors (about 90 bytes of markup each); a longer file is
+#: shown as plain escaped text, so that a page stays within a few times the upload's size (an
+#: upload of 256 KiB of empty lines made a 23 MB page). Honest files have a few hundred lines.
+MAX_NUMBERED_LINES = 5000
+
+
+def numbered(source: str) -> bool:
+    """Whether ``source`` is short enough to be shown with line numbers (and notebook cells)."""
+    return source.count("\n") < MAX_NUMBERED_LINES
 
 
 def referenced_lines(texts: Iterable[str | None], source: str) -> set[int]:
@@ -32,8 +41,11 @@ def referenced_lines(texts: Iterable[str | None], source: str) -> set[int]:
 def numbered_code(source: str, highlight: set[int]) -> Markup:
     """``source`` as lines with numbers; lines in ``highlight`` are marked (``mark.hl``).
 
-    Each line is a ``<span class="line" id="L<n>">`` so that feedback can link to it.
+    Each line is a ``<span class="line" id="L<n>">`` so that feedback can link to it. A file of
+    :data:`MAX_NUMBERED_LINES` lines or more is shown as plain escaped text (no numbers).
     """
+    if not numbered(source):
+        return Markup(escape(source))
     out = []
     for number, line in enumerate(source.split("\n"), start=1):
         cls = "line hl" if number in highlight else "line"

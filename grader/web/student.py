@@ -159,8 +159,11 @@ def submission(submission_id: int):
         .order_by(Submission.attempt.desc())).all()
     from grader import notebook
 
+    from grader.web.codeview import numbered
+
     source = sub.source_text
-    is_notebook = notebook.is_converted(source)
+    # a notebook of absurdly many lines is shown as plain text (codeview.MAX_NUMBERED_LINES)
+    is_notebook = notebook.is_converted(source) and numbered(source)
     return render_template(
         "student/submission.html", sub=sub, results=services.feedback_for(current_user, sub),
         queue=estimate(sub),

@@ -147,3 +147,74 @@ def test_starter_notebook_download(app, client, student, assignments_dir):
     nbformat.validate(nb)
     assert any("def forward(x):" in c.source for c in nb.cells if c.cell_type == "code")
     assert client.get("/assignments/nope/starter.ipynb").status_code == 404
+
+
+# --------------------------------------------------------------------------- hostile notebooks
+def _raw_nb(cells, **fields) -> bytes:
+    data = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": cells, **fields}
+    return json.dumps(data).encode()
+
+
+def _code(source="x = 1", **fields):
+    return {"cell_type": "code", "source": source, "metadata": {}, "outputs": [],
+            "execution_count": None, **fields}
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (_raw_nb([_code(metadata={"tags": 5})]), "cell 1 has malformed metadata"),
+    (_raw_nb([_code(metadata={"tags": {"skip-grading": 1}})]), "cell 1 has malformed metadata"),
+    (_raw_nb([_code(metadata={"tags": [["skip-grading"]]})]), "cell 1 has malformed metadata"),
+    (_raw_nb([_code(source={"a": 1})]), "neither text nor a list of lines"),
+    (_raw_nb({"a": _code()}), "'cells' is not a list of cells"),
+    (_raw_nb(["code"]), "'cells' is not a list of cells"),
+    (b'{"nbformat": 4, "cells": [], "metadata": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+     "nested too deeply"),
+    (_raw_nb([_code() for _ in range(notebook.MAX_CELLS + 1)]), "the limit is 2000"),
+])
+def test_malformed_notebooks_are_the_students_fault_with_a_reason(raw, reason):
+    """issue 10 (new attacks): each of these escaped notebook_to_source as TypeError or
+    RecursionError (a 500 page on upload) or cost seconds of the web process's CPU."""
+    with pytest.raises(notebook.NotebookError, match=reason):
+        notebook.notebook_to_source(raw)
+
+
+def test_notebook_outputs_are_not_read_and_its_cells_still_convert():
+    outputs = [{"output_type": "stream", "name": "stdout", "text": ["a\n"] * 1000}]
+    converted = notebook.notebook_to_source(_raw_nb([_code("def f():\n    return 1",
+                                                           outputs=outputs)]))
+    assert "def f():\n    return 1" in converted.source and converted.cells == 1
+
+
+def test_malformed_notebook_upload_is_refused_not_an_error_page(app, client, student):
+    response = upload(client, _raw_nb([_code(metadata={"tags": 5})]), "solution.ipynb")
+    assert response.status_code == 400
+    assert "malformed metadata" in response.get_data(as_text=True)
+    assert count_submissions(app) == 0
+
+
+class _CountingPattern:
+    """A stand-in for a compiled regex that counts ``match`` calls."""
+
+    def __init__(self, pattern):
+        self.pattern, self.calls = pattern, 0
+
+    def match(self, *args, **kwargs):
+        self.calls += 1
+        return self.pattern.match(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.pattern, name)
+
+
+def test_relabelling_many_line_mentions_scans_the_source_once(monkeypatch):
+    """A student's exception message may say "line 1999" hundreds of times: relabelling once
+    scanned the source back from that line for every mention (5 s of CPU per feedback text for
+    a 120 000-line notebook, minutes per page view); now the marker index is built once."""
+    src = notebook.HEADER + "\n# %% [cell 1]\n" + "x\n" * 1000 + "# %% [cell 2]\n" + "y\n" * 1000
+    counting = _CountingPattern(notebook.MARKER)
+    monkeypatch.setattr(notebook, "MARKER", counting)
+    text = "ValueError: " + "line 2001 " * 200
+    out = notebook.relabel_lines(text, src)
+    assert out.count("cell 2, line 998") == 200 and "line 2001" not in out
+    assert notebook.relabel_lines("line 3", src) == "cell 1, line 1"
+    assert counting.calls <= 2 * 2004  # at most a pass over the lines, not one per mention

@@ -1,0 +1,39 @@
+"""Issue 10, new attacks on the pages that show a submission (no grading needed): a stored
+upload must give a page within a few times its own size, however its lines are shaped."""
+from __future__ import annotations
+
+from test_student import student  # noqa: F401  (fixture)
+
+from grader import notebook
+from grader.web.codeview import MAX_NUMBERED_LINES, numbered_code
+
+UPLOAD = 256 * 1024
+
+
+def test_a_file_of_empty_lines_gives_a_page_of_its_own_order_of_size(client, student,
+                                                                     make_submission):
+    """256 KiB of newlines made a 23 MB submission page (90 bytes of markup per line)."""
+    uid, aid = student
+    sid = make_submission(uid, aid, source=b"\n" * (UPLOAD - 1), status="error")
+    page = client.get(f"/submissions/{sid}")
+    assert page.status_code == 200
+    assert len(page.get_data()) < 3 * UPLOAD
+
+
+def test_a_notebook_of_many_short_cells_gives_a_bounded_page(client, student, make_submission):
+    uid, aid = student
+    cells = "".join(f"# %% [cell {n}]\n\n" for n in range(1, 12000))
+    source = (notebook.HEADER + "\n" + cells).encode()[:UPLOAD]
+    sid = make_submission(uid, aid, source=source, status="error")
+    page = client.get(f"/submissions/{sid}")
+    assert page.status_code == 200
+    assert len(page.get_data()) < 3 * UPLOAD
+
+
+def test_ordinary_files_keep_numbered_linkable_lines():
+    source = "def f(x):\n    return x\n" * 100
+    html = str(numbered_code(source, {2}))
+    assert 'id="L1"' in html and 'id="L201"' in html and "line hl" in html
+    long = "x = 1\n" * MAX_NUMBERED_LINES
+    plain = str(numbered_code(long + "<b>", set()))
+    assert 'id="L1"' not in plain and plain.endswith("&lt;b&gt;")
