@@ -31,6 +31,7 @@ from grader.engine.seeds import seed_key as resolve_key
 from grader.engine.seeds import test_seed
 from grader.engine.session import Session
 from grader.engine.testkit import TestContext
+from grader.engine.threads import limit_blas_threads
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def grade_source(slug: str, source: str | bytes, *, student_id: str | None = Non
         UnknownAssignmentError / AssignmentError: bad slug or broken assignment folder.
         GraderInfrastructureError: no sandbox, or the child cannot be started.
     """
+    limit_blas_threads()  # idle OpenBLAS threads cost more CPU than the checks (threads.py)
     t0, cpu_t0 = time.monotonic(), time.process_time()
     assignment = load_assignment(slug)
     tests = [t for t in assignment.manifest.tests if not (public_only and t.hidden)]

@@ -7,7 +7,9 @@ top-level code), ``student_compute`` (calls of the student's functions, send to 
 the tests: reference solutions, finite differences, comparisons; the test loop minus student
 compute and diagnosis) and ``setup`` (loading the assignment). CPU of the student phases is the
 child's (``ChildHandle.cpu_seconds``), of the trusted phases this process's
-(``time.process_time``); None where it cannot be measured. Read by ``bench/cost.py`` and the
+(``time.process_time``, all its threads); ``numpy_import``'s CPU is the sandbox's whole CPU
+until its ready frame (interpreter, numpy and child imports, spent ahead of time when the
+sandbox came from the pool); None where it cannot be measured. Read by ``bench/cost.py`` and the
 ``gradelab_sandbox_start_seconds`` metric; never by anything that scores.
 """
 from __future__ import annotations

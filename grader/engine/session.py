@@ -156,14 +156,18 @@ class Session:
             raise GraderInfrastructureError("the grading child sent no ready message")
         t_ready = time.monotonic()
         t_start, t_numpy = msg.get("t_start"), msg.get("t_numpy")
+        # The sandbox's CPU so far: interpreter start, numpy and child.py imports (done ahead of
+        # time when it came from the pool, but spent for this submission all the same).
+        cpu_ready = handle.cpu_seconds()
         # Timing hints from the child: used only if they lie in order inside [t_launch, t_ready].
         if (isinstance(t_start, float) and isinstance(t_numpy, float)
                 and t_launch <= t_start <= t_numpy <= t_ready):
             self.phases.add("sandbox_start", t_start - t_launch)
-            self.phases.add("numpy_import", t_numpy - t_start, None)
+            self.phases.add("numpy_import", t_numpy - t_start, cpu_ready)
             self.phases.add("sandbox_start", t_ready - t_numpy)  # the frame's way back
         else:
             self.phases.add("sandbox_start", t_ready - t_launch)
+            self.phases.add("numpy_import", 0.0, cpu_ready)
 
     def _import_error(self, err: Any) -> str:
         if not isinstance(err, dict):
