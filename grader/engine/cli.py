@@ -110,7 +110,12 @@ def write_plots(report: Report, folder: str) -> dict[tuple[int, int], str]:
             continue
         for j, fig in enumerate(t.figures):
             path = out / f"{i + 1:02d}-{t.part}-{j + 1}.svg"
-            path.write_text(render_figure(fig), encoding="utf-8")
+            try:
+                svg = render_figure(fig)
+            except (ValueError, KeyError, TypeError) as exc:  # as the web page: no picture
+                click.echo(f"warning: picture {j + 1} of test {i + 1} not drawn: {exc}", err=True)
+                continue
+            path.write_text(svg, encoding="utf-8")
             written[(i, j)] = str(path)
     return written
 

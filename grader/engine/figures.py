@@ -31,14 +31,29 @@ CURVE_POINTS = 301
 GRID = 41
 
 
+#: Largest magnitude drawn: a student's finite entries near 1.8e308 overflowed the block means
+#: and the differences to inf (a report that is not strict JSON) and made matplotlib refuse the
+#: colour scale (``grade --plots`` crashed); beyond this a picture shows the value clipped.
+DRAW_LIMIT = 1e100
+
+
 def _finite_array(value: Any) -> np.ndarray | None:
+    """``value`` as a finite real float64 array of at most 2 dimensions, or None."""
+    if isinstance(value, np.ndarray) and value.dtype.kind not in "biuf":
+        return None  # complex (the imaginary part would be dropped silently), or anything else
     try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+        with np.errstate(all="ignore"):
+            arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
         return None
     if arr.ndim > 2 or arr.size == 0 or arr.size > 10_000_000 or not np.isfinite(arr).all():
         return None
     return arr
+
+
+def _drawable(arr: np.ndarray) -> np.ndarray:
+    """``arr`` clipped to [-DRAW_LIMIT, DRAW_LIMIT] (finite in, finite out)."""
+    return np.clip(arr, -DRAW_LIMIT, DRAW_LIMIT)
 
 
 def downsample(arr: np.ndarray, max_side: int = MAX_SIDE) -> np.ndarray:
@@ -79,12 +94,16 @@ def heatmap(function: str, block: str, got: Any, expected: Any) -> dict[str, Any
         else:
             return None
     shape = list(e.shape)
-    err = downsample(g - e)
-    exp = downsample(e)
+    diff = _drawable(g) - _drawable(e)  # at most 2 x DRAW_LIMIT: no overflow, means stay finite
+    if np.abs(g).max() > DRAW_LIMIT or np.abs(e).max() > DRAW_LIMIT:
+        note = "; ".join(filter(None, [note, f"values beyond {DRAW_LIMIT:.0e} drawn at "
+                                              f"{DRAW_LIMIT:.0e}"]))
+    err = downsample(diff)
+    exp = downsample(_drawable(e))
     return {"kind": "heatmap", "function": function, "block": block, "shape": shape,
             "downsampled": any(n > MAX_SIDE for n in shape),
             "error": _rounded(err), "expected": _rounded(exp), "note": note,
-            "max_abs_error": float(f"{np.abs(g - e).max():.4g}")}
+            "max_abs_error": float(f"{np.abs(diff).max():.4g}")}
 
 
 def heatmaps(records: list[Any], limit: int = 4) -> list[dict[str, Any]]:
@@ -123,7 +142,7 @@ def curve(title: str, x: np.ndarray, f: np.ndarray, target: np.ndarray) -> dict[
     f = np.asarray(f, dtype=np.float64)
     if f.shape != x.shape:
         return None
-    f = np.where(np.isfinite(f), f, np.nan)
+    f = np.where(np.isfinite(f), _drawable(np.nan_to_num(f)), np.nan)
     return {"kind": "curve", "title": title, "x": [float(f"{v:.5g}") for v in x],
             "f": [None if not np.isfinite(v) else float(f"{v:.5g}") for v in f],
             "target": [float(v) for v in target]}

@@ -11,6 +11,7 @@ Both are checked against schemas written from the platforms' documentation
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +87,46 @@ def bounded_diagnosis(diagnosis: list[Any], limit: int) -> list[Any]:
         kept.append(d)
         used += size
     return kept
+#: Pictures kept per test, and the largest JSON of one picture (a 41 x 41 decision grid is
+#: about 14 KB); see :func:`bounded_figures`.
+FIGURES_PER_TEST = 6
+FIGURE_BYTES = 32 * 1024
+
+
+def _json_safe(x: Any, depth: int = 0) -> Any:
+    """A strict-JSON copy of picture data: non-finite floats become None (PostgreSQL's json and
+    browsers refuse ``NaN``/``Infinity``), strings are capped, depth is limited."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if x is None or isinstance(x, (bool, int)):
+        return x
+    if isinstance(x, str):
+        return bounded_text(x, 400)
+    if depth > 6:
+        return None
+    if isinstance(x, dict):
+        return {bounded_text(k, 100): _json_safe(v, depth + 1) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_safe(v, depth + 1) for v in x]
+    try:  # numpy scalars
+        value = float(x)
+    except (TypeError, ValueError, OverflowError):
+        return bounded_text(repr(x), 100)
+    return value if math.isfinite(value) else None
+
+
+def bounded_figures(figures: list[Any]) -> list[dict[str, Any]]:
+    """The first :data:`FIGURES_PER_TEST` pictures of a test as strict JSON, each at most
+    :data:`FIGURE_BYTES` (a larger one is dropped: it cannot be drawn in part)."""
+    kept = []
+    for fig in list(figures)[:FIGURES_PER_TEST]:
+        if isinstance(fig, dict):
+            fig = _json_safe(fig)
+            if _json_bytes(fig) <= FIGURE_BYTES:
+                kept.append(fig)
+    return kept
+
+
 OUTCOMES = ("graded", "error")
 
 
@@ -323,20 +364,30 @@ class Report:
         """Cap every text the student's code could have shaped, in place; return ``self``.
 
         Per test: ``feedback`` and ``staff_feedback`` at :data:`TEST_TEXT_BYTES`, the diagnoses
-        at :data:`DIAGNOSIS_BYTES`; ``error`` at :data:`ERROR_TEXT_BYTES`, ``output`` at
-        :data:`OUTPUT_BYTES`; cut texts end with "(truncated)". If the JSON of the whole report
-        is still above ``limit`` bytes (many tests), the per-test caps are halved until it fits.
+        at :data:`DIAGNOSIS_BYTES`, the pictures by :func:`bounded_figures` (strict JSON);
+        ``error`` at :data:`ERROR_TEXT_BYTES`, ``output`` at :data:`OUTPUT_BYTES`; cut texts end
+        with "(truncated)". If the JSON of the whole report is still above ``limit`` bytes (many
+        tests), the per-test caps are halved until it fits, and then pictures are dropped.
         Texts come out safe for UTF-8 and PostgreSQL (see :func:`bounded_text`).
         """
         per_test, per_diag = TEST_TEXT_BYTES, DIAGNOSIS_BYTES
         self.error = None if self.error is None else bounded_text(self.error, ERROR_TEXT_BYTES)
         self.output = bounded_text(self.output, OUTPUT_BYTES)
+        for t in self.tests:
+            t.figures = bounded_figures(t.figures)
         while True:
             for t in self.tests:
                 t.feedback = bounded_text(t.feedback, per_test)
                 t.staff_feedback = bounded_text(t.staff_feedback, per_test)
                 t.diagnosis = bounded_diagnosis(list(t.diagnosis), per_diag)
-            if per_test <= 64 or _json_bytes(self.to_dict()) <= limit:
+            if _json_bytes(self.to_dict()) <= limit:
+                return self
+            if per_test <= 64:  # still too large: the pictures go, last test first
+                for t in reversed(self.tests):
+                    if t.figures:
+                        t.figures = []
+                        if _json_bytes(self.to_dict()) <= limit:
+                            break
                 return self
             per_test, per_diag = per_test // 2, per_diag // 2
 

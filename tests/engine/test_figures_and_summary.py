@@ -1,6 +1,7 @@
 """Pictures' data, the lead line and the top-down text outputs (issue 13)."""
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -105,3 +106,61 @@ def test_every_figure_kind_renders_to_svg(kind):
     }[kind]
     root = ET.fromstring(render_figure(data))
     assert root.get("role") == "img" and root.find("{http://www.w3.org/2000/svg}desc").text
+
+
+# ----------------------------------------------------------------------- hostile values (issue 10)
+HUGE = [np.full((30, 30), 1.7e308), np.full((3, 4), -1.7e308), np.full((2, 2), 5e307),
+        np.array([[1.7e308, -1.7e308]])]
+
+
+@pytest.mark.parametrize("got", HUGE, ids=["30x30 max", "3x4 -max", "5e307", "+-max"])
+def test_heatmap_of_finite_extreme_values_is_strict_json_and_drawable(got):
+    """Entries near 1.8e308 overflowed block means and differences to inf (Infinity in the
+    stored report) and made matplotlib refuse the colour scale: ``grade --plots`` crashed."""
+    from grader.engine.plots import render_figure
+
+    fig = figures.heatmap("f", "W", got, np.full(got.shape, -1.0))
+    assert fig is not None
+    json.dumps(fig, allow_nan=False)
+    assert "drawn at" in fig["note"]
+    assert ET.fromstring(render_figure(fig)).get("role") == "img"
+
+
+def test_complex_returns_are_not_drawn_as_their_real_part():
+    assert figures.heatmap("f", "W", np.ones((2, 2)) * 1j, np.zeros((2, 2))) is None
+
+
+def test_curve_of_extreme_values_is_strict_json_and_drawable():
+    from grader.engine.plots import render_figure
+
+    x = np.linspace(0, 3, 301)
+    fig = figures.curve("c", x, np.where(x > 1, np.inf, -1.7e308), np.zeros(301))
+    json.dumps(fig, allow_nan=False)
+    assert ET.fromstring(render_figure(fig)).get("role") == "img"
+
+
+def test_report_pictures_are_strict_json_and_capped():
+    from grader.engine import results
+
+    bad = {"kind": "heatmap", "error": [[float("inf"), float("nan")]], "expected": [[1.0, 2.0]],
+           "max_abs_error": float("inf"), "function": "f", "block": "W", "shape": [1, 2]}
+    big = {"kind": "curve", "title": "t", "x": [0.5] * 20_000, "f": [0.5] * 20_000,
+           "target": [0.0] * 20_000}
+    report = Report("xor", 0.0, 1.0, [_failed(FEEDBACK, figures=[bad] * 9 + [big])]).bound()
+    figs = report.tests[0].figures
+    assert len(figs) == results.FIGURES_PER_TEST
+    assert figs[0]["error"] == [[None, None]] and figs[0]["max_abs_error"] is None
+    json.dumps(report.to_dict(), allow_nan=False)
+    many = Report("xor", 0.0, 1.0, [_failed(FEEDBACK, figures=[{**big, "x": [0.5] * 3000}] * 6)
+                                    for _ in range(20)]).bound()
+    assert len(json.dumps(many.to_dict())) <= results.REPORT_BYTES
+
+
+def test_plots_option_skips_a_picture_it_cannot_draw(tmp_path):
+    """A stored picture the renderer refuses is skipped with a warning (the web page gives 404);
+    the report is still printed."""
+    good = figures.heatmap("mlp_backward", "W1", np.ones((2, 3)), np.zeros((2, 3)))
+    broken = {"kind": "heatmap", "error": [[1.7e308, -1.7e308]], "expected": [[0.0, 0.0]]}
+    report = Report("mlp_backprop", 0.0, 3.0, [_failed(FEEDBACK, figures=[broken, good])])
+    files = write_plots(report, str(tmp_path / "plots"))
+    assert list(files) == [(0, 1)]
