@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from grader.course.db import db
+from grader.course.rules import RELEASES, Rules, rules_for
 
 ROLES = ("student", "ta", "instructor")
 STAFF_ROLES = ("ta", "instructor")
@@ -175,18 +176,64 @@ class Assignment(db.Model):
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     submissions: Mapped[list[Submission]] = relationship(back_populates="assignment")
+    # The instructor's course settings (win over the manifest's values above); None = none.
+    settings: Mapped[AssignmentSettings | None] = relationship(
+        back_populates="assignment", uselist=False, lazy="joined", cascade="all, delete-orphan")
+
+    @property
+    def rules(self) -> Rules:
+        """The effective due date, hard deadline, attempts, late policy and hidden-test release
+        (:func:`grader.course.rules.rules_for`: the course settings, else the manifest)."""
+        return rules_for(self)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the assignment's rules as JSON-ready data."""
+        """Return the assignment's effective rules as JSON-ready data."""
+        rules = self.rules
         return {
-            "id": self.id, "slug": self.slug, "title": self.title, "due_at": iso(self.due_at),
-            "hard_deadline_at": iso(self.hard_deadline_at), "max_attempts": self.max_attempts,
+            "id": self.id, "slug": self.slug, "title": self.title, "due_at": iso(rules.due_at),
+            "hard_deadline_at": iso(rules.hard_deadline_at), "max_attempts": rules.max_attempts,
             "score_policy": self.score_policy, "max_score": self.max_score,
-            "late_policy": {"percent_per_day": self.late_percent_per_day,
-                            "max_percent": self.late_max_percent},
+            "late_policy": {"percent_per_day": rules.late_percent_per_day,
+                            "max_percent": rules.late_max_percent},
             "rate_limit": {"max_submissions": self.rate_limit_max,
                            "window_seconds": self.rate_limit_window_s},
         }
+
+
+class AssignmentSettings(db.Model):
+    """An instructor's course settings of one assignment; they win over the manifest's defaults.
+
+    The row holds every rule (:class:`grader.course.rules.Rules`), not only the changed ones;
+    deleting it brings the manifest's values back. ``hidden_release`` is ``now``, ``due_date``
+    or ``manual``; ``released_at`` stamps a release by hand. Changes go through
+    :func:`grader.course.services.save_rules` (audited).
+    """
+
+    __tablename__ = "assignment_settings"
+    __table_args__ = (
+        CheckConstraint(f"hidden_release IN {RELEASES!r}", name="hidden_release"),
+        CheckConstraint("max_attempts >= 0", name="max_attempts_nonnegative"),
+        CheckConstraint("late_percent_per_day >= 0 AND late_percent_per_day <= 100",
+                        name="late_percent_per_day_range"),
+        CheckConstraint("late_max_percent >= 0 AND late_max_percent <= 100",
+                        name="late_max_percent_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"),
+                                               unique=True)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    hard_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    max_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    late_percent_per_day: Mapped[float] = mapped_column(Float, default=0.0)
+    late_max_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    hidden_release: Mapped[str] = mapped_column(String(20), default="due_date")
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    assignment: Mapped[Assignment] = relationship(back_populates="settings")
+    updated_by: Mapped[User | None] = relationship()
 
 
 class Submission(db.Model):
@@ -480,12 +527,12 @@ class LtiGradeLink(db.Model):
 
 AUDIT_KINDS = ("grade", "override", "override_removed", "extension", "extension_removed",
                "regrade", "release", "password_changed", "password_reset_issued",
-               "password_reset_used")
+               "password_reset_used", "setting", "regrade_request", "regrade_answer")
 
 
 class AuditEvent(db.Model):
-    """One change to a grade, override, extension, regrade, release or password: who, when, old,
-    new, why.
+    """One change to a grade, override, extension, regrade, release, password, course setting
+    or regrade request: who, when, old, new, why.
 
     ``actor_id`` is None for changes made by the grader itself (a finished grading run).
     ``student_id`` is the user concerned (for the ``password_*`` kinds a TA or an instructor
@@ -547,3 +594,49 @@ class PasswordReset(db.Model):
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+REGRADE_REQUEST_STATUSES = ("open", "answered")
+REGRADE_REQUEST_RESOLUTIONS = ("answer", "regrade", "override")
+
+
+class RegradeRequest(db.Model):
+    """A student's question about one test of one submission, and the staff's answer.
+
+    ``test_name`` names the test as the student saw it; ``resolution`` says what the staff did
+    (``answer`` only, ``regrade`` the submission, ``override`` the score through the bounded,
+    audited override path). The student sees ``answer`` on the submission page.
+    """
+
+    __tablename__ = "regrade_request"
+    __table_args__ = (
+        CheckConstraint(f"status IN {REGRADE_REQUEST_STATUSES!r}", name="status"),
+        CheckConstraint(f"resolution IS NULL OR resolution IN {REGRADE_REQUEST_RESOLUTIONS!r}",
+                        name="resolution"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"),
+                                               index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignment.id"), index=True)
+    test_name: Mapped[str] = mapped_column(String(300))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    submission: Mapped[Submission] = relationship()
+    student: Mapped[User] = relationship(foreign_keys=[student_id])
+    assignment: Mapped[Assignment] = relationship()
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the request and its answer as JSON-ready data."""
+        return {"id": self.id, "submission_id": self.submission_id,
+                "student": self.student.username, "assignment": self.assignment.slug,
+                "test": self.test_name, "message": self.message, "status": self.status,
+                "created_at": iso(self.created_at), "answer": self.answer,
+                "resolution": self.resolution, "answered_at": iso(self.answered_at),
+                "answered_by": self.answered_by.username if self.answered_by else None}

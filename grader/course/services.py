@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from grader.course import fairness
 from grader.course.db import db
+from grader.course.rules import rules_for
 from grader.course.models import (
     Assignment,
     AuditEvent,
@@ -113,15 +114,17 @@ class Deadlines:
 def deadlines_for(student: User, assignment: Assignment) -> Deadlines:
     """Return the due date and hard deadline that apply to ``student``.
 
-    An extension replaces the due date; the hard deadline moves by the same amount. An
-    extension never makes a deadline earlier: a stored one before the course due date (accepted
+    The course's dates are the effective ones (:func:`grader.course.rules.rules_for`: the
+    instructor's course settings, else the manifest). An extension replaces the due date; the
+    hard deadline moves by the same amount. An extension never makes a deadline earlier: a stored one before the course due date (accepted
     by older versions) is ignored, so it cannot turn on-time work into late work.
     """
+    rules = rules_for(assignment)
     ext = db.session.scalar(
         select(Extension).filter_by(student_id=student.id, assignment_id=assignment.id)
     )
-    if ext is None or (assignment.due_at is not None and ext.due_at <= assignment.due_at):
-        return Deadlines(assignment.due_at, assignment.hard_deadline_at)
+    if ext is None or (rules.due_at is not None and ext.due_at <= rules.due_at):
+        return Deadlines(rules.due_at, rules.hard_deadline_at)
     return Deadlines(ext.due_at, extended_hard_deadline(assignment, ext.due_at), extended=True)
 
 
@@ -131,10 +134,11 @@ def extended_hard_deadline(assignment: Assignment, due_at: datetime) -> datetime
     It moves by the same amount as the due date (``hard + (due_at - course due)``), and is never
     before ``due_at``; None when the assignment has no hard deadline.
     """
-    hard = assignment.hard_deadline_at
+    rules = rules_for(assignment)
+    hard = rules.hard_deadline_at
     if hard is None:
         return None
-    shift = due_at - assignment.due_at if assignment.due_at else timedelta(0)
+    shift = due_at - rules.due_at if rules.due_at else timedelta(0)
     return max(hard, hard + shift, due_at)
 
 
@@ -146,14 +150,16 @@ def late_days(submitted_at: datetime, due_at: datetime | None) -> int:
 
 
 def late_penalty_percent(assignment: Assignment, days_late: int) -> float:
-    """Return the percentage deducted for ``days_late`` started days (capped by the manifest).
+    """Return the percentage deducted for ``days_late`` started days, capped.
 
+    The late policy is the effective one (:func:`grader.course.rules.rules_for`);
     ``late_max_percent`` of 0 means no cap below 100 %.
     """
     if days_late <= 0:
         return 0.0
-    cap = assignment.late_max_percent if assignment.late_max_percent > 0 else 100.0
-    return min(days_late * assignment.late_percent_per_day, cap, 100.0)
+    rules = rules_for(assignment)
+    cap = rules.late_max_percent if rules.late_max_percent > 0 else 100.0
+    return min(days_late * rules.late_percent_per_day, cap, 100.0)
 
 
 def attempts_used(student: User, assignment: Assignment) -> int:
@@ -243,9 +249,10 @@ def check_rules(student: User, assignment: Assignment, now: datetime) -> None:
             f"The hard deadline of '{assignment.title}' was {iso(deadlines.hard_deadline_at)}; "
             "submissions are no longer accepted. Ask your instructor about an extension."
         )
-    if assignment.max_attempts and attempts_used(student, assignment) >= assignment.max_attempts:
+    max_attempts = rules_for(assignment).max_attempts
+    if max_attempts and attempts_used(student, assignment) >= max_attempts:
         raise AttemptsExhausted(
-            f"You have used all {assignment.max_attempts} attempts for '{assignment.title}'. "
+            f"You have used all {max_attempts} attempts for '{assignment.title}'. "
             "Your best or last graded attempt counts, as the assignment page says."
         )
     if assignment.rate_limit_max:
@@ -489,15 +496,16 @@ def check_extension(assignment: Assignment, due_at: datetime, *, now: datetime |
     ``confirm_past``. Raises :class:`GradeChangeRefused` / :class:`NeedsConfirmation`.
     """
     now = now or utcnow()
+    course_due = rules_for(assignment).due_at
     if due_at.tzinfo is None:
         raise GradeChangeRefused("The new due date has no time zone; enter it in UTC.")
-    if assignment.due_at is None:
+    if course_due is None:
         raise GradeChangeRefused(f"'{assignment.title}' has no due date, so nothing is late "
                                  "and no extension is needed.")
-    if due_at <= assignment.due_at:
+    if due_at <= course_due:
         raise GradeChangeRefused(
             f"An extension can only move the due date later: {due_at:%Y-%m-%d %H:%M} UTC is not "
-            f"after the course due date {assignment.due_at:%Y-%m-%d %H:%M} UTC. To give the "
+            f"after the course due date {course_due:%Y-%m-%d %H:%M} UTC. To give the "
             "student the course due date back, remove the extension.")
     if due_at < now and not confirm_past:
         raise NeedsConfirmation(
@@ -549,7 +557,7 @@ def remove_extension(instructor: User, student: User, assignment: Assignment,
     if ext is None:
         raise GradeChangeRefused(f"{student.username} has no extension on '{assignment.title}'.")
     audit("extension_removed", actor=instructor, student_id=student.id,
-          assignment_id=assignment.id, old=iso(ext.due_at), new=iso(assignment.due_at),
+          assignment_id=assignment.id, old=iso(ext.due_at), new=iso(rules_for(assignment).due_at),
           reason=reason)
     db.session.delete(ext)
     db.session.commit()
@@ -574,8 +582,9 @@ def feedback_for(user: User, submission: Submission, now: datetime | None = None
     """Return the per-test results ``user`` may see for ``submission``.
 
     Staff (instructors, TAs) see everything. For a student, a test whose visibility is not ``visible`` shows
-    only passed/failed (no points, feedback or diagnosis) unless the manifest's
-    ``hidden_feedback`` is ``always``, or ``after_due_date`` and the student's due date passed;
+    only passed/failed (no points, feedback or diagnosis) until hidden-test results are
+    released (:meth:`grader.course.rules.Rules.released`: the course setting, else the
+    manifest's ``hidden_feedback``: now, at the student's due date, or by hand);
     then it shows its points and the engine's fixed-word feedback, still never a diagnosis
     (its evidence is computed from the student's answers on hidden inputs and could encode
     them), ``staff_feedback`` or its duration (a submission can time a hidden call to read a
@@ -588,9 +597,8 @@ def feedback_for(user: User, submission: Submission, now: datetime | None = None
     if user.is_staff:
         return results
     now = now or utcnow()
-    policy = submission.assignment.hidden_feedback
     due = deadlines_for(submission.student, submission.assignment).due_at
-    revealed = policy == "always" or (policy == "after_due_date" and due is not None and now >= due)
+    revealed = rules_for(submission.assignment).released(now, due)
     for r in results:
         r.pop("staff_feedback", None)  # the engine's full hidden-test feedback: instructors only
     shown = []

@@ -5,8 +5,10 @@ import math
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateTimeLocalField, FloatField, PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, StopValidation
+from wtforms import (BooleanField, DateTimeLocalField, FloatField, HiddenField, IntegerField, PasswordField,
+                     SelectField, StringField, TextAreaField)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 
 def finite(form, field) -> None:
@@ -80,3 +82,35 @@ class PasswordResetForm(FlaskForm):
                         render_kw={"autocomplete": "new-password"})
     confirm = PasswordField("New password again", validators=[DataRequired()],
                             render_kw={"autocomplete": "new-password"})
+def percentage(form, field) -> None:
+    """WTForms validator: a finite percentage in [0, 100]."""
+    if field.data is not None and (not math.isfinite(field.data) or not 0 <= field.data <= 100):
+        raise StopValidation(f"{field.label.text} must be a percentage from 0 to 100, not {field.data}.")
+
+
+class SettingsForm(FlaskForm):
+    """An assignment's course settings (instructors): dates in UTC, attempts, late policy,
+    release of hidden-test results, and the reason kept in the history. ``confirm`` is set by
+    the preview page's "Save" button (the first POST only previews)."""
+
+    due_at = DateTimeLocalField("Due date (UTC)", format="%Y-%m-%dT%H:%M",
+                                validators=[Optional()])
+    hard_deadline_at = DateTimeLocalField("Hard deadline (UTC, empty = none)",
+                                          format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    max_attempts = IntegerField("Attempt limit (0 = unlimited)",
+                                validators=[InputRequired(), NumberRange(min=0, max=1000)])
+    late_percent_per_day = FloatField("Late penalty per started day (%)",
+                                      validators=[InputRequired(), percentage])
+    late_max_percent = FloatField("Late penalty cap (%, 0 = no cap)",
+                                  validators=[InputRequired(), percentage])
+    hidden_release = SelectField("Release hidden-test results", choices=[
+        SelectChoice("now", "now"), SelectChoice("due_date", "at the due date (each student's own)"),
+        SelectChoice("manual", "by hand (Release button)")])
+    reason = StringField("Reason (kept in the history)", validators=[DataRequired(), Length(max=2000)])
+    confirm = HiddenField()
+
+
+class ReasonForm(FlaskForm):
+    """A button with a reason (release hidden-test results, back to the manifest's values)."""
+
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])

@@ -14,9 +14,10 @@ from grader.course.models import Submission, User, utcnow
 
 TABLES = {"user", "assignment", "submission", "grading_run", "score_override", "extension",
           "similarity_report", "lti_registration", "lti_identity", "lti_grade_link", "audit_event",
-          "password_reset", "alembic_version"}
+          "password_reset", "assignment_settings", "regrade_request", "alembic_version"}
 # The schema before the audit table (issue 14); upgrading to head also runs e5b17a3c9d42 (TA,
-# sections) and a9e4c7d21b55 (password reset links, password audit kinds).
+# sections), a9e4c7d21b55 (password reset links, password audit kinds) and a8e4c61d2f57 (course
+# settings, regrade requests).
 BEFORE_ISSUE_14 = "d7a3b2c9e014"
 PREVIOUS_HEAD = "e5b17a3c9d42"  # main's head before a9e4c7d21b55
 
@@ -155,3 +156,46 @@ def test_password_reset_migration_on_sqlite(tmp_path):
 def test_password_reset_migration_on_postgresql(make_postgres_database):
     url = make_postgres_database("gradelab_webtest_reset")
     password_reset_migration_check(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+BEFORE_SETTINGS = "a9e4c7d21b55"  # the head before course settings and regrade requests
+
+
+def upgrade_from_before_settings_and_check(uri: str) -> None:
+    """From the password-reset head: audit rows survive the new kind CHECK; new kinds are
+    accepted; a downgrade drops the new tables and the rows of new kinds only."""
+    from sqlalchemy import text
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
+    with app.app_context():
+        upgrade(revision=BEFORE_SETTINGS)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO audit_event (created_at, kind, reason) "
+                              "VALUES ('2026-01-01', 'release', 'kept')"))
+        upgrade()
+        with db.engine.begin() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+            conn.execute(text("INSERT INTO audit_event (created_at, kind, reason) "
+                              "VALUES ('2026-01-02', 'setting', 'new kind')"))
+            with pytest.raises(Exception, match="(?i)check"):
+                with conn.begin_nested():
+                    conn.execute(text("INSERT INTO audit_event (created_at, kind, reason) "
+                                      "VALUES ('2026-01-02', 'unknown', 'refused')"))
+        downgrade(revision=BEFORE_SETTINGS)
+        with db.engine.connect() as conn:
+            assert {"assignment_settings", "regrade_request"}.isdisjoint(
+                inspect(conn).get_table_names())
+            assert conn.execute(text("SELECT reason FROM audit_event")).scalars().all() == ["kept"]
+        db.session.remove()
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_upgrade_from_before_course_settings_on_sqlite(tmp_path):
+    upgrade_from_before_settings_and_check(f"sqlite:///{tmp_path / 'settings.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_upgrade_from_before_course_settings_on_postgresql(make_postgres_database):
+    url = make_postgres_database("gradelab_webtest_settings")
+    upgrade_from_before_settings_and_check(url.replace("postgresql://", "postgresql+psycopg://", 1))

@@ -171,6 +171,48 @@ def test_regrade_one_submission(app, client, login, course, role, ada, bob):
                   data={"csrf_token": token(c)}).status_code == bob
 
 
+@pytest.mark.parametrize(("role", "page", "change"), [
+    ("student", 404, 404), ("ta_a", 403, 403), ("ta_all", 403, 403), ("instructor", 200, 302),
+])
+def test_assignment_settings(app, client, login, course, role, page, change):
+    """Deadlines, attempt limit, late policy, release: instructors only (a TA gets 403)."""
+    from grader.course.models import Assignment
+
+    with app.app_context():
+        due = db.session.get(Assignment, course["aid"]).due_at.strftime("%Y-%m-%dT%H:%M")
+    c = as_role(client, login, role)
+    assert c.get("/instructor/assignments/mlp/settings").status_code == page
+    response = c.post("/instructor/assignments/mlp/settings", data={
+        "csrf_token": token(c), "due_at": due, "max_attempts": "9", "late_percent_per_day": "0",
+        "late_max_percent": "0", "hidden_release": "due_date", "reason": "more tries",
+        "confirm": "yes"})
+    assert response.status_code == change
+    with app.app_context():
+        rows = [(e.kind, e.actor.username) for e in db.session.query(AuditEvent)]
+        assert rows == ([("setting", "prof")] if change == 302 else [])
+
+
+@pytest.mark.parametrize(("role", "status"), [
+    ("student", 404), ("ta_a", 403), ("ta_all", 403), ("instructor", 302),
+])
+def test_release_hidden_results(app, client, login, course, role, status):
+    from grader.course import course_settings
+    from grader.course.models import Assignment
+    from grader.course.rules import rules_for
+
+    with app.app_context():
+        assignment = db.session.get(Assignment, course["aid"])
+        prof = db.session.query(User).filter_by(username="prof").one()
+        course_settings.save_rules(prof, assignment, rules_for(assignment).with_changes(
+            hidden_release="manual"), "by hand")
+    c = as_role(client, login, role)
+    assert c.post("/instructor/assignments/mlp/settings/release",
+                  data={"csrf_token": token(c)}).status_code == status
+    with app.app_context():
+        assert db.session.query(AuditEvent).filter_by(kind="release").count() == \
+            (1 if status == 302 else 0)
+
+
 def test_ta_sees_no_regrade_all_button(client, login, course):
     html = as_role(client, login, "ta_all").get("/instructor/assignments/mlp").get_data(as_text=True)
     assert "Regrade every submission" not in html and "Every submission, old vs new score" in html
