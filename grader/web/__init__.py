@@ -34,11 +34,12 @@ def _security_headers(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Bind extensions, import the models and register every blueprint on ``app``."""
     from grader.course import models  # noqa: F401  (the tables, before the app first uses db)
-    from grader.web import admin, api, auth, errors, extensions, instructor, lti, ops, similarity, student
+    from grader.web import (admin, api, auth, errors, extensions, instructor, lti, ops,
+                            regrade_requests, similarity, student)
 
     extensions.init_app(app)
-    for blueprint in (auth.bp, student.bp, instructor.bp, admin.bp, similarity.bp, lti.bp, api.bp,
-                      ops.bp):
+    for blueprint in (auth.bp, student.bp, instructor.bp, admin.bp, regrade_requests.bp,
+                      similarity.bp, lti.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
     from grader.web.cli import register as register_commands

@@ -114,3 +114,20 @@ class ReasonForm(FlaskForm):
     """A button with a reason (release hidden-test results, back to the manifest's values)."""
 
     reason = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
+
+
+class RegradeRequestForm(FlaskForm):
+    """A student's question about one test of one submission (choices: the submission's tests)."""
+
+    test = SelectField("Test", validators=[DataRequired()])
+    message = TextAreaField("Your question", validators=[DataRequired(), Length(max=2000)])
+
+
+class RegradeAnswerForm(FlaskForm):
+    """Staff's answer to a regrade request: words only, a regrade, or a manual score."""
+
+    answer = TextAreaField("Answer (the student sees it)", validators=[DataRequired(), Length(max=2000)])
+    action = SelectField("Action", choices=[
+        SelectChoice("answer", "answer only"), SelectChoice("regrade", "answer and regrade the submission"),
+        SelectChoice("override", "answer and set a manual score")])
+    score = FloatField("Manual score (points)", validators=[Optional(), finite])

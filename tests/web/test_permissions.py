@@ -213,6 +213,60 @@ def test_release_hidden_results(app, client, login, course, role, status):
             (1 if status == 302 else 0)
 
 
+@pytest.mark.parametrize(("role", "status", "seen"), [
+    ("student", 404, None), ("ta_a", 200, {"ada"}), ("ta_all", 200, {"ada", "bob"}),
+    ("instructor", 200, {"ada", "bob"}),
+])
+def test_regrade_request_queue(app, client, login, course, role, status, seen):
+    from grader.course import regrade_requests as rr
+
+    with app.app_context():
+        ids = {}
+        for name in ("ada", "bob"):
+            sub = db.session.get(Submission, course[f"{name}_sub"])
+            ids[name] = rr.ask(sub.student, sub, "forward: values", f"{name} asks").id
+    response = as_role(client, login, role).get("/instructor/regrade-requests")
+    assert response.status_code == status
+    if seen is not None:
+        html = response.get_data(as_text=True)
+        assert {n for n in ids if f'id="request-{ids[n]}"' in html} == seen
+
+
+@pytest.mark.parametrize(("role", "ada", "bob"), [
+    ("student", 404, 404), ("ta_a", 302, 404), ("ta_all", 302, 302), ("instructor", 302, 302),
+])
+def test_answer_regrade_request(app, client, login, course, role, ada, bob):
+    from grader.course import regrade_requests as rr
+
+    with app.app_context():
+        ids = {}
+        for name in ("ada", "bob"):
+            sub = db.session.get(Submission, course[f"{name}_sub"])
+            ids[name] = rr.ask(sub.student, sub, "forward: values", f"{name} asks").id
+    c = as_role(client, login, role)
+    for name, expected in (("ada", ada), ("bob", bob)):
+        rid = ids[name]
+        assert c.post(f"/instructor/regrade-requests/{rid}", data={
+            "csrf_token": token(c), f"r{rid}-answer": "checked", f"r{rid}-action": "answer"}
+        ).status_code == expected
+    with app.app_context():
+        answers = [e.actor.username for e in db.session.query(AuditEvent).filter_by(
+            kind="regrade_answer")]
+        assert answers == [LOGIN[role]] * [ada, bob].count(302)
+
+
+@pytest.mark.parametrize(("role", "own", "other"), [
+    ("student", 302, 404), ("ta_a", 404, 404), ("instructor", 404, 404),
+])
+def test_ask_for_a_regrade(app, client, login, course, role, own, other):
+    """Only the owner of a graded submission asks; staff see the page but have no form (404)."""
+    c = as_role(client, login, role)
+    for key, expected in (("ada_sub", own), ("bob_sub", other)):
+        assert c.post(f"/submissions/{course[key]}/regrade-requests", data={
+            "csrf_token": token(c), "rr-test": "forward: values", "rr-message": "why?"}
+        ).status_code == expected
+
+
 def test_ta_sees_no_regrade_all_button(client, login, course):
     html = as_role(client, login, "ta_all").get("/instructor/assignments/mlp").get_data(as_text=True)
     assert "Regrade every submission" not in html and "Every submission, old vs new score" in html
