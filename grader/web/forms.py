@@ -131,3 +131,15 @@ class RegradeAnswerForm(FlaskForm):
         SelectChoice("answer", "answer only"), SelectChoice("regrade", "answer and regrade the submission"),
         SelectChoice("override", "answer and set a manual score")])
     score = FloatField("Manual score (points)", validators=[Optional(), finite])
+
+
+class RegradeForm(FlaskForm):
+    """Regrade many submissions of an assignment: the scope, the students for ``students``;
+    ``confirm`` is set by the confirmation page (the first POST only counts and estimates)."""
+
+    scope = SelectField("What to regrade", default="all", choices=[
+        SelectChoice("all", "every submission"), SelectChoice("counted", "counted attempts only"),
+        SelectChoice("students", "selected students (all their submissions)")])
+    students = TextAreaField("Students (usernames, one per line or separated by commas)",
+                             validators=[Optional(), Length(max=100_000)])
+    confirm = HiddenField()

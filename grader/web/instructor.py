@@ -15,11 +15,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from grader.diagnosis.classroom import chart_rows, class_mistakes, diagnoses_by_student  # issue 6
-from grader.course import services
+from grader.course import bulk_regrade, services
 from grader.web.auth import staff_required
 from grader.web.charts import histogram_svg, pass_rate_svg
 from grader.course.db import db
-from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm, RemoveForm
+from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm, RegradeForm, RemoveForm
 from grader.course.gradebook import build_gradebook, gradebook_csv, students_for
 from grader.course.models import Assignment, Extension, ScoreOverride, Submission, User
 from grader.course.stats import assignment_stats
@@ -276,23 +276,53 @@ def student_context(person: User) -> dict:
             "remove_form": RemoveForm(prefix="rm"), "reset_form": ConfirmForm()}
 
 
+def _regrade_subs(assignment: Assignment) -> list[Submission]:
+    seen = {s.id for s in scoped_students()}
+    return [s for s in db.session.scalars(select(Submission).filter_by(assignment_id=assignment.id)
+                                          .order_by(Submission.student_id, Submission.attempt))
+            if s.student_id in seen]
+
+
 @bp.route("/assignments/<slug>/regrade", methods=["GET", "POST"])
 @staff_required
 def regrade_assignment(slug: str):
-    """POST: requeue every finished submission. GET: old vs new score of each submission."""
+    """GET: old vs new score of each submission (updates itself while jobs run) and, for
+    instructors, the regrade form. POST: count the jobs of the chosen scope (every submission,
+    counted attempts only, selected students) and show the estimate to confirm; POST with
+    ``confirm``: requeue them (audited)."""
     assignment = get_assignment(slug)
-    form = ConfirmForm()
+    form = RegradeForm()
     if request.method == "POST":
         instructor_only()
-    if form.validate_on_submit():
-        done = services.regrade_assignment(assignment, current_user)
-        flash(f"{len(done)} submission(s) of {assignment.slug} queued for regrading.", "info")
+        if not form.validate_on_submit():
+            flash("Nothing regraded: the form expired or a field is invalid; try again.", "error")
+            return redirect(url_for("instructor.regrade_assignment", slug=slug)), 303
+        try:
+            subs = bulk_regrade.select_submissions(current_user, assignment, form.scope.data,
+                                                   form.students.data or "")
+        except services.GradeChangeRefused as exc:
+            flash(f"Nothing regraded: {exc}", "error")
+            return render_template("instructor/regrade.html", assignment=assignment,
+                                   subs=_regrade_subs(assignment), form=form), 400
+        if form.confirm.data != "yes":
+            form.confirm.data = "yes"
+            return render_template(
+                "instructor/regrade_confirm.html", assignment=assignment, form=form,
+                subs=subs, scope_label=bulk_regrade.SCOPES[form.scope.data],
+                estimate=bulk_regrade.estimate(assignment, len(subs)))
+        done = bulk_regrade.regrade_selected(current_user, assignment, subs, form.scope.data)
+        flash(f"{done} submission(s) of {assignment.slug} queued for regrading "
+              f"({bulk_regrade.SCOPES[form.scope.data]}).", "info")
         return redirect(url_for("instructor.regrade_assignment", slug=slug))
-    seen = {s.id for s in scoped_students()}
-    subs = [s for s in db.session.scalars(select(Submission).filter_by(assignment_id=assignment.id)
-                                          .order_by(Submission.student_id, Submission.attempt))
-            if s.student_id in seen]
-    return render_template("instructor/regrade.html", assignment=assignment, subs=subs, form=form)
+    return render_template("instructor/regrade.html", assignment=assignment,
+                           subs=_regrade_subs(assignment), form=form)
+
+
+@bp.route("/assignments/<slug>/regrade.json")
+@staff_required
+def regrade_progress(slug: str):
+    """The comparison page's rows as JSON (status, previous and latest score) for polling."""
+    return jsonify(bulk_regrade.progress(_regrade_subs(get_assignment(slug))))
 
 
 @bp.route("/submissions/<int:submission_id>/regrade", methods=["POST"])

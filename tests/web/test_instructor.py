@@ -74,16 +74,21 @@ def test_regrade_one_submission_requeues_it_and_keeps_the_old_run(app, client, c
 
 def test_regrade_all_and_old_vs_new_scores(app, client, course):
     page = client.get("/instructor/assignments/mlp").get_data(as_text=True)
-    response = client.post("/instructor/assignments/mlp/regrade",
-                           data={"csrf_token": csrf_from(page)}, follow_redirects=True)
+    confirm = client.post("/instructor/assignments/mlp/regrade",
+                          data={"csrf_token": csrf_from(page)}).get_data(as_text=True)
+    assert '<dd class="jobs">2</dd>' in confirm and "Regrade 2 submissions" in confirm
+    with app.app_context():  # asking is not doing
+        assert db.session.query(Submission).filter_by(status="queued").count() == 0
+    response = client.post("/instructor/assignments/mlp/regrade", data={
+        "csrf_token": csrf_from(page), "confirm": "yes", "scope": "all"}, follow_redirects=True)
     assert "2 submission(s) of mlp queued for regrading" in response.get_data(as_text=True)
     with app.app_context():  # a worker finishes the regrade of attempt 1 with a better score
         sub = db.session.get(Submission, course["first"])
         sub.record_run(GradingRun.from_report(report_for("mlp", (6.0, 2.0))))
         db.session.commit()
     html = client.get("/instructor/assignments/mlp/regrade").get_data(as_text=True)
-    assert '<td class="num">6</td>' in html and '<td class="num">8</td>' in html
-    assert '<td class="num">+2</td>' in html
+    assert '<td class="num previous">6</td>' in html and '<td class="num latest">8</td>' in html
+    assert '<td class="num change">+2</td>' in html
 
 
 def test_override_is_marked_and_survives_a_regrade(app, client, course):

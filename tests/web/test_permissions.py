@@ -154,7 +154,7 @@ def test_extension(app, client, login, course, role, ada, bob):
 def test_regrade_every_submission_is_for_instructors(app, client, login, course, role, status):
     c = as_role(client, login, role)
     assert c.post("/instructor/assignments/mlp/regrade",
-                  data={"csrf_token": token(c)}).status_code == status
+                  data={"csrf_token": token(c), "confirm": "yes"}).status_code == status
     with app.app_context():
         queued = db.session.query(Submission).filter_by(status="queued").count()
     assert queued == (2 if status == 302 else 0)
