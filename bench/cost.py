@@ -17,7 +17,14 @@ warm-up run per file:
   (trusted side: reference solutions, central differences, comparisons), ``diagnosis``, and
   ``setup`` (loading the assignment): from the run's ``Report.phases`` (``grader.engine.phases``;
   student CPU = the sandboxed child's, trusted CPU = the worker's);
-* ``store``: ``finished_at`` - ``started_at`` - grading time (claim commit, result transaction).
+* ``store``: ``finished_at`` - ``started_at`` - grading time (claim commit, result transaction);
+  CPU = the worker processes' CPU during the submission (``/proc``, main and pool processes,
+  all threads) minus the engine's trusted phases: Celery's receipt of the job, the claim, the
+  result transaction, metrics;
+* CPU of ``queue wait`` is the bench's own ``redis-server``'s; both this and ``store``'s are
+  minus their idle rate (measured for 5 s after a first grading) times the submission's
+  duration. ``numpy import``'s CPU is the sandbox's until its ready frame (interpreter, numpy,
+  child; pre-started by the pool). PostgreSQL's backends are shared and not counted.
 
 Overhead = everything but the student's own compute (student import + student compute) divided
 by the student's compute, on wall time and on CPU time (CPU where it is measured). Goal for
@@ -156,6 +163,31 @@ class Stack:
         return tokens
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads, not reaped children) of process ``pid``."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_cpu(stack: Stack) -> float:
+    """CPU seconds of the Celery worker processes: each main process and its pool processes
+    (its direct children; the sandboxes below them are counted by the engine's phases)."""
+    total = 0.0
+    for proc in stack.workers:
+        total += proc_cpu(proc.pid)
+        try:
+            for tid in os.listdir(f"/proc/{proc.pid}/task"):
+                with open(f"/proc/{proc.pid}/task/{tid}/children", "rb") as f:
+                    total += sum(proc_cpu(int(c)) for c in f.read().split())
+        except OSError:
+            pass
+    return total
+
+
 def post(client, token: str, slug: str, source: str) -> tuple[int, float, float]:
     """POST one file through the API; return (submission id, wall s, CPU s of this process)."""
     t0, c0 = time.perf_counter(), time.process_time()
@@ -192,13 +224,29 @@ def wait_final(app, sid: int, timeout: float = 600.0) -> dict:
         time.sleep(0.05)
 
 
-def measure(stack: Stack, slug: str, source: str, runs: int, token: str) -> dict[str, tuple]:
+def idle_rates(stack: Stack, seconds: float = 5.0) -> tuple[float, float]:
+    """CPU seconds per second of the idle worker and ``redis-server`` (housekeeping: Celery's
+    heartbeats and broker polls, Redis's cron); ``measure`` subtracts them, so that the
+    ``store`` and ``queue wait`` CPU is what a submission adds."""
+    w0, r0, t0 = worker_cpu(stack), proc_cpu(stack.redis.pid), time.monotonic()
+    time.sleep(seconds)
+    elapsed = time.monotonic() - t0
+    return ((worker_cpu(stack) - w0) / elapsed, (proc_cpu(stack.redis.pid) - r0) / elapsed)
+
+
+def measure(stack: Stack, slug: str, source: str, runs: int, token: str,
+            idle: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple]:
     """Median (wall, cpu) per phase over ``runs`` submissions after one warm-up."""
     client = stack.app.test_client()
     samples: dict[str, list[tuple[float, float | None]]] = {p: [] for p in PHASES}
     for i in range(runs + 1):
+        w0, r0, t0 = worker_cpu(stack), proc_cpu(stack.redis.pid), time.monotonic()
         sid, wall, cpu = post(client, token, slug, source)
         row = wait_final(stack.app, sid)
+        time.sleep(0.3)  # the worker's last statements after the run is final
+        elapsed = time.monotonic() - t0
+        worker = worker_cpu(stack) - w0 - idle[0] * elapsed
+        redis = max(proc_cpu(stack.redis.pid) - r0 - idle[1] * elapsed, 0.0)
         if i == 0:
             continue  # warm-up: first load of the assignment in the worker process
         ph = row["phases"]
@@ -209,12 +257,16 @@ def measure(stack: Stack, slug: str, source: str, runs: int, token: str) -> dict
 
         samples["upload+commit"].append((wall, cpu))
         samples["queue wait"].append(
-            ((row["started_at"] - row["queued_at"]).total_seconds(), None))
+            ((row["started_at"] - row["queued_at"]).total_seconds(), redis))
         for name in ("setup", "sandbox start", "numpy import", "student import",
                      "student compute", "checks", "diagnosis"):
             samples[name].append(engine(name.replace(" ", "_")))
         grading = (row["finished_at"] - row["started_at"]).total_seconds()
-        samples["store"].append((max(grading - row["duration_s"], 0.0), None))
+        # The worker's CPU that no engine phase holds: Celery receiving the job, the claim,
+        # the result transaction, metrics (and its idle housekeeping meanwhile).
+        trusted = sum(engine(n)[1] or 0.0 for n in ("setup", "checks", "diagnosis"))
+        samples["store"].append((max(grading - row["duration_s"], 0.0),
+                                 max(worker - trusted, 0.0)))
     out = {}
     for name, values in samples.items():
         walls = [w for w, _ in values]
@@ -242,11 +294,15 @@ def main(argv: list[str] | None = None) -> int:
         token = stack.make_students(1)[0]
         tokens = iter(stack.make_students(2 * len(args.slugs)))
         table = {}
+        # One grading first (the worker boots, its sandbox pool fills), then the idle rates.
+        measure(stack, args.slugs[0], reference(args.slugs[0]), 0, token)
+        time.sleep(2.0)
+        idle = idle_rates(stack)
+        print(f"idle CPU per second (subtracted): worker {idle[0]:.4f}, redis {idle[1]:.4f}")
         for slug in args.slugs:
             for kind, source in (("reference", reference(slug)), ("buggy", buggy(slug))):
-                table[(slug, kind)] = measure(stack, slug, source, args.runs, next(tokens))
+                table[(slug, kind)] = measure(stack, slug, source, args.runs, next(tokens), idle)
                 print_one(slug, kind, table[(slug, kind)])
-        del token
     finally:
         stack.close()
     print("\nOverhead = (all phases but student import + compute) / (student import + compute)")

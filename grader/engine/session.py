@@ -29,6 +29,10 @@ from grader.engine.protocol import decode_message, encode_message
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
+#: Longest wait between two CPU reads while a call runs: far from its CPU and wall limits, the
+#: session waits up to this long (reads cost CPU: a cgroup file each), and ever shorter, down to
+#: POLL_S, as the call nears a limit (see ``_receive``).
+MAX_POLL_S = 0.5
 #: Bytes of the student's own output (stdout + stderr) kept for the report: the last 4 KiB.
 STUDENT_OUTPUT_BYTES = 4096
 IMPORT_CPU_S = 10.0
@@ -400,11 +404,12 @@ class Session:
                         f", of which {cpu_limit:.1f} s CPU were left")
         else:
             cpu_text = cpu_limit_text(cpu_limit)
+        poll = POLL_S
         while True:
             try:
                 t_read = time.process_time()
                 try:
-                    payload = handle.recv(POLL_S)
+                    payload = handle.recv(poll)
                 finally:  # copying a frame in is reading too (waiting costs no CPU)
                     self.reading_cpu_s += time.process_time() - t_read
                 break
@@ -422,6 +427,8 @@ class Session:
                         f"Time limit exceeded while {doing}: {hit}. Look for an endless loop, "
                         "a sleep, or Python loops where numpy would do.",
                         kind="timeout", child_lost=True) from None
+                used = cpu - cpu0 if cpu is not None and cpu0 is not None else 0.0
+                poll = _next_poll(cpu_limit - used, wall_limit - (time.monotonic() - t0))
             except EOFError:
                 reason = handle.death_reason() or "it exited"
                 self._lose()
@@ -441,6 +448,14 @@ class Session:
             self._lose()
             raise StudentCallError(f"Your code sent an unreadable reply while {doing} ({exc}).",
                                    kind="protocol", child_lost=True) from None
+
+
+def _next_poll(cpu_left: float, wall_left: float) -> float:
+    """Seconds to wait for a reply before the next limit check: an eighth of the call's CPU
+    seconds left (its processes together use CPU at most a few times as fast as the wall clock
+    runs), never past its wall limit, between POLL_S and MAX_POLL_S. A reply is read as soon
+    as it comes whatever the wait; only the checks of a call still running become rarer."""
+    return max(POLL_S, min(MAX_POLL_S, cpu_left / 8.0, wall_left))
 
 
 def _delta(handle: ChildHandle | None, cpu0: float | None) -> float | None:
