@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from grader.course.db import db
-from grader.course.models import AssignmentSettings, Assignment, AuditEvent, Submission, User, iso, utcnow
+from grader.course.models import AssignmentSettings, Assignment, AuditEvent, Submission, User, utcnow
 from grader.course.rules import (
     FIELD_LABELS,
     PENALTY_FIELDS,
@@ -223,7 +223,7 @@ def release_hidden_results(actor: User, assignment: Assignment, reason: str = ""
         assignment.settings = row
     row.released_at, row.updated_by_id, row.updated_at = now, actor.id, now
     audit("release", actor=actor, assignment_id=assignment.id, old="hidden-test results: not released",
-          new=f"hidden-test results: released {iso(now)}",
+          new=f"hidden-test results: released {now:%Y-%m-%d %H:%M:%S} UTC",
           reason=(reason or "").strip() or "released by hand")
     db.session.commit()
     log.info("%s released the hidden-test results of %s", actor.username, assignment.slug)
