@@ -1,11 +1,17 @@
-"""Benchmark misconception diagnosis on the mutant corpus (issue 6).
+"""Benchmark misconception diagnosis on both corpora (issues 6 and 13).
 
-Runs the grading engine over every planted-mistake mutant and every correct rewrite of
-``grader.diagnosis.corpus`` (plus the reference solutions themselves) and prints:
-share of buggy submissions whose top diagnosis names the planted mistake, share with no
-diagnosis, number of wrong diagnoses, and number of diagnoses on correct submissions.
+1. The mutant corpus (``grader.diagnosis.corpus``, written together with the diagnoses): runs the
+   grading engine over every planted-mistake mutant and every correct rewrite (plus the
+   reference solutions themselves) and prints the share of buggy submissions whose top diagnosis
+   names the planted mistake, the share with no diagnosis, wrong diagnoses, and diagnoses on
+   correct submissions.
+2. The frozen fresh corpus (``bench/corpus_fresh``, written by someone who had not read the
+   diagnoses): every file graded with every test, judged against its ``# label:`` lines by the
+   fixed rule of ``bench/fresh_corpus.py`` (diagnosis key -> corpus vocabulary, function, blocks).
 
-    .venv/bin/python bench/diagnosis.py [--sandbox] [--slug mlp_backprop] [-v]
+For both, per assignment and in total: named correctly / named wrongly / not named.
+
+    .venv/bin/python bench/diagnosis.py [--sandbox] [--slug mlp_backprop] [--corpus both|mutants|fresh] [-v]
 
 Prints figures; asserts nothing. ``--sandbox`` uses the default (bubblewrap) launcher; the
 default is the plain launcher, since the corpus is our own trusted code.
@@ -72,7 +78,8 @@ def external_suite(launcher, verbose: bool) -> None:
         source = mutant.apply((REPO / "reference_solutions" / f"{mutant.slug}.py").read_text())
         report = grade_source(mutant.slug, source, launcher=launcher, seed_key=b"bench-diagnosis")
         found = [d for t in report.tests if t.status != "passed" for d in t.diagnosis]
-        mistakes = [d["key"] for d in found if d.get("kind") == "mistake"] or [d["key"] for d in found]
+        # notes ("matches no single mistake") and localisations name no mistake: never wrong
+        mistakes = [d["key"] for d in found if d.get("kind", "mistake") == "mistake"]
         expected = EXTERNAL_KEYS.get(mutant.id)
         top = mistakes[0] if mistakes else None
         if expected is None and mutant.id not in EXTERNAL_NOT_MISCONCEPTIONS:
@@ -80,7 +87,7 @@ def external_suite(launcher, verbose: bool) -> None:
                   f"(diagnosed {sorted(set(mistakes))}); not counted")
             continue
         if expected is None:
-            silent_other += not found
+            silent_other += not mistakes
             wrong += len(mistakes)
         else:
             planted += 1
@@ -90,7 +97,8 @@ def external_suite(launcher, verbose: bool) -> None:
             print(f"engine suite: {mutant.id:45s} expected={expected} top={top} all={sorted(set(mistakes))}")
     others = sum(m.id in EXTERNAL_NOT_MISCONCEPTIONS for m in module.MUTANTS)
     print(f"engine's own mutant suite: top diagnosis names the planted mistake {named}/{planted}; "
-          f"no diagnosis on {silent_other}/{others} non-misconception faults; wrong diagnoses {wrong}")
+          f"no mistake named on {silent_other}/{others} non-misconception faults; wrong diagnoses {wrong} "
+          f"(notes that name no mistake are not counted)")
 
 
 HOOK_TIMES: list[float] = []
@@ -120,6 +128,8 @@ def main() -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="one line per entry")
     parser.add_argument("--no-external", action="store_true",
                         help="skip the engine's own mutant suite (tests/engine/engine_mutants.py)")
+    parser.add_argument("--corpus", choices=("both", "mutants", "fresh"), default="both",
+                        help="which corpus to grade (default both)")
     opts = parser.parse_args()
     launcher = None
     if not opts.sandbox:
@@ -127,6 +137,50 @@ def main() -> None:
         launcher = PlainLauncher()
 
     _time_the_hook()
+    if opts.corpus in ("both", "mutants"):
+        mutant_corpus(opts, launcher)
+    if opts.corpus in ("both", "fresh"):
+        fresh(opts, launcher)
+
+
+def _table(title: str, rows: dict[str, dict[str, int]]) -> None:
+    """Print named correctly / named wrongly / not named per assignment and in total."""
+    total = {k: sum(r[k] for r in rows.values()) for k in ("named", "wrong", "none")}
+    print(title)
+    for slug, r in [*sorted(rows.items()), ("total", total)]:
+        n = sum(r.values()) or 1
+        print(f"  {slug:13s} files {sum(r.values()):3d}: named correctly {r['named']:3d} "
+              f"({100 * r['named'] / n:5.1f}%)  named wrongly {r['wrong']:2d}  not named {r['none']:2d}")
+
+
+def fresh(opts, launcher) -> None:
+    """Grade the frozen fresh corpus and print the figures (see bench/fresh_corpus.py)."""
+    import fresh_corpus as fc
+
+    t0 = time.monotonic()
+    rows: dict[str, dict[str, int]] = {}
+    partly = 0
+    labels = labels_named = 0
+    for entry in fc.files(opts.slug):
+        _, diagnoses = fc.grade(entry, launcher)
+        verdict = fc.judge(entry, diagnoses)
+        rows.setdefault(entry.slug, {"named": 0, "wrong": 0, "none": 0})[verdict.outcome] += 1
+        partly += verdict.outcome == "none" and bool(verdict.named)
+        labels += len(entry.labels)
+        labels_named += len(verdict.named)
+        if opts.verbose or verdict.outcome != "named":
+            want = "; ".join(f"{l['function']}:{l['mistake']}{l.get('blocks', [])}" for l in entry.labels)
+            print(f"{verdict.outcome.upper():5s} {entry.name:55s} label={want}")
+            print(f"      said={verdict.said}")
+    print()
+    _table("fresh corpus (bench/corpus_fresh, frozen, judged by bench/fresh_corpus.py):", rows)
+    print(f"  of the not named: partly named (compound, some labels named) {partly}; "
+          f"labels named {labels_named}/{labels}")
+    print(f"  wall time: {time.monotonic() - t0:.1f} s")
+
+
+def mutant_corpus(opts, launcher) -> None:
+    """Grade the mutant corpus and the correct rewrites and print the figures."""
     t0 = time.monotonic()
     buggy = []
     for entry in corpus.mutants(opts.slug):
@@ -147,7 +201,14 @@ def main() -> None:
                   f"diagnoses={[d['key'] for d in outcome.diagnoses]}")
     s = summarise(buggy, correct)
     elapsed = time.monotonic() - t0
+    rows: dict[str, dict[str, int]] = {}
+    for o in buggy:
+        outcome = "named" if o.top == o.entry.key and not o.other_keys else \
+            "wrong" if (o.top is not None and o.top != o.entry.key) or o.other_keys else "none"
+        rows.setdefault(o.entry.slug, {"named": 0, "wrong": 0, "none": 0})[outcome] += 1
     print()
+    _table("mutant corpus (grader.diagnosis.corpus; named = top diagnosis is the planted key and "
+           "no other mistake named):", rows)
     print(f"planted mistakes graded:                        {s['mutants']}")
     print(f"top diagnosis names the planted mistake:        {s['named_right']}/{s['mutants']} "
           f"({100 * s['named_right_share']:.1f}%)")
