@@ -83,6 +83,13 @@ def for_submission(submission: Submission) -> list[RegradeRequest]:
         submission_id=submission.id).order_by(RegradeRequest.created_at, RegradeRequest.id)))
 
 
+def of_student(student: User) -> list[RegradeRequest]:
+    """Every regrade request of ``student``, newest first."""
+    return list(db.session.scalars(select(RegradeRequest).filter_by(student_id=student.id)
+                                   .order_by(RegradeRequest.created_at.desc(),
+                                             RegradeRequest.id.desc())))
+
+
 def queue(viewer: User, status: str = "open", limit: int = 200) -> list[RegradeRequest]:
     """Requests ``viewer`` may handle (instructors: all; a TA: their sections), oldest first for
     ``open``, newest first for ``answered``; at most ``limit``."""

@@ -40,6 +40,12 @@ def regrade_request_box(submission: Submission) -> dict:
     return {"requests": rr.for_submission(submission), "form": _ask_form(submission)}
 
 
+@bp.app_template_global()
+def regrade_requests_of_student(student) -> list[RegradeRequest]:
+    """Every regrade request of ``student`` (the per-student staff page), newest first."""
+    return rr.of_student(student)
+
+
 @bp.route("/submissions/<int:submission_id>/regrade-requests", methods=["POST"])
 @login_required
 def ask(submission_id: int):

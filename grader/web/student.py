@@ -45,6 +45,8 @@ def index():
         return redirect(url_for("instructor.gradebook"))
     assignments = list(db.session.scalars(
         select(Assignment).where(Assignment.active).order_by(Assignment.due_at, Assignment.slug)))
+    # by the effective due date (course settings win over the manifest's), undated last
+    assignments.sort(key=lambda a: (a.rules.due_at is None, a.rules.due_at or 0, a.slug))
     book = build_gradebook([current_user], assignments)
     rows = [(a, book.cell(current_user, a), services.deadlines_for(current_user, a))
             for a in assignments]

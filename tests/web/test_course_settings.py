@@ -258,3 +258,18 @@ def test_release_button_and_reset_on_the_page(app, client, login, course):
         assert db.session.get(Assignment, course["aid"]).settings is None
         assert [e.reason for e in db.session.scalars(
             db.select(AuditEvent).filter_by(kind="release"))] == ["released by hand"]
+
+
+def test_student_list_follows_the_effective_due_dates(app, client, login, make_user,
+                                                      make_assignment):
+    first = make_assignment("first", due_at=utcnow() + timedelta(days=1))
+    make_assignment("second", due_at=utcnow() + timedelta(days=2))
+    make_user("ada")
+    make_user("prof", role="instructor")
+    with app.app_context():
+        assignment, prof = objects(first)
+        course_settings.save_rules(prof, assignment, rules_for(assignment).with_changes(
+            due_at=utcnow() + timedelta(days=3)), "moved after the second")
+    login("ada")
+    html = client.get("/").get_data(as_text=True)
+    assert html.index("Assignment second") < html.index("Assignment first")

@@ -173,6 +173,8 @@ def test_settings_preview_save_release_and_the_student_page(site, browser):
     phone = context.new_page()
     phone.set_viewport_size(PHONE)
     phone.goto(f"{base}/instructor/assignments/mlp/settings")
+    phone.screenshot(path=str(SCREENSHOTS / "settings_form_phone.png"), full_page=True)
+    no_horizontal_scroll(phone)
     phone.get_by_label("Due date (UTC)").fill(later.strftime("%Y-%m-%dT%H:%M"))
     phone.get_by_label("Reason (kept in the history)").fill("server outage on the due date")
     phone.get_by_role("button", name="Preview the change").click()

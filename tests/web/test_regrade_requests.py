@@ -136,3 +136,14 @@ def test_queue_page_answers_and_scopes_tas_to_their_sections(app, client, login,
         assert (row.status, row.resolution, row.answered_by.username) == ("answered", "answer", "tim")
         [ev] = db.session.scalars(db.select(AuditEvent).filter_by(kind="regrade_answer")).all()
         assert (ev.actor.username, ev.reason) == ("tim", "Looked again: correct as graded.")
+
+
+def test_per_student_page_lists_the_requests(app, client, login, course):
+    with app.app_context():
+        rr.ask(user("ada"), db.session.get(Submission, course["ada_sub"]), "forward: values",
+               "is 6/6 right?")
+    login("prof")
+    html = client.get(f"/instructor/students/{course['ada']}").get_data(as_text=True)
+    assert "Regrade requests" in html and "is 6/6 right?" in html
+    html = client.get(f"/instructor/students/{course['bob']}").get_data(as_text=True)
+    assert "No regrade requests." in html
