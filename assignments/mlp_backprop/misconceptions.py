@@ -7,7 +7,7 @@ list it under the function it concerns. Order is priority on ties.
 """
 from grader.diagnosis import library as lib
 from grader.diagnosis import numerics, parts
-from grader.diagnosis.model import Misconception
+from grader.diagnosis.model import Misconception, Variants
 
 PARTS = [
     parts.mlp_forward(),
@@ -25,16 +25,23 @@ _BIAS = [lib.bias_not_summed(), lib.bias_summed_all_axes(), lib.bias_summed_wron
 
 
 def _forward_without_bias(case):
-    """What a student who leaves b out of Z = X W^T + b (both layers) returns (lecture 2)."""
+    """What a student who leaves b out of Z = X W^T + b returns (lecture 2): in both layers, or
+    in one of them (the hidden layer's b1 or the output layer's b2)."""
     params, X = case.args
-    H = numerics.sigmoid(X @ params["W1"].T)
-    return {"Y": H @ params["W2"].T}
+
+    def forward(b1: bool, b2: bool):
+        H = numerics.sigmoid(X @ params["W1"].T + (params["b1"] if b1 else 0.0))
+        return {"Y": H @ params["W2"].T + (params["b2"] if b2 else 0.0)}
+
+    return Variants({"both biases, b1 and b2,": forward(False, False),
+                     "the hidden layer's bias b1": forward(False, True),
+                     "the output layer's bias b2": forward(True, False)})
 
 
 FORWARD_BIAS_MISSING = Misconception(
     key="forward_bias_missing", title="Bias left out of the forward pass", scope="whole",
     transform=_forward_without_bias,
-    message="Probably: your {blocks} {is_} computed without the biases. Each layer adds its bias "
+    message="Probably: your {blocks} {is_} computed without {variant}. Each layer adds its bias "
             "after the weights, Z = X W^T + b (b broadcast over the rows of the batch).")
 
 MISCONCEPTIONS = {

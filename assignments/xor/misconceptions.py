@@ -4,7 +4,7 @@ Trusted grader code, loaded by ``grader.diagnosis.registry``. The XOR constructi
 ``train_xor`` have many correct answers, so they are diagnosed by evaluating the returned network
 (what truth table it computes, which unit never fires, which input sits on a boundary, how the
 trained networks of a few seeds look), see ``grader/diagnosis/xor.py``. ``xor_features`` has one
-correct value and no listed misconception.
+correct value; its diagnoser names a third feature that is not x1 * x2.
 """
 from grader.diagnosis import xor
 

@@ -95,15 +95,19 @@ def candidate_edits(part: PartSpec, case: Case) -> list[Edit]:
     ops = {"signal": [("times", q) for q in quantities.get("signal", [])],
            "deriv": [("missing", "")] + [(op, q) for q in quantities.get("deriv", [])
                                           for op in ("replace", "times")],
-           "input": [("missing", "")] + [("replace", q) for q in quantities.get("input", [])]}
+           "input": [("missing", "")] + [("replace", q) for q in quantities.get("input", [])],
+           # chain-rule factors of a composed function (multivariate_dfdt): the inner
+           # derivative of an exponent, the outer derivative of a path
+           "inner": [("missing", "")] + [("replace", q) for q in quantities.get("inner", [])],
+           "outer": [("missing", "")] + [("replace", q) for q in quantities.get("outer", [])]}
     edits: list[Edit] = []
-    for kind in ("deriv", "input", "signal"):
+    for kind in ("deriv", "input", "signal", "inner", "outer"):
         where: list[int | None] = [None]
         if len(layers.get(kind, [])) > 1:
             where += sorted(layers[kind])
         for layer in where:
             for op, q in ops[kind]:
-                if kind == "input" and op == "replace" and layer is None:
+                if kind in ("input", "inner", "outer") and op == "replace" and layer is None:
                     continue  # per layer only: the replacing quantity differs by layer
                 edits.append(Edit(kind, layer, op, q))
     return edits

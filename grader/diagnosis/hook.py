@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.diagnosis.probe import probe_and_diagnose
+from grader.diagnosis.probe import probe_and_diagnose, probe_inputs
 from grader.diagnosis.registry import load_registry
 
 log = logging.getLogger(__name__)
@@ -27,12 +27,16 @@ PROBE_TIME_LIMIT = 2.0
 BUDGET_RESERVE = 0.5
 
 
-def _budget_ok(runner: Any) -> bool:
-    """Tell whether the session has enough of its budget left to afford probing."""
+def _budget_ok(runner: Any, cost: float = 0.0) -> bool:
+    """Tell whether the session has enough of its budget left to afford probing.
+
+    ``cost``: CPU (and wall) seconds the probing may use at most; the reserve must be left
+    after it.
+    """
     limits = getattr(runner, "limits", None)
     try:
-        cpu_ok = runner.cpu_left() >= BUDGET_RESERVE * limits.cpu_seconds
-        wall_ok = runner.wall_left >= BUDGET_RESERVE * limits.wall_seconds
+        cpu_ok = runner.cpu_left() - cost >= BUDGET_RESERVE * limits.cpu_seconds
+        wall_ok = runner.wall_left - cost >= BUDGET_RESERVE * limits.wall_seconds
     except AttributeError:  # a runner without budgets (tests, in-process tools)
         return True
     return cpu_ok and wall_ok
@@ -76,13 +80,21 @@ def diagnose(slug: str, spec: Any, result: Any, runner: Any = None) -> list[dict
         seen = [tuple(s) for s in seen]
         # A visible test's own inputs join the probes ("the same inputs"); a hidden test's never do.
         extra = [] if getattr(spec, "hidden", True) else seen
-        limit = min(PROBE_TIME_LIMIT, getattr(spec, "time_limit", None) or PROBE_TIME_LIMIT)
+        part = registry.for_part(function)[0]
+        wanted = part.probe_time_limit or PROBE_TIME_LIMIT
+        limit = min(wanted, getattr(spec, "time_limit", None) or wanted)
+        if part.probe_time_limit and not _budget_ok(
+                runner, limit * (len(probe_inputs(slug, function, seen)) + len(extra))):
+            # long probes (whole training runs): only when the worst case still leaves the
+            # reserve, so that probing can never cost a later test its time
+            log.info("diagnosis of %s skipped: its probes could use the reserve", function)
+            continue
         # The student's numbers are hostile (1e308, NaN): the models compute with them, and a
         # floating-point warning must never turn a diagnosis into an internal error.
         with np.errstate(all="ignore"):
             diagnoses = probe_and_diagnose(slug, function, _caller(runner, function, limit),
                                            seen, extra, explain_rest=True)
-        found.extend(d.to_dict() for d in diagnoses)
+        found.extend({**d.to_dict(), "function": function} for d in diagnoses)
     return found
 
 

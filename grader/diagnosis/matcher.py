@@ -8,9 +8,8 @@ blocks, the one explaining the most blocks first.
 """
 from __future__ import annotations
 
-import math
-
 import logging
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -98,6 +97,10 @@ def _diagnose_group(part: PartSpec, misconceptions: Sequence[Misconception],
             break
         uncovered -= set(best.blocks)
         chosen.append(best)
+    if uncovered or _skipped_cases_unexplained(misconceptions, chosen, cases):
+        compound = _model_and_scale(part, misconceptions, cases, failing)
+        if compound is not None:
+            return compound + notes
     if uncovered and part.trace is not None:
         found = _fingerprints(part, cases, failing)
         if found is not None:
@@ -105,6 +108,143 @@ def _diagnose_group(part: PartSpec, misconceptions: Sequence[Misconception],
     if uncovered and explain_rest:
         notes.append(_unexplained(part, cases, sorted(uncovered), failing))
     return chosen + notes
+
+
+def _skipped_cases_unexplained(misconceptions: Sequence[Misconception], chosen: list[Diagnosis],
+                               cases: list[Case]) -> bool:
+    """Tell whether a chosen diagnosis left out inputs (e.g. logits near 1000) on which the
+    student's output is wrong in its blocks and not what the diagnosis predicts there."""
+    by_key = {m.key: m for m in misconceptions}
+    for diagnosis in chosen:
+        mis = by_key.get(diagnosis.key)
+        if mis is None or mis.transform is None:
+            continue
+        for case in cases:
+            if not case.tags & mis.skip_tags:
+                continue
+            try:
+                with np.errstate(all="ignore"):
+                    predicted = mis.transform(case)
+            except MODEL_ERRORS:
+                return True
+            if isinstance(predicted, Variants):
+                predicted = predicted.get(diagnosis.variant) or next(iter(predicted.values()))
+            if any(not _loose_agree(case.student.get(b), predicted.get(b)) for b in diagnosis.blocks):
+                return True
+    return False
+
+
+def _scale_values(keys: tuple[str, ...], label: str, case: Case) -> float | None:
+    """The factor a named scale (``fingerprint.name_scale``) stands for on ``case``."""
+    value = 1.0
+    for key in keys:
+        if key == "constant_factor":
+            value *= float(label)
+            continue
+        factor = fingerprint.SCALES[key][1](case)
+        if factor is None:
+            return None
+        value *= factor
+    return value
+
+
+def _model_and_scale(part: PartSpec, misconceptions: Sequence[Misconception],
+                     cases: list[Case], failing: set[str]) -> list[Diagnosis] | None:
+    """Two mistakes at once: a whole-function model (softmax without the max shift, a wrong
+    normalisation axis, ...) and a named scalar factor (N, 1/N, 2, -1, ...) on some blocks.
+
+    Claimed only when the pair reproduces every block on every probe (overflowing entries where
+    the model overflows), neither mistake alone does, and the model changes some block on some
+    probe: the same reproduce-on-fresh-probes rule as a single mistake.
+    """
+    for mis in misconceptions:
+        if mis.transform is None or mis.scope != "whole":
+            continue
+        usable = [c for c in cases if not (c.tags & mis.skip_tags)]
+        if len(usable) < max(3, mis.min_observations):
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                raw = [mis.transform(c) for c in usable]
+        except MODEL_ERRORS:
+            continue
+        variants = [r if isinstance(r, Variants) else {"": r} for r in raw]
+        for label in sorted(set(variants[0]).intersection(*variants[1:])):
+            preds = [v[label] for v in variants]
+            found = _fit_model_and_scale(part, mis, usable, preds, failing)
+            if found is not None:
+                model_blocks, scale_fits = found
+                return _compound_diagnoses(part, mis, usable, preds, label, model_blocks, scale_fits)
+    return None
+
+
+def _fit_model_and_scale(part: PartSpec, mis: Misconception, cases: list[Case],
+                         preds: list[Blocks], failing: set[str]):
+    names = list(cases[0].reference)
+    changed = [n for n in names if any(compare.distinct(p.get(n), c.reference.get(n))
+                                       for c, p in zip(cases, preds))]
+    if not changed:
+        return None
+    agree = _loose_agree if mis.loose else compare.agree
+    scale_fits: dict[str, tuple[tuple[str, ...], str, list[float]]] = {}
+    for name in names:
+        students = [c.student.get(name) for c in cases]
+        predicted = [p.get(name) for p in preds]
+        if all(agree(s, q) for s, q in zip(students, predicted)):
+            continue
+        finite = [(c, s, q) for c, s, q in zip(cases, students, predicted)
+                  if s is not None and q is not None and np.shape(s) == np.shape(q)
+                  and np.isfinite(q).all() and np.abs(q).max(initial=0.0) > 0]
+        factors = [fingerprint._fit_scale(s, q) for _, s, q in finite]
+        if len(finite) < 3 or any(f is None for f in factors):
+            return None
+        named = fingerprint.name_scale([c for c, _, _ in finite], factors)
+        if named is None:
+            return None
+        values = [_scale_values(named[0], named[1], c) for c in cases]
+        if any(v is None for v in values) or not all(
+                agree(s, None if q is None else q * v) for s, q, v in zip(students, predicted, values)):
+            return None
+        scale_fits[name] = (named[0], named[1], values)
+    if not scale_fits or not set(failing) <= set(changed) | set(scale_fits):
+        return None
+    # Neither mistake alone: the model must matter beyond the scaled blocks' own factor, i.e.
+    # the scaled reference alone must fail somewhere.
+    scale_alone = all(
+        agree(c.student.get(n), c.reference.get(n) * scale_fits[n][2][i] if n in scale_fits
+              else c.reference.get(n))
+        for i, c in enumerate(cases) for n in names)
+    if scale_alone:
+        return None
+    return changed, scale_fits
+
+
+def _compound_diagnoses(part: PartSpec, mis: Misconception, cases: list[Case], preds: list[Blocks],
+                        label: str, model_blocks: list[str], scale_fits: dict) -> list[Diagnosis]:
+    scaled = [{n: (q * scale_fits[n][2][i] if n in scale_fits else q) for n, q in p.items()}
+              for i, p in enumerate(preds)]
+    first = _make(part, mis, cases, sorted(model_blocks), label, "", scaled)
+    out = [first]
+    groups: dict[tuple, list[str]] = {}
+    for name, (keys, lab, _) in scale_fits.items():
+        groups.setdefault((keys, lab), []).append(name)
+    order = {name: i for i, name in enumerate(cases[0].reference)}
+    for (keys, lab), blocks in groups.items():
+        blocks = sorted(blocks, key=lambda n: order.get(n, len(order)))
+        for key in keys:
+            title, text = wording.SCALE_TEXT[key]
+            if key == "constant_factor":
+                title = f"Constant factor {lab}"
+            diagnosis = Diagnosis(key=key, title=title, message="", blocks=blocks,
+                                  observations=len(cases), model_error=first.model_error,
+                                  correct_error=first.correct_error, kind="mistake",
+                                  extra={"template": "Probably, besides that: your {blocks} " +
+                                         text.replace("{label}", lab) + ".",
+                                         "detail": "", "modelled": True, "factor": lab,
+                                         "sizes": sorted({c.n for c in cases if c.n is not None and c.n > 1})})
+            render(part, diagnosis)
+            out.append(diagnosis)
+    return out
 
 
 def _fingerprints(part: PartSpec, cases: list[Case], failing: set[str]) -> list[Diagnosis] | None:
@@ -127,7 +267,7 @@ def _fingerprints(part: PartSpec, cases: list[Case], failing: set[str]) -> list[
                               observations=len(usable), model_error=0.0,
                               correct_error=0.0, kind="mistake",
                               extra={"template": template, "detail": "", "modelled": True,
-                                     "sizes": sorted({c.n for c in usable if c.n is not None}),
+                                     "sizes": sorted({c.n for c in usable if c.n is not None and c.n > 1}),
                                      "fingerprint": True, **extra})
         render(part, diagnosis)
         return diagnosis

@@ -50,6 +50,9 @@ class PartSpec:
             "cross-entropy"), used so that messages give examples from the right loss.
         display: ``display(block) -> str``: how a block is named to the student (their return
             structure and layer numbering); default ``d<block>`` for gradients.
+        probe_time_limit: CPU seconds per probe call, for a function whose every call is long
+            (a training loop); default the hook's ``PROBE_TIME_LIMIT``. Never more than the
+            failed test's own per-call limit.
         diagnose: ``diagnose(observations) -> list[Diagnosis]``: a function that is not a
             numeric value with one correct answer (the XOR constructions, a training loop)
             is diagnosed by its own rules instead of models and fingerprints.
@@ -68,6 +71,7 @@ class PartSpec:
     classes: Callable[[tuple], int] | None = None
     loss: str = ""
     display: Callable[[str], str] | None = None
+    probe_time_limit: float | None = None
     diagnose: Callable[[Sequence["Observation"]], list["Diagnosis"]] | None = None
 
     def blocks(self, value: Any) -> Blocks:

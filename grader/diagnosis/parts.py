@@ -59,7 +59,7 @@ def multivariate_dfdt() -> PartSpec:
     return PartSpec(name="multivariate_dfdt", single_name="dfdt",
                     model=lambda a, paths="both", slip="": (
                         numerics.multivariate_dfdt(a[0], paths=paths, slip=slip), {}),
-                    probes=probes)
+                    trace=passes.multivariate_dfdt, probes=probes)
 
 
 SOFTMAX_SHAPES = ((5, 4, 3), (7, 3, 4), (4, 6, 3), (1, 4, 3), (1, 5, 2), (6, 3, 4), (5, 2, 3))

@@ -106,6 +106,34 @@ def logistic_ls_grad(args: tuple, hook: Hook = identity) -> tuple[np.ndarray, np
     return zbar * xin, zbar * 1.0
 
 
+def multivariate_dfdt(args: tuple, hook: Hook = identity) -> np.ndarray:
+    """d/dt f(x(t), y(t)) for f = y + exp(x y), x = cos t, y = t^2, with sites (lecture 2).
+
+    df/dt = f_x dx/dt + f_y dy/dt with f_x = y exp(xy) and f_y = 1 + x exp(xy). Sites: the
+    *inner* derivative of the exponent, d(xy)/dx = y (layer 1, the path through x) and
+    d(xy)/dy = x (layer 2, the path through y), and the *outer* derivatives dx/dt = -sin t
+    (layer 1) and dy/dt = 2 t (layer 2). The quantities are the other values of the pass a
+    slip could use instead (x, y, t, sin t, cos t, ...).
+    """
+    t = np.asarray(args[0], dtype=np.float64)
+    x, y = np.cos(t), t * t
+    e = np.exp(x * y)
+    common = {"x": x, "y": y, "t": t, "exp(xy)": e, "sin t": np.sin(t), "cos t": x, "2 t": 2.0 * t,
+              "-sin t": -np.sin(t)}
+    inner_x = hook(Site("inner", 1, y, _same_shape(t, {k: v for k, v in common.items() if k != "y"}),
+                        input_name="y"))
+    inner_y = hook(Site("inner", 2, x, _same_shape(t, {k: v for k, v in common.items()
+                                                        if k not in ("x", "cos t")}),
+                        input_name="x"))
+    dxdt = hook(Site("outer", 1, -np.sin(t), _same_shape(t, {k: v for k, v in common.items()
+                                                             if k != "-sin t"}),
+                     input_name="-sin t"))
+    dydt = hook(Site("outer", 2, 2.0 * t, _same_shape(t, {k: v for k, v in common.items()
+                                                          if k != "2 t"}),
+                     input_name="2 t"))
+    return (inner_x * e) * dxdt + (1.0 + inner_y * e) * dydt
+
+
 def softmax_regression_grad(args: tuple, hook: Hook = identity) -> tuple[np.ndarray, np.ndarray]:
     """(dW, db) of the batch-mean softmax cross-entropy, with sites.
 
@@ -180,6 +208,7 @@ def deep_loss_and_grads(args: tuple, hook: Hook = identity) -> tuple[float, list
 #: The traced parts: part name -> pass.
 PASSES: dict[str, Callable[..., Any]] = {
     "logistic_ls_grad": logistic_ls_grad,
+    "multivariate_dfdt": multivariate_dfdt,
     "softmax_regression_grad": softmax_regression_grad,
     "mlp_backward": mlp_backward,
     "deep_loss_and_grads": deep_loss_and_grads,

@@ -103,6 +103,8 @@ def edit_message(part: PartSpec, edit: Edit, activation: str,
         return ("derivative_extra_factor", f"Extra factor {edit.quantity} on the activation derivative",
                 f"Probably: {step} multiplies f'(z) = {formula} by an extra factor "
                 f"{edit.quantity}. This explains your wrong {{blocks}}.")
+    if edit.kind in ("inner", "outer"):
+        return chain_factor_message(edit)
     if edit.kind == "input":
         inp = input_name or "the layer input"
         where_in = f" {where}" if where else ""
@@ -128,6 +130,40 @@ def edit_message(part: PartSpec, edit: Edit, activation: str,
     return ("error_signal_extra_factor", f"Extra factor {edit.quantity} in the output error signal",
             f"Probably: in {{part}}, the output error signal carries an extra factor {edit.quantity}. "
             f"For {loss}, {signal}. This explains your wrong {{blocks}}.")
+
+
+#: The chain-rule factors of multivariate_dfdt: (kind, layer) -> (what it is, its value).
+CHAIN_FACTORS = {
+    ("inner", 1): ("the inner derivative of the exponent xy", "d(xy)/dx = y", "y",
+                   "f_x = d exp(xy)/dx = y exp(xy)"),
+    ("inner", 2): ("the inner derivative of the exponent xy", "d(xy)/dy = x", "x",
+                   "f_y = 1 + d exp(xy)/dy = 1 + x exp(xy)"),
+    ("outer", 1): ("the derivative of the path x(t) = cos t", "dx/dt = -sin t", "-sin t",
+                   "the term f_x dx/dt has dx/dt = -sin t"),
+    ("outer", 2): ("the derivative of the path y(t) = t^2", "dy/dt = 2 t", "2 t",
+                   "the term f_y dy/dt has dy/dt = 2 t"),
+}
+
+
+def chain_factor_message(edit: Edit) -> tuple[str, str, str]:
+    """``(key, title, template)`` of an edited chain-rule factor of ``multivariate_dfdt``."""
+    layers = [edit.layer] if edit.layer is not None else [1, 2]
+    facts = [CHAIN_FACTORS[(edit.kind, layer)] for layer in layers]
+    what = facts[0][0]
+    if len(facts) > 1:
+        what = "both inner derivatives of the exponent xy" if edit.kind == "inner" else \
+            "the derivatives of both paths"
+    value = " and ".join(f[1] for f in facts)
+    formula = "; ".join(f[3] for f in facts)
+    if edit.op == "missing":
+        key = "inner_derivative_missing" if edit.kind == "inner" else "outer_derivative_missing"
+        title = "Inner derivative missing" if edit.kind == "inner" else "Path derivative missing"
+        return (key, title,
+                f"Probably: your {{blocks}} leave{{s}} out {what}, {value}: the chain rule "
+                f"multiplies by the derivative of every inner function, so {formula}.")
+    return ("chain_factor_replaced", f"Chain-rule factor {edit.quantity} instead of {facts[0][2]}",
+            f"Probably: your {{blocks}} use{{s}} {edit.quantity} where {what} is {value}: "
+            f"{formula}.")
 
 
 SCALE_TEXT = {

@@ -173,6 +173,65 @@ def diagnose_linear(observations: Sequence[Observation]) -> list[Diagnosis]:
     return found
 
 
+# --------------------------------------------------------------------------- feature map
+#: Features a student may compute instead of x1 * x2, named as the spec writes them.
+OTHER_FEATURES = {
+    "x1 + x2": lambda a, b: a + b, "x1 - x2": lambda a, b: a - b, "x2 - x1": lambda a, b: b - a,
+    "|x1 - x2|": lambda a, b: np.abs(a - b), "(x1 - x2)^2": lambda a, b: (a - b) ** 2,
+    "x1^2": lambda a, b: a * a, "x2^2": lambda a, b: b * b, "max(x1, x2)": np.maximum,
+    "min(x1, x2)": np.minimum, "x1 + x2 - 2 x1 x2": lambda a, b: a + b - 2 * a * b,
+    "-x1 * x2": lambda a, b: -a * b, "(x1 + x2)^2": lambda a, b: (a + b) ** 2,
+}
+
+
+def _feature_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tuple]:
+    X = np.vstack([XOR_X, rng.uniform(-2.0, 2.0, (7, 2))])
+    return [(X[rng.permutation(len(X))],), (rng.uniform(-2.0, 2.0, (5, 2)),)]
+
+
+def diagnose_features(observations: Sequence[Observation]) -> list[Diagnosis]:
+    """Name the third feature of ``xor_features`` when it is not x1 * x2.
+
+    Claimed only when the first two columns are x1 and x2 on every probe and the third column
+    is, on every probe, one named expression of x1 and x2 (or an affine function of them).
+    """
+    rows = []
+    for obs in observations:
+        X = np.asarray(obs.args[0], dtype=np.float64) if obs.args else None
+        Phi = _arr(obs.output, (len(X), 3)) if X is not None and X.ndim == 2 else None
+        if Phi is None:
+            return []
+        rows.append((X, Phi))
+    if len(rows) < 2:
+        return []
+    if not all(np.allclose(Phi[:, :2], X, rtol=1e-9, atol=1e-12) for X, Phi in rows):
+        return []
+    if all(np.allclose(Phi[:, 2], X[:, 0] * X[:, 1], rtol=1e-9, atol=1e-12) for X, Phi in rows):
+        return []
+    n = len(rows)
+    for name, fn in OTHER_FEATURES.items():
+        if all(np.allclose(Phi[:, 2], fn(X[:, 0], X[:, 1]), rtol=1e-9, atol=1e-12) for X, Phi in rows):
+            linear = name in ("x1 + x2", "x1 - x2", "x2 - x1")
+            why = ("a linear function of x1 and x2 adds nothing a linear model does not already "
+                   "have, so step(Phi w + b) still cannot separate XOR" if linear else
+                   "the linear model on [x1, x2, x1 x2] separates XOR because x1 + x2 - 2 x1 x2 "
+                   "is XOR on binary inputs")
+            return [_diag("wrong_feature", f"Third feature {name} instead of x1 x2",
+                          f"Probably: the third column of your Phi is {name} instead of the "
+                          f"product x1 * x2 (on all {n} batches the grader tried): {why}.",
+                          ["Phi"], n, feature=name)]
+    A = np.vstack([np.column_stack([X, np.ones(len(X))]) for X, _ in rows])
+    third = np.concatenate([Phi[:, 2] for _, Phi in rows])
+    coef, *_ = np.linalg.lstsq(A, third, rcond=None)
+    if np.allclose(A @ coef, third, rtol=1e-9, atol=1e-9):
+        return [_diag("wrong_feature", "Third feature linear in x1, x2",
+                      f"Probably: the third column of your Phi is {coef[0]:.3g} x1 + "
+                      f"{coef[1]:.3g} x2 + {coef[2]:.3g}, a linear function of x1 and x2, instead "
+                      "of the product x1 * x2: it adds nothing a linear model does not already "
+                      "have, so step(Phi w + b) still cannot separate XOR.", ["Phi"], n)]
+    return []
+
+
 # --------------------------------------------------------------------------- interval indicator
 def diagnose_interval(observations: Sequence[Observation]) -> list[Diagnosis]:
     """Name what is off in f(x) = w1 phi(x - b1) + w2 phi(x - b2) (target: 1 on [1, 2))."""
@@ -252,6 +311,14 @@ def diagnose_bump(observations: Sequence[Observation]) -> list[Diagnosis]:
                       "The ramps must be delta wide: kinks c = (1 - delta, 1, 2, 2 + delta) and "
                       "slopes a = (1/delta, -1/delta, -1/delta, 1/delta).", ["a", "c"], n)]
     kinks_ok = all(np.allclose(np.sort(c), [1 - d, 1, 2, 2 + d], atol=1e-12) for d, a, c in cases)
+    if not kinks_ok and all(np.array_equal(np.sort(c), np.sort(first_c)) for _, _, c in cases):
+        right = [d for d, a, c in cases if np.allclose(np.sort(c), [1 - d, 1, 2, 2 + d], atol=1e-12)]
+        when = f" (right only for delta = {right[0]:g})" if right else ""
+        return [_diag("bump_ignores_delta", "Bump kinks ignore delta",
+                      f"Probably: relu_bump_params puts its kinks at c = "
+                      f"({', '.join(f'{v:g}' for v in np.sort(first_c))}) for every delta{when}. "
+                      "The ramps must be delta wide: kinks c = (1 - delta, 1, 2, 2 + delta), "
+                      "with slopes a = (1/delta, -1/delta, -1/delta, 1/delta).", ["c"], n)]
     heights = [float(_f(a, c, np.array([1.5]))[0]) for d, a, c in cases]
     tails = [float(_f(a, c, np.array([3.0 + d]))[0]) for d, a, c in cases]
     if kinks_ok and all(abs(t) < 1e-9 for t in tails):
@@ -275,6 +342,10 @@ def diagnose_bump(observations: Sequence[Observation]) -> list[Diagnosis]:
 
 # --------------------------------------------------------------------------- train_xor
 TRAIN_SEEDS = (11, 2024, 777)
+#: CPU seconds per probe run of train_xor (the manifest gives each call 8).
+TRAIN_PROBE_TIME_LIMIT = 8.0
+#: Outputs all within this distance of 0.5: the network has not left its start (a plateau).
+FLAT_OUTPUT = 0.05
 
 
 def xor_output(net: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
@@ -345,6 +416,16 @@ def diagnose_train(observations: Sequence[Observation]) -> list[Diagnosis]:
                       "0.5. Gradient descent subtracts the gradient, W = W - lr * dL/dW, with "
                       "the error signal y - t (not t - y).",
                       ["W1", "b1", "W2", "b2"], n)]
+    flat = [r for r in failed if np.max(np.abs(r[2] - 0.5)) < FLAT_OUTPUT]
+    if len(flat) == len(failed):
+        spread = max(float(np.max(np.abs(r[2] - 0.5))) for r in flat)
+        return [_diag("training_plateau", "Training never leaves its start",
+                      f"Probably: training barely moves the network: for {len(flat)} of {n} seeds "
+                      f"all four outputs stay within {spread:.2g} of 0.5, where the small random "
+                      "start puts them. The learning rate is too small or there are too few "
+                      "steps for the small gradients of the start (a plateau): use a larger "
+                      "learning rate or more steps, and check the network on the four inputs "
+                      "after training.", ["W1", "b1", "W2", "b2"], n)]
     stalled = [r for r in failed if np.sum((r[2] > 0.5) != (XOR_T > 0.5)) <= 2]
     if len(stalled) == len(failed):
         solved = n - len(failed)
@@ -363,17 +444,21 @@ def _none_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tuple]
 
 def parts() -> list[PartSpec]:
     """Part specs of the XOR functions (diagnosed by their own rules, no models)."""
-    def spec(name, fn, probes):
+    def spec(name, fn, probes, probe_time_limit=None):
         def quiet(observations):  # student weights near 1e308 overflow: no verdict, no warning
             with np.errstate(all="ignore"):
                 return fn(observations)
         return PartSpec(name=name, model=lambda a: (None, {}), probes=probes, gradient=False,
-                        diagnose=quiet)
+                        diagnose=quiet, probe_time_limit=probe_time_limit)
     return [
         spec("threshold_xor_params", diagnose_threshold, _none_probes),
+        spec("xor_features", diagnose_features, _feature_probes),
         spec("xor_linear_params", diagnose_linear, _none_probes),
         spec("interval_indicator_params", diagnose_interval, _none_probes),
         spec("relu_bump_params", diagnose_bump, lambda rng, seen: [(d,) for d in BUMP_DELTAS]),
+        # each probe is a whole training run: the test's own per-call limit (the spec's 8 CPU
+        # seconds), not the short limit of a function evaluation
         spec("train_xor", diagnose_train,
-             lambda rng, seen: [(XOR_X.copy(), XOR_T.copy(), s) for s in TRAIN_SEEDS]),
+             lambda rng, seen: [(XOR_X.copy(), XOR_T.copy(), s) for s in TRAIN_SEEDS],
+             probe_time_limit=TRAIN_PROBE_TIME_LIMIT),
     ]

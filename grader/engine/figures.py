@@ -118,23 +118,39 @@ def heatmaps(records: list[Any], limit: int = 4) -> list[dict[str, Any]]:
     return out
 
 
-def decision(title: str, output, targets: np.ndarray, points: np.ndarray) -> dict[str, Any] | None:
-    """Return the decision-region figure of ``output(X) -> (N,)`` over [-0.5, 1.5]^2.
+def decision(title: str, output, targets: np.ndarray, points: np.ndarray,
+             extent: tuple[float, float, float, float] | None = None) -> dict[str, Any] | None:
+    """Return the decision-region figure of ``output(X) -> (N,)`` over a square of inputs.
 
     ``output`` is the grader's own evaluation of the student's network (a trusted function);
-    ``points`` (4, 2) the XOR inputs with ``targets`` (4,).
+    ``points`` (4, 2) the XOR inputs with ``targets`` (4,). ``extent`` ``(x0, x1, y0, y1)``
+    defaults to [-0.5, 1.5]^2 (the XOR table with a margin); a task on another rectangle passes
+    its own (e.g. :func:`extent_around`).
     """
-    axis = np.linspace(-0.5, 1.5, GRID)
-    xx, yy = np.meshgrid(axis, axis)
+    x0, x1, y0, y1 = extent or (-0.5, 1.5, -0.5, 1.5)
+    xx, yy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
     with np.errstate(all="ignore"):
         values = np.asarray(output(np.column_stack([xx.ravel(), yy.ravel()])), dtype=np.float64)
         at_points = np.asarray(output(points), dtype=np.float64)
     if values.shape != (GRID * GRID,) or not np.isfinite(values).all():
         return None
-    return {"kind": "decision", "title": title, "extent": [-0.5, 1.5, -0.5, 1.5],
+    return {"kind": "decision", "title": title, "extent": [float(x0), float(x1), float(y0), float(y1)],
             "values": _rounded(values.reshape(GRID, GRID)),
             "points": [[float(x), float(y), float(t), float(f"{p:.4g}") if np.isfinite(p) else None]
                        for (x, y), t, p in zip(points, targets, at_points)]}
+
+
+def extent_around(points: np.ndarray, margin: float = 0.5) -> tuple[float, float, float, float]:
+    """Return a square ``(x0, x1, y0, y1)`` holding ``points`` (N, 2) with ``margin`` around them.
+
+    The same side on both axes, so that the decision regions are not distorted.
+    """
+    lo = np.min(points, axis=0) - margin
+    hi = np.max(points, axis=0) + margin
+    side = float(np.max(hi - lo))
+    centre = (lo + hi) / 2.0
+    return (float(centre[0] - side / 2), float(centre[0] + side / 2),
+            float(centre[1] - side / 2), float(centre[1] + side / 2))
 
 
 def curve(title: str, x: np.ndarray, f: np.ndarray, target: np.ndarray) -> dict[str, Any] | None:
