@@ -15,9 +15,11 @@ The host never unpickles and trusts nothing from the child: sizes, nesting depth
 blob bounds and the range of integers (at most :data:`MAX_INT` in magnitude, the child's own
 limit) are all validated, and any violation raises :class:`ProtocolError`: ``decode_message``
 raises nothing else, whatever the bytes (a malformed frame is the student's fault, never ours). The amount
-of work per frame is bounded before anything is decoded: at most :data:`MAX_ARRAYS` blobs and
-:data:`MAX_JSON_NODES` JSON values nested at most :data:`MAX_JSON_DEPTH` deep (docs/engine.md
-gives the measured worst case).
+of work per frame is bounded: at most :data:`MAX_ARRAYS` blobs (each in numpy's own .npy format
+1.0, parsed here without numpy's slow header parser) and :data:`MAX_JSON_NODES` JSON values
+nested at most :data:`MAX_DEPTH` levels, counted in one pass while decoding; with a
+``deadline`` (the caller's CPU budget) decoding stops with :class:`CostlyMessage` once it is
+passed (docs/engine.md gives the measured worst case).
 ``grader/engine/child.py`` holds the child's own copy of this format (it may not import us).
 """
 from __future__ import annotations
@@ -25,7 +27,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import struct
+import time
 from typing import Any
 
 import numpy as np
@@ -116,11 +120,29 @@ def _encode(x: Any, blobs: list[bytes], depth: int, top: bool = False) -> Any:
     raise ProtocolError(f"cannot send a value of type {type(x).__name__}")
 
 
-def decode_message(payload: bytes) -> dict[str, Any]:
+class CostlyMessage(ProtocolError):
+    """Decoding a frame would exceed the CPU budget it was given (``decode_message``'s
+    ``deadline``): the child's reply is too costly to read, which is the student's fault."""
+
+
+#: Nodes decoded between two looks at the CPU clock (a look costs about 1 us; 4096 nodes about
+#: 2 ms): the most a deadline can be overrun by, apart from ``json.loads`` itself (C; about
+#: 20 ms for the largest header accepted).
+_CLOCK_EVERY = 4096
+
+
+def decode_message(payload: bytes, *, deadline: float | None = None,
+                   clock: Any = time.thread_time) -> dict[str, Any]:
     """Decode and validate one payload from the child; return its message dict.
 
+    ``deadline`` (a value of ``clock()``, default the calling thread's CPU time) bounds the work:
+    past it decoding stops with :class:`CostlyMessage` (the caller's CPU budget for reading the
+    child's replies). One pass over the values validates, counts (:data:`MAX_JSON_NODES`) and
+    converts them; flat lists of plain numbers and strings are taken as they are.
+
     Raises:
-        ProtocolError: anything malformed (bad lengths, JSON, tags, dtypes, nesting, blobs).
+        ProtocolError: anything malformed (bad lengths, JSON, tags, dtypes, nesting, blobs),
+            CostlyMessage when past ``deadline``.
     """
     if len(payload) < 4:
         raise ProtocolError("frame shorter than its header length")
@@ -133,30 +155,19 @@ def decode_message(payload: bytes) -> dict[str, Any]:
     if raw.count(b",") + raw.count(b"[") + raw.count(b"{") > 2 * MAX_JSON_NODES:
         raise ProtocolError(f"frame holds more than {MAX_JSON_NODES} values")
     try:
-        header = json.loads(raw.decode("utf-8"), parse_int=_parse_int,
-                            parse_constant=_parse_constant)
+        # Integers are range-checked by the decoder (CPython refuses more than 4300 digits).
+        header = json.loads(raw.decode("utf-8"), parse_constant=_parse_constant)
     except ProtocolError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError(f"header is not valid JSON: {type(exc).__name__}") from exc
     try:
-        return _decode_header(header, payload, hlen)
+        return _decode_header(header, payload, hlen, deadline, clock)
     except ProtocolError:
         raise
     except Exception as exc:  # noqa: BLE001 - decoding is pure parsing of the child's bytes:
-        # whatever a shape no check above foresaw raises (numpy's .npy header parser alone
-        # raises ValueError, SyntaxError or tokenize.TokenError), the frame is malformed
+        # whatever a shape no check above foresaw raises, the frame is malformed
         raise ProtocolError(f"malformed message ({type(exc).__name__})") from exc
-
-
-def _parse_int(text: str) -> int:
-    """JSON integer hook: refuse integers above :data:`MAX_INT` before converting them."""
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
-        raise ProtocolError(f"integer of {len(text)} digits (limit {MAX_INT:.0e})")
-    value = int(text)
-    if abs(value) > MAX_INT:
-        raise ProtocolError(f"integer out of range (limit {MAX_INT:.0e})")
-    return value
 
 
 def _parse_constant(text: str) -> float:
@@ -164,7 +175,8 @@ def _parse_constant(text: str) -> float:
     raise ProtocolError(f"bare {text[:20]} in a frame (non-finite floats are tagged)")
 
 
-def _decode_header(header: Any, payload: bytes, hlen: int) -> dict[str, Any]:
+def _decode_header(header: Any, payload: bytes, hlen: int, deadline: float | None,
+                   clock: Any) -> dict[str, Any]:
     """Validate the parsed JSON ``header`` of ``payload`` and decode its body."""
     if not isinstance(header, dict) or set(header) != {"blobs", "body"}:
         raise ProtocolError("header must have exactly the keys 'blobs' and 'body'")
@@ -174,7 +186,6 @@ def _decode_header(header: Any, payload: bytes, hlen: int) -> dict[str, Any]:
     if not isinstance(lengths, list) or not all(
             type(n) is int and n >= 0 for n in lengths):
         raise ProtocolError("'blobs' must be a list of non-negative integers")
-    _check_size(header)
     if 4 + hlen + sum(lengths) != len(payload):
         raise ProtocolError("blob lengths do not add up to the frame length")
     offsets, pos = [], 4 + hlen
@@ -184,45 +195,61 @@ def _decode_header(header: Any, payload: bytes, hlen: int) -> dict[str, Any]:
     body = header["body"]
     if not isinstance(body, dict):
         raise ProtocolError("message body must be a JSON object")
-    decoder = _Decoder(payload, offsets)
+    decoder = _Decoder(payload, offsets, deadline, clock)
+    decoder.count(2 * len(body) + len(lengths))
     return {str(k): decoder.value(v, 1) for k, v in body.items()}
 
 
-def _check_size(header: Any) -> None:
-    """Reject a header with more than MAX_JSON_NODES values or nested deeper than MAX_JSON_DEPTH.
-
-    Iterative and allocation-light, so it runs before any value is decoded.
-    """
-    count, stack = 1, [(header, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            raise ProtocolError("frame nested too deeply")
-        if isinstance(node, (dict, list)):
-            count += 2 * len(node) if isinstance(node, dict) else len(node)  # dict: keys too
-            if count > MAX_JSON_NODES:  # counted before anything is pushed: the stack stays small
-                raise ProtocolError(f"frame holds more than {MAX_JSON_NODES} values")
-            stack.extend((v, depth + 1)
-                         for v in (node.values() if isinstance(node, dict) else node))
+_PLAIN = frozenset({int, float, str, bool, type(None)})
+#: The .npy header numpy's ``np.save`` writes (format 1.0) for the dtypes the protocol allows.
+_NPY_HEADER = re.compile(
+    r"\{'descr': '([<>|])([biufc])(\d{1,2})', 'fortran_order': (True|False), "
+    r"'shape': \(((?:\d{1,19}, )*(?:\d{1,19},?)?)\), \} *\n")
 
 
 class _Decoder:
-    def __init__(self, payload: bytes, offsets: list[tuple[int, int]]) -> None:
+    def __init__(self, payload: bytes, offsets: list[tuple[int, int]],
+                 deadline: float | None = None, clock: Any = time.thread_time) -> None:
         self.payload = payload
+        self.view = memoryview(payload)
         self.offsets = offsets
         self.used: set[int] = set()
+        self.headers: dict[bytes, tuple[np.dtype, tuple[int, ...], int, bool]] = {}
+        self.deadline = deadline
+        self.clock = clock
+        self.nodes = 0
+        self.next_look = _CLOCK_EVERY
+
+    def count(self, n: int) -> None:
+        """Count ``n`` more JSON values; ProtocolError past MAX_JSON_NODES, CostlyMessage past
+        the deadline."""
+        self.nodes += n
+        if self.nodes > MAX_JSON_NODES:
+            raise ProtocolError(f"frame holds more than {MAX_JSON_NODES} values")
+        if self.nodes >= self.next_look:
+            self.next_look = self.nodes + _CLOCK_EVERY
+            self.look()
+
+    def look(self) -> None:
+        if self.deadline is not None and self.clock() > self.deadline:
+            raise CostlyMessage(f"reading the reply cost more than its CPU budget (stopped after "
+                                f"{self.nodes} values)")
 
     def value(self, node: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             raise ProtocolError("value nested too deeply")
-        if node is None or isinstance(node, (bool, str, float)):
+        t = type(node)
+        if t is str or t is float or t is bool or node is None:
             return node
-        if isinstance(node, int):
+        if t is int:
+            if not -MAX_INT <= node <= MAX_INT:
+                raise ProtocolError(f"integer out of range (limit {MAX_INT:.0e})")
             return node
-        if isinstance(node, list):
-            return [self.value(v, depth + 1) for v in node]
-        if not isinstance(node, dict):
-            raise ProtocolError(f"unexpected JSON node {type(node).__name__}")
+        if t is list:
+            return self.items(node, depth + 1)
+        if t is not dict:
+            raise ProtocolError(f"unexpected JSON node {t.__name__}")
+        self.count(2 * len(node))
         tag = node.get("$")
         if not (tag is None or isinstance(tag, str)):
             raise ProtocolError("a tag must be a string")
@@ -230,13 +257,13 @@ class _Decoder:
                 and node["v"] in ("nan", "inf", "-inf"):
             return float(node["v"])
         if tag == "tuple" and set(node) == {"$", "v"} and isinstance(node["v"], list):
-            return tuple(self.value(v, depth + 1) for v in node["v"])
+            return tuple(self.items(node["v"], depth + 1))
         if tag == "dict" and set(node) == {"$", "k", "v"} and isinstance(node["k"], list) \
                 and isinstance(node["v"], list) and len(node["k"]) == len(node["v"]):
-            keys = [self.value(k, depth + 1) for k in node["k"]]
-            if not all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in keys):
+            keys = self.items(node["k"], depth + 1)
+            if not all(type(k) is str or type(k) is int for k in keys):
                 raise ProtocolError("dict keys must be str or int")
-            return dict(zip(keys, (self.value(v, depth + 1) for v in node["v"])))
+            return dict(zip(keys, self.items(node["v"], depth + 1)))
         if tag == "nd" and set(node) == {"$", "i"} and type(node["i"]) is int:
             return self.array(node["i"])
         if tag == "np" and set(node) == {"$", "d", "v"} and isinstance(node["d"], str) \
@@ -250,27 +277,76 @@ class _Decoder:
                 raise ProtocolError(f"bad numpy scalar: {exc}") from exc
         raise ProtocolError(f"unknown or malformed tag {str(tag)[:20]!r}")
 
+    def items(self, node: list[Any], depth: int) -> list[Any]:
+        """The decoded elements of a JSON array whose elements sit at ``depth``."""
+        self.count(len(node))
+        types = set(map(type, node))
+        if types <= _PLAIN:  # numbers and strings only: taken as they are
+            if depth > MAX_DEPTH and node:
+                raise ProtocolError("value nested too deeply")
+            if int in types:
+                ints = [v for v in node if type(v) is int]
+                if not -MAX_INT <= min(ints) <= max(ints) <= MAX_INT:
+                    raise ProtocolError(f"integer out of range (limit {MAX_INT:.0e})")
+            return node
+        return [self.value(v, depth) for v in node]
+
     def array(self, i: int) -> np.ndarray:
+        """The ndarray in blob ``i``: numpy's .npy format 1.0 exactly as ``np.save`` writes it
+        (parsed here: ``np.load`` costs ~0.1 ms per array in its header parser, and a frame of
+        4096 empty arrays cost the host 0.4 s)."""
         if not 0 <= i < len(self.offsets) or i in self.used:
             raise ProtocolError("array reference out of range or used twice")
         self.used.add(i)
+        self.count(_ARRAY_WEIGHT)
         start, end = self.offsets[i]
-        blob = self.payload[start:end]
-        if not blob.startswith(b"\x93NUMPY") or len(blob) < 12:
-            raise ProtocolError("blob is not in .npy format")
-        # The header's length, before numpy parses it: a long one (many dimensions) costs more.
-        hlen = int.from_bytes(blob[8:10] if blob[6] == 1 else blob[8:12], "little")
-        if hlen > MAX_NPY_HEADER:
+        blob = self.view[start:end]
+        if len(blob) < 10 or bytes(blob[:8]) != b"\x93NUMPY\x01\x00":
+            raise ProtocolError("blob is not in .npy format 1.0")
+        hlen = int.from_bytes(blob[8:10], "little")
+        if hlen > MAX_NPY_HEADER or 10 + hlen > len(blob):
             raise ProtocolError(f"array header of {hlen} bytes (limit {MAX_NPY_HEADER})")
+        head = bytes(blob[10:10 + hlen])
+        parsed = self.headers.get(head)
+        if parsed is None:
+            parsed = self.headers[head] = _npy_header(head)
+        dtype, shape, count, fortran = parsed
         try:
-            arr = np.load(io.BytesIO(blob), allow_pickle=False)
-        except Exception as exc:  # noqa: BLE001 - see decode_message
+            data = blob[10 + hlen:]
+            if count * dtype.itemsize != len(data):
+                raise ProtocolError("array data does not match its header")
+            flat = np.frombuffer(data, dtype=dtype, count=count)
+            arr = (flat.reshape(shape[::-1]).transpose() if fortran
+                   else flat.reshape(shape)).copy(order="K")
+        except ProtocolError:
+            raise
+        except (TypeError, ValueError, OverflowError, MemoryError) as exc:
             raise ProtocolError(f"blob is not a valid .npy array: {type(exc).__name__}") from exc
-        if not isinstance(arr, np.ndarray) or type(arr) is not np.ndarray \
-                or arr.dtype.kind not in _DTYPE_KINDS or arr.dtype.fields is not None \
-                or arr.dtype.subdtype is not None:
-            raise ProtocolError("array has an unsupported dtype")
         return arr
+
+
+def _npy_header(head: bytes) -> tuple[np.dtype, tuple[int, ...], int, bool]:
+    """Parse a .npy 1.0 header dict: ``(dtype, shape, number of entries, fortran_order)``.
+
+    Raises ProtocolError unless it is exactly what ``np.save`` writes for a bool, int, uint,
+    float or complex dtype of at most 32 dimensions."""
+    m = _NPY_HEADER.fullmatch(head.decode("latin1"))
+    if m is None:
+        raise ProtocolError("blob is not a valid .npy array of a supported dtype (bool, "
+                            "int, uint, float, complex; no objects or structured dtypes)")
+    order, kind, size, fortran, dims = m.groups()
+    shape = tuple(int(d) for d in dims.replace(",", " ").split())
+    try:
+        dtype = np.dtype(order + kind + size)
+    except TypeError as exc:
+        raise ProtocolError(f"blob has an unknown dtype {order + kind + size!r}") from exc
+    if dtype.kind not in _DTYPE_KINDS or len(shape) > 32:
+        raise ProtocolError("array has an unsupported dtype or too many dimensions")
+    return dtype, shape, math.prod(shape), fortran == "True"
+
+
+#: An array counts as this many JSON values towards MAX_JSON_NODES and the clock's looks.
+_ARRAY_WEIGHT = 16
 
 
 def frame(payload: bytes) -> bytes:

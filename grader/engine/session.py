@@ -24,7 +24,7 @@ from grader.engine.launch import (
 )
 from grader.engine.manifest import Limits
 from grader.engine.phases import PhaseClock
-from grader.engine.protocol import decode_message, encode_message
+from grader.engine.protocol import CostlyMessage, decode_message, encode_message
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +40,14 @@ READY_WALL_S = 60.0
 MAX_MESSAGE = 4000
 #: Trusted-side CPU budget of one submission: the grading process may spend at most
 #: max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO x the CPU its children used) of its own CPU
-#: (``time.process_time``) reading what the children sent (receiving and decoding frames: the
-#: part of the host's work whose size the student's code chooses; what the checks compute is
-#: fixed by the assignment, the same for every file), diagnosis probes included. Honest files
-#: spend a few milliseconds (bench/trusted_cost.py).
-TRUSTED_CPU_FLOOR_S = 0.5
-TRUSTED_CPU_RATIO = 1.0
+#: (``time.thread_time``: the worker's other threads are not reading) reading what the children
+#: sent (receiving and decoding frames: the part of the host's work whose size the student's code
+#: chooses; what the checks compute is fixed by the assignment, the same for every file),
+#: diagnosis probes included; decoding stops at the budget (``decode_message``'s deadline).
+#: Honest files read for at most 0.04 x their children's CPU; the floor covers one 5.7 MB reply
+#: (bench/trusted_cost.py, docs/engine.md).
+TRUSTED_CPU_FLOOR_S = 0.1
+TRUSTED_CPU_RATIO = 0.2
 _ERROR_KINDS = {"missing", "not_implemented", "exception", "unsendable", "mutated", "view",
                 "memory", "protocol"}
 
@@ -147,7 +149,7 @@ class Session:
         handle = self.handle
         assert handle is not None
         try:
-            msg = self._decode(lambda: handle.recv(READY_WALL_S))
+            msg = self._decode(lambda: handle.recv(READY_WALL_S), budgeted=False)
         except (TimeoutError, EOFError, ProtocolError) as exc:
             reason = handle.death_reason() if not isinstance(exc, TimeoutError) else "no reply"
             tail = handle.output_tail(2000)
@@ -250,13 +252,20 @@ class Session:
         """CPU seconds the grading process spent reading this submission's frames."""
         return self.reading_cpu_s
 
-    def _decode(self, read: Any) -> dict[str, Any]:
-        """``decode_message(read())``, its CPU time charged to the trusted-side budget."""
-        t0 = time.process_time()
+    def _decode(self, read: Any, *, budgeted: bool = True) -> dict[str, Any]:
+        """``decode_message(read())``, its CPU time charged to the trusted-side budget.
+
+        With ``budgeted``, decoding stops (CostlyMessage) once the budget is used up: one frame
+        can no longer overrun it by its whole cost (up to 0.5 s of CPU for a frame of 4096
+        arrays or 200 000 values).
+        """
+        t0 = time.thread_time()
         try:
-            return decode_message(read())
+            deadline = t0 + max(self.trusted_budget() - self.trusted_cpu(), 0.0) \
+                if budgeted else None
+            return decode_message(read(), deadline=deadline)
         finally:
-            self.reading_cpu_s += time.process_time() - t0
+            self.reading_cpu_s += time.thread_time() - t0
 
     def trusted_budget(self) -> float:
         """The trusted-side CPU budget so far: max(floor, ratio x the children's CPU)."""
@@ -269,13 +278,17 @@ class Session:
 
     def _check_trusted_budget(self, fn: str) -> None:
         if self.over_trusted_budget():
-            raise StudentCallError(
-                f"{fn} was not run: reading and checking what your code sent back cost the "
-                f"grader {self.trusted_cpu():.1f} s of CPU, more than its budget for your "
-                f"submission ({TRUSTED_CPU_FLOOR_S:g} s, or as much CPU time as your own "
-                f"code used: {self.child_cpu():.1f} s). Return plain results of the expected "
-                "shape: huge or deeply nested replies, or very many arrays, are costly to "
-                "check.", kind="timeout")
+            raise self._budget_error(f"{fn} was not run")
+
+    def _budget_error(self, what: str) -> StudentCallError:
+        """The student's fault: what their code sent back costs the grader too much to read."""
+        return StudentCallError(
+            f"{what}: reading and checking what your code sent back cost the grader "
+            f"{self.trusted_cpu():.2f} s of CPU, more than its budget for your submission "
+            f"({TRUSTED_CPU_FLOOR_S:g} s, or {TRUSTED_CPU_RATIO:g} x the CPU time your own "
+            f"code used: {self.child_cpu():.2f} s). Return plain results of the expected "
+            "shape: huge or deeply nested replies, or very many arrays, are costly to check.",
+            kind="timeout", child_lost=self.handle is None)
 
     def cpu_left(self) -> float:
         """CPU seconds of the submission's budget still available (all children together)."""
@@ -407,11 +420,11 @@ class Session:
         poll = POLL_S
         while True:
             try:
-                t_read = time.process_time()
+                t_read = time.thread_time()
                 try:
                     payload = handle.recv(poll)
                 finally:  # copying a frame in is reading too (waiting costs no CPU)
-                    self.reading_cpu_s += time.process_time() - t_read
+                    self.reading_cpu_s += time.thread_time() - t_read
                 break
             except TimeoutError:
                 cpu = handle.cpu_seconds()
@@ -444,6 +457,9 @@ class Session:
                                        f"({exc}).", kind="protocol", child_lost=True) from None
         try:
             return self._decode(lambda: payload)
+        except CostlyMessage:
+            self._lose()
+            raise self._budget_error(doing) from None
         except ProtocolError as exc:
             self._lose()
             raise StudentCallError(f"Your code sent an unreadable reply while {doing} ({exc}).",

@@ -209,8 +209,8 @@ def test_frame_with_too_many_values_or_too_deep_is_rejected():
     with pytest.raises(ProtocolError, match="more than .* values"):
         decode_message(payload)
     deep: object = 0
-    for _ in range(40):
-        deep = {"x": [deep]}
+    for _ in range(40):  # tagged dicts: valid at every level, only too deep
+        deep = {"$": "dict", "k": ["x"], "v": [deep]}
     with pytest.raises(ProtocolError, match="nested too deeply"):
         decode_message(_frame_payload({"kind": "reply", "values": deep}, []))
 
@@ -292,10 +292,13 @@ def test_security_review_bomb_scores_zero_with_protocol_errors(repo_root):
     report: Report = grade_source("mlp_backprop", source, student_id="eve",
                                   launcher=PlainLauncher(), seed_key=b"adversarial")
     assert report.outcome == "graded" and report.score == 0
-    for t in report.tests:
-        assert t.status == "error"
-        detail = t.staff_feedback or t.feedback
-        assert "unreadable reply" in detail and "values" in detail, detail
+    details = [t.staff_feedback or t.feedback for t in report.tests]
+    assert "unreadable reply" in details[0] and "values" in details[0], details[0]
+    for t, detail in zip(report.tests, details):
+        # each bomb is refused; once reading them used up the trusted-side budget (issue 10,
+        # class 7) the remaining tests are not run at all: a timeout, the student's fault too
+        assert (t.status, "unreadable reply" in detail) == ("error", True) or \
+            (t.status, "cost the grader" in detail) == ("timeout", True), detail
 
 
 # ------------------------------------------------------------------ 3. self-referencing returns

@@ -289,7 +289,9 @@ def test_costly_replies_stop_at_the_trusted_cpu_budget(grade_toy, monkeypatch):
     """4096 arrays per reply cost the host ~0.4 s each: past max(floor, child CPU) every call
     fails as a timeout, the student's fault, and the host stops paying."""
     from grader.engine import session as session_mod
-    monkeypatch.setattr(session_mod, "TRUSTED_CPU_FLOOR_S", 0.3)
+    # arrays are cheap to read since the .npy fast path: a small budget makes the flood trip it
+    monkeypatch.setattr(session_mod, "TRUSTED_CPU_FLOOR_S", 0.02)
+    monkeypatch.setattr(session_mod, "TRUSTED_CPU_RATIO", 0.01)
     sessions = []
     init = session_mod.Session.__init__
 
@@ -303,5 +305,39 @@ def test_costly_replies_stop_at_the_trusted_cpu_budget(grade_toy, monkeypatch):
     assert all(t.score == 0 for t in report.tests)
     texts = [t.staff_feedback or t.feedback for t in report.tests]
     assert any("cost the grader" in text for text in texts), texts
-    # the host stopped within about one reply's decoding of the budget
-    assert session.trusted_cpu() < max(session.trusted_budget(), 0.3) + 1.5
+    # decoding stops at the budget (CostlyMessage), not a whole reply later
+    assert session.trusted_cpu() < session.trusted_budget() + 0.3
+
+
+NESTED_FLOOD = ARRAY_FLOOD.split("_FLOOD = _frame(")[0] + """_FLOOD = _frame('{"kind":"reply","ok":true,"values":[' + ",".join(
+    ["[" * 28 + "0" + "]" * 28] * 6000) + ']}')
+_wall(_frame('{"kind":"hello","ok":true,"functions":[]}'))
+while True:
+    (_len,) = _s.unpack(">I", _readx(4)); _readx(_len)
+    _wall(_FLOOD)
+"""
+
+
+def test_one_costly_reply_cannot_overrun_the_budget(grade_toy, monkeypatch):
+    """A reply of 6000 lists nested 28 deep (168 000 values, within the frame limits) cost the
+    host about 0.5 s to decode, and the budget was checked only between replies: each reply
+    overran it by its whole cost. Decoding now stops at the budget."""
+    from grader.engine import session as session_mod
+
+    monkeypatch.setattr(session_mod, "TRUSTED_CPU_FLOOR_S", 0.02)
+    monkeypatch.setattr(session_mod, "TRUSTED_CPU_RATIO", 0.01)
+    sessions = []
+    init = session_mod.Session.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        sessions.append(self)
+
+    monkeypatch.setattr(session_mod.Session, "__init__", spy)
+    assert '"[" * 28 + "0"' in NESTED_FLOOD
+    report = grade_toy(GOOD + NESTED_FLOOD)
+    session = sessions[-1]
+    assert all(t.score == 0 for t in report.tests)
+    texts = [t.staff_feedback or t.feedback for t in report.tests]
+    assert any("cost the grader" in text for text in texts), texts
+    assert session.trusted_cpu() < session.trusted_budget() + 0.15
