@@ -18,7 +18,6 @@ from typing import Any
 from grader.engine import figures
 from grader.engine.assignment import Assignment, load_assignment
 from grader.engine.errors import (
-    AssignmentError,
     CheckFailed,
     GraderInfrastructureError,
     StudentCallError,
@@ -218,7 +217,11 @@ def _diagnose(assignment: Assignment, spec: TestSpec, result: TestResult,
     try:
         # runner: the diagnoser re-runs the failed function on its own probe inputs (issue 6)
         return list(diagnose(assignment.slug, spec, result, runner=session))
-    except (AssignmentError, ValueError, TypeError, KeyError, IndexError, ArithmeticError):
+    except GraderInfrastructureError:
+        raise  # the probes could not restart a child: ours, retried
+    except Exception:  # noqa: BLE001 - a diagnosis is an explanation, never the grade: whatever
+        # the student's probe answers make it raise (AttributeError, RecursionError...), the
+        # test keeps its result; escaping here made a student's file "our fault" (5 retries)
         log.exception("diagnosis of %s / %s failed", assignment.slug, spec.check)
         return []
     finally:

@@ -341,3 +341,22 @@ def test_one_costly_reply_cannot_overrun_the_budget(grade_toy, monkeypatch):
     texts = [t.staff_feedback or t.feedback for t in report.tests]
     assert any("cost the grader" in text for text in texts), texts
     assert session.trusted_cpu() < session.trusted_budget() + 0.15
+
+
+# ------------------------------------------------------------------ diagnosis never decides retries
+@pytest.mark.parametrize("error", [AttributeError, RecursionError, RuntimeError, MemoryError])
+def test_a_crashing_diagnosis_keeps_the_grade_and_is_not_our_retry(grade_toy, monkeypatch, error):
+    """The diagnosis runs on the student's probe answers; an exception it did not foresee
+    (AttributeError, RecursionError...) escaped grade_source, so the worker retried the
+    submission five times and ended it not_gradable with no attempt used."""
+    import grader.diagnosis
+
+    def broken(*args, **kwargs):
+        raise error("a diagnoser tripped over a hostile probe answer")
+
+    monkeypatch.setattr(grader.diagnosis, "diagnose", broken)
+    report = grade_toy(with_function("double", "def double(x):\n    return 3.0 * x\n"))
+    assert report.outcome == "graded"
+    failed = [t for t in report.tests if t.part == "double"]
+    assert failed and all(t.status == "failed" and t.score == 0 and t.diagnosis == []
+                          for t in failed)
