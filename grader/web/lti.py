@@ -11,7 +11,6 @@ import logging
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import URL, DataRequired, Length, Optional
@@ -21,6 +20,7 @@ from grader.course.db import db
 from grader.course.models import LtiGradeLink, LtiRegistration
 from grader.web.auth import instructor_required
 from grader.web.extensions import csrf
+from grader.web.forms import FlaskForm
 
 log = logging.getLogger(__name__)
 bp = Blueprint("lti", __name__)

@@ -147,3 +147,28 @@ def test_per_student_page_lists_the_requests(app, client, login, course):
     assert "Regrade requests" in html and "is 6/6 right?" in html
     html = client.get(f"/instructor/students/{course['bob']}").get_data(as_text=True)
     assert "No regrade requests." in html
+
+
+def test_control_characters_in_typed_text_are_dropped(app, client, login, course):
+    """issue 10 (new attack): a question holding a NUL was a 500 page on PostgreSQL (its text
+    cannot hold NUL); every text field of every form now drops control characters but tab and
+    line breaks (passwords excepted)."""
+    login("ada")
+    response = ask_on_page(client, course["ada_sub"], "backward: hidden batch",
+                           "line one\x00\x1b[2J\nline two\tend")
+    assert response.status_code == 302
+    with app.app_context():
+        row = db.session.scalar(db.select(RegradeRequest))
+        assert row.message == "line one[2J\nline two\tend"
+
+
+def test_the_text_filter_is_added_once_per_form_and_spares_passwords(app):
+    from grader.web.forms import LoginForm, RegradeRequestForm, no_control_characters
+
+    with app.test_request_context():
+        for _ in range(3):
+            form = RegradeRequestForm(meta={"csrf": False})
+        assert list(form.message.filters).count(no_control_characters) == 1
+        login = LoginForm(meta={"csrf": False})
+        assert no_control_characters not in login.password.filters
+        assert no_control_characters in login.username.filters
