@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,18 @@ def find_submission(folder: Path, slug: str) -> Path:
     Raises:
         SubmissionLayoutError: no such file, or several without the expected name.
     """
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in SUBMISSION_SUFFIXES)
+    base = folder.resolve()
+    found = sorted(p for p in folder.rglob("*")
+                   if p.suffix in SUBMISSION_SUFFIXES and (p.is_file() or p.is_symlink()))
+    # A symbolic link (a git submission or an unzipped upload can hold one) would make us read
+    # whatever it points at: the bundle's reference solution (full marks for nothing) or its
+    # seed key. Only regular files inside the submission folder are the student's.
+    files = [p for p in found if not _linked(p, folder) and p.resolve().is_relative_to(base)
+             and p.is_file()]
+    if not files and found:
+        raise SubmissionLayoutError(
+            f"{found[0].relative_to(folder)} is a symbolic link: submit the file itself, not a "
+            "link to it.")
     if len(files) == 1:
         return files[0]
     for name in (f"{slug}.py", f"{slug}.ipynb"):
@@ -59,6 +71,15 @@ def find_submission(folder: Path, slug: str) -> Path:
     raise SubmissionLayoutError(
         f"Several Python files were submitted ({listed}): submit one, or name your solution "
         f"{slug}.py.")
+
+
+def _linked(path: Path, folder: Path) -> bool:
+    """True when ``path`` or a folder between it and ``folder`` is a symbolic link."""
+    while path != folder and path != path.parent:
+        if path.is_symlink():
+            return True
+        path = path.parent
+    return False
 
 
 def student_id(platform: str, root: Path) -> str | None:
@@ -91,7 +112,13 @@ def read_source(path: Path) -> tuple[bytes, str | None]:
     Raises:
         SubmissionLayoutError: the notebook cannot be read.
     """
-    raw = path.read_bytes()
+    try:  # never through a link swapped in after find_submission looked
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise SubmissionLayoutError(f"{path.name} cannot be read as a plain file ({exc.strerror})."
+                                    ) from exc
+    with os.fdopen(fd, "rb") as f:
+        raw = f.read()
     if path.suffix != ".ipynb":
         return raw, None
     from grader.notebook import NotebookError, notebook_to_source

@@ -238,3 +238,25 @@ def test_export_cli(tmp_path):
     res = runner.invoke(cli, ["export", "gradescope", "no_such_assignment",
                               "--out", str(tmp_path / "x.zip")])
     assert res.exit_code == 2 and "error:" in res.output
+
+
+@pytest.mark.parametrize("link", ["file", "folder"])
+def test_a_symbolic_link_is_not_graded_as_the_submission(tmp_path, link):
+    """issue 10 (new attack): a git or unzipped submission holding ``chain_rule.py`` as a link to
+    the bundle's reference solution (or a folder linked to the bundle) was graded as the
+    student's file: full marks for nothing, or the seed key read through a syntax error."""
+    from grader.export import runner
+
+    root = _gradescope_root(tmp_path)
+    reference = root / "source" / "gradelab" / "reference_solutions" / f"{SLUG}.py"
+    assert reference.is_file()
+    if link == "file":
+        (root / "submission" / f"{SLUG}.py").symlink_to(reference)
+    else:
+        (root / "submission" / "mine").symlink_to(reference.parent, target_is_directory=True)
+    data = runner.grade("gradescope", root, root / "source" / "gradelab")
+    assert data["score"] == 0.0 and data["tests"] == []
+    assert "symbolic link" in data["output"] or "No .py or .ipynb" in data["output"]
+    with pytest.raises(runner.SubmissionLayoutError):
+        runner.read_source(root / "submission" / f"{SLUG}.py") if link == "file" else \
+            runner.find_submission(root / "submission", SLUG)
