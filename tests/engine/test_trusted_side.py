@@ -340,7 +340,9 @@ def test_one_costly_reply_cannot_overrun_the_budget(grade_toy, monkeypatch):
     assert all(t.score == 0 for t in report.tests)
     texts = [t.staff_feedback or t.feedback for t in report.tests]
     assert any("cost the grader" in text for text in texts), texts
-    assert session.trusted_cpu() < session.trusted_budget() + 0.15
+    # one json.loads of that frame (C, not interruptible: ~60 ms) and a few ms past the budget;
+    # before, the whole frame's 0.5 s (more on a loaded machine)
+    assert session.trusted_cpu() < session.trusted_budget() + 0.3
 
 
 # ------------------------------------------------------------------ diagnosis never decides retries
