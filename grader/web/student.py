@@ -1,6 +1,8 @@
 """Student pages: assignment list, assignment page with upload, submission page and its status."""
 from __future__ import annotations
 
+import functools
+import json
 import logging
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, send_file, url_for
@@ -176,6 +178,20 @@ def submission(submission_id: int):
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _drawn(figure_json: str) -> str:
+    """The SVG of one picture (its data as JSON), drawn once per process: matplotlib takes
+    0.2-0.5 s of CPU per picture, and a student requesting the same URL in a loop (the browser's
+    cache is the client's to ignore) held the web process's CPU with plain GETs."""
+    from grader.engine.plots import render_figure
+
+    try:
+        return render_figure(json.loads(figure_json))
+    except (ValueError, KeyError, TypeError) as exc:  # stored data the renderer cannot draw
+        log.warning("figure not drawn: %s", exc)
+        return ""  # remembered too: a picture that cannot be drawn is not retried per request
+
+
 @bp.route("/submissions/<int:submission_id>/tests/<int:test>/figures/<int:number>.svg")
 @login_required
 def figure(submission_id: int, test: int, number: int):
@@ -186,8 +202,6 @@ def figure(submission_id: int, test: int, number: int):
     """
     from flask import Response
 
-    from grader.engine.plots import render_figure
-
     sub = get_visible_submission(submission_id)
     results = services.feedback_for(current_user, sub)
     if not 0 <= test < len(results):
@@ -195,10 +209,8 @@ def figure(submission_id: int, test: int, number: int):
     figures = results[test].get("figures") or []
     if not 0 <= number < len(figures) or not isinstance(figures[number], dict):
         abort(404)
-    try:
-        svg = render_figure(figures[number])
-    except (ValueError, KeyError, TypeError) as exc:  # stored data the renderer cannot draw
-        log.warning("figure %s/%s/%s not drawn: %s", submission_id, test, number, exc)
+    svg = _drawn(json.dumps(figures[number], sort_keys=True))
+    if not svg:
         abort(404)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"

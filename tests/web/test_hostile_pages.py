@@ -37,3 +37,37 @@ def test_ordinary_files_keep_numbered_linkable_lines():
     long = "x = 1\n" * MAX_NUMBERED_LINES
     plain = str(numbered_code(long + "<b>", set()))
     assert 'id="L1"' not in plain and plain.endswith("&lt;b&gt;")
+
+
+def test_a_picture_is_drawn_once_however_often_it_is_requested(app, client, student,
+                                                               make_submission, monkeypatch):
+    """matplotlib takes 0.2-0.5 s of CPU per picture: requesting one picture URL in a loop held
+    the web process's CPU with plain GETs. A drawing (or a failure to draw) is kept per process."""
+    import numpy as np
+
+    from grader.course.db import db
+    from grader.course.models import Submission
+    from grader.engine import figures, plots
+    from grader.web import student as student_views
+
+    student_views._drawn.cache_clear()
+    calls = []
+    real = plots.render_figure
+
+    def counting(fig):
+        calls.append(fig.get("kind"))
+        return real(fig)
+
+    monkeypatch.setattr(plots, "render_figure", counting)
+    uid, aid = student
+    sid = make_submission(uid, aid, scores=(3.0, 0.0))
+    good = figures.heatmap("forward", "Y", np.ones((2, 3)), np.zeros((2, 3)))
+    broken = {"kind": "nonsense"}
+    with app.app_context():
+        run = db.session.get(Submission, sid).latest_run
+        run.results = [dict(r) | {"figures": [good, broken]} for r in run.results]
+        db.session.commit()
+    for _ in range(5):
+        assert client.get(f"/submissions/{sid}/tests/0/figures/0.svg").status_code == 200
+        assert client.get(f"/submissions/{sid}/tests/0/figures/1.svg").status_code == 404
+    assert calls == ["heatmap", "nonsense"]
