@@ -8,18 +8,29 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, Select, func, or_, select, type_coerce
 
 from grader.course.db import db
-from grader.course.models import Assignment, ScoreOverride, Submission, User
-from grader.course.services import deadlines_for, late_days, late_penalty_percent
+from grader.course.models import Assignment, Extension, ScoreOverride, Submission, User
+from grader.course.rules import rules_for
+from grader.course.services import (
+    deadlines_for,
+    deadlines_with,
+    late_days,
+    late_penalty_percent,
+    penalty_with,
+)
 
 COUNTED_STATUSES = ("graded", "error")  # not_gradable is our fault and never counts
+
+
+_UNSET: Any = object()
 
 
 @dataclass(frozen=True)
@@ -34,29 +45,62 @@ class Cell:
     attempts: int = 0
     overridden: bool = False
     override_comment: str = ""
+    last_status: str | None = None  # status of the newest submission (None: nothing uploaded)
+
+    @property
+    def missing(self) -> bool:
+        """True when nothing counts yet: no graded (or error) submission and no manual score."""
+        return self.score is None
+
+    @property
+    def late(self) -> bool:
+        """True when the counted attempt lost points to the late penalty."""
+        return self.penalty_percent > 0
+
+    @property
+    def not_gradable(self) -> bool:
+        """True when the newest submission could not be graded (our fault; regrade it)."""
+        return self.last_status == "not_gradable"
+
+    def has_status(self, status: str) -> bool:
+        """True when the cell is ``missing``, ``late``, ``overridden`` or ``not_gradable``."""
+        return bool(getattr(self, status))
 
     def to_dict(self) -> dict[str, Any]:
         """Return the cell as JSON-ready data."""
         return dict(self.__dict__)
 
 
-def adjusted(submission: Submission, assignment: Assignment,
+def adjusted(submission: Any, assignment: Assignment,
              due: datetime | None) -> tuple[float, float]:
-    """Return ``(score after late penalty, penalty percent)`` given the student's due date."""
-    penalty = late_penalty_percent(assignment, late_days(submission.created_at, due))
+    """Return ``(score after late penalty, penalty percent)`` given the student's due date.
+
+    ``submission`` is a :class:`Submission` or a row with its ``score`` and ``created_at``.
+    """
+    days = late_days(submission.created_at, due)
+    penalty = penalty_with(assignment, days) if isinstance(assignment, AssignmentRules) \
+        else late_penalty_percent(assignment, days)
     return (submission.score or 0.0) * (1.0 - penalty / 100.0), penalty
 
 
-def cell_for(student: User, assignment: Assignment, submissions: list[Submission],
-             override: ScoreOverride | None) -> Cell:
-    """Compute one gradebook cell from the student's submissions (any order) and override."""
+def cell_for(student: User | None, assignment: Any, submissions: list[Any],
+             override: ScoreOverride | None, due: datetime | None = _UNSET) -> Cell:
+    """Compute one gradebook cell from the student's submissions (any order) and override.
+
+    ``submissions`` are :class:`Submission` objects or rows with their ``id``, ``attempt``,
+    ``status``, ``score``, ``max_score`` and ``created_at``. ``due`` is the student's due date
+    when the caller already knows it (the gradebook loads every extension at once); otherwise
+    :func:`deadlines_for` looks it up.
+    """
     done = sorted((s for s in submissions if s.status in COUNTED_STATUSES),
                   key=lambda s: s.attempt)
     attempts = sum(1 for s in submissions if s.status != "not_gradable")
-    chosen: Submission | None = None
+    last_status = max(submissions, key=lambda s: s.attempt).status if submissions else None
+    chosen: Any = None
     score = penalty = None
     if done:
-        due = deadlines_for(student, assignment).due_at
+        if due is _UNSET:
+            due = deadlines_for(student, assignment).due_at
         scored = [(adjusted(s, assignment, due), s) for s in done]
         if assignment.score_policy == "last":
             (score, penalty), chosen = scored[-1]
@@ -66,24 +110,43 @@ def cell_for(student: User, assignment: Assignment, submissions: list[Submission
     base = Cell(score=None if score is None else round(score, 4), max_score=max_score,
                 raw_score=None if chosen is None else chosen.score,
                 penalty_percent=penalty or 0.0,
-                submission_id=None if chosen is None else chosen.id, attempts=attempts)
+                submission_id=None if chosen is None else chosen.id, attempts=attempts,
+                last_status=last_status)
     if override is None:
         return base
     return Cell(score=override.score, max_score=max_score, raw_score=base.raw_score,
                 penalty_percent=base.penalty_percent, submission_id=base.submission_id,
-                attempts=attempts, overridden=True, override_comment=override.comment)
+                attempts=attempts, overridden=True, override_comment=override.comment,
+                last_status=last_status)
 
 
-def students_for(viewer: User, section: str | None = None) -> list[User]:
-    """Students ``viewer`` may see, by username: all for instructors, a TA's sections for a
-    TA limited to sections; only ``section`` when given."""
+def students_query(viewer: User, section: str | None = None, search: str = "") -> Select:
+    """The SELECT of the students ``viewer`` may see (a TA: their sections), optionally of one
+    ``section`` and matching ``search`` (case-insensitive substring of username, name or
+    e-mail), without an order."""
     query = select(User).where(User.role == "student")
     scope = viewer.section_scope
     if scope is not None:
         query = query.where(User.section.in_(scope))
     if section:
         query = query.where(User.section == section)
-    return list(db.session.scalars(query.order_by(User.username)))
+    words = (search or "").split()
+    for word in words[:5]:
+        pattern = f"%{_escape_like(word.lower())}%"
+        query = query.where(or_(func.lower(User.username).like(pattern, escape="\\"),
+                                func.lower(User.name).like(pattern, escape="\\"),
+                                func.lower(User.email).like(pattern, escape="\\")))
+    return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def students_for(viewer: User, section: str | None = None) -> list[User]:
+    """Students ``viewer`` may see, by username: all for instructors, a TA's sections for a
+    TA limited to sections; only ``section`` when given."""
+    return list(db.session.scalars(students_query(viewer, section).order_by(User.username)))
 
 
 @dataclass(frozen=True)
@@ -98,10 +161,62 @@ class Gradebook:
         """Return the cell of one student and assignment."""
         return self.cells[(student.id, assignment.id)]
 
+    def total(self, student: User) -> float:
+        """The sum of the student's counted scores (points; a missing score counts 0)."""
+        return sum(c.score for a in self.assignments
+                   if (c := self.cells[(student.id, a.id)]).score is not None)
 
-def build_gradebook(students: list[User] | None = None,
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRules:
+    """A plain copy of the rules of one assignment that a gradebook cell reads, with naive UTC
+    dates (the gradebook compares them with naive UTC timestamps read straight from the
+    database). Plain attributes are several times cheaper to read than mapped ones, which
+    matters for 2,000 students x every assignment. :func:`penalty_with` and
+    :func:`deadlines_with` accept it."""
+
+    id: int
+    due_at: datetime | None
+    hard_deadline_at: datetime | None
+    late_percent_per_day: float
+    late_max_percent: float
+    score_policy: str
+    max_score: float
+
+    @classmethod
+    def of(cls, assignment: Assignment) -> AssignmentRules:
+        """Copy ``assignment``'s effective rules (:func:`grader.course.rules.rules_for`: the
+        instructor's settings, else the manifest; a preview's assumed rules inside
+        ``assuming``), dates as naive UTC."""
+        def naive(value: datetime | None) -> datetime | None:
+            return None if value is None else value.astimezone(timezone.utc).replace(tzinfo=None)
+
+        rules = rules_for(assignment)
+        return cls(assignment.id, naive(rules.due_at), naive(rules.hard_deadline_at),
+                   rules.late_percent_per_day or 0.0, rules.late_max_percent or 0.0,
+                   assignment.score_policy, assignment.max_score or 0.0)
+
+
+def _naive(column: Any) -> Any:
+    """The column read as a naive UTC datetime (no per-row time-zone conversion)."""
+    return type_coerce(column, DateTime()).label(column.key)
+
+
+SUBMISSION_FACTS = (Submission.id, Submission.student_id, Submission.assignment_id,
+                    Submission.attempt, Submission.status, Submission.score,
+                    Submission.max_score, _naive(Submission.created_at))
+_IN_LIMIT = 500  # students per IN list; more are loaded per assignment and the rest skipped
+
+
+def build_gradebook(students: list[Any] | None = None,
                     assignments: list[Assignment] | None = None) -> Gradebook:
-    """Compute the gradebook for ``students`` (default: all) and ``assignments`` (default: all)."""
+    """Compute the gradebook for ``students`` (default: all) and ``assignments`` (default: all).
+
+    ``students`` are :class:`User` objects or rows with an ``id``. Three queries whatever the
+    size (submissions without their source, active overrides, extensions); for more than
+    :data:`_IN_LIMIT` students they are filtered by assignment only and the rows of other
+    students skipped, which beats long ``IN`` lists on both SQLite and PostgreSQL.
+    """
     if students is None:
         students = list(db.session.scalars(
             select(User).where(User.role == "student").order_by(User.username)))
@@ -109,23 +224,227 @@ def build_gradebook(students: list[User] | None = None,
         assignments = list(db.session.scalars(
             select(Assignment).order_by(Assignment.due_at, Assignment.slug)))
     student_ids = [s.id for s in students]
+    wanted = set(student_ids)
     assignment_ids = [a.id for a in assignments]
-    by_pair: dict[tuple[int, int], list[Submission]] = defaultdict(list)
+    by_pair: dict[tuple[int, int], list[Any]] = defaultdict(list)
     overrides: dict[tuple[int, int], ScoreOverride] = {}
+    extensions: dict[tuple[int, int], datetime] = {}
     if student_ids and assignment_ids:
-        for sub in db.session.scalars(select(Submission).where(
-                Submission.student_id.in_(student_ids),
-                Submission.assignment_id.in_(assignment_ids))):
-            by_pair[(sub.student_id, sub.assignment_id)].append(sub)
-        for ov in db.session.scalars(select(ScoreOverride).where(
-                ScoreOverride.student_id.in_(student_ids),
-                ScoreOverride.assignment_id.in_(assignment_ids),
-                ScoreOverride.removed_at.is_(None))
-                .order_by(ScoreOverride.created_at, ScoreOverride.id)):
+        def scoped(query, model):
+            query = query.where(model.assignment_id.in_(assignment_ids))
+            return query if len(student_ids) > _IN_LIMIT else \
+                query.where(model.student_id.in_(student_ids))
+
+        for row in db.session.execute(scoped(select(*SUBMISSION_FACTS), Submission)):
+            if row.student_id in wanted:
+                by_pair[(row.student_id, row.assignment_id)].append(row)
+        for ov in db.session.scalars(scoped(select(ScoreOverride), ScoreOverride)
+                                     .where(ScoreOverride.removed_at.is_(None))
+                                     .order_by(ScoreOverride.created_at, ScoreOverride.id)):
             overrides[(ov.student_id, ov.assignment_id)] = ov  # newest wins
-    cells = {(s.id, a.id): cell_for(s, a, by_pair[(s.id, a.id)], overrides.get((s.id, a.id)))
-             for s in students for a in assignments}
+        for row in db.session.execute(scoped(select(Extension.student_id, Extension.assignment_id,
+                                                    _naive(Extension.due_at)), Extension)):
+            extensions[(row.student_id, row.assignment_id)] = row.due_at
+    rules = [AssignmentRules.of(a) for a in assignments]
+    cells: dict[tuple[int, int], Cell] = {}
+    empty: list[Any] = []
+    for sid in student_ids:
+        for r in rules:
+            pair = (sid, r.id)
+            ext = extensions.get(pair)
+            due = r.due_at if ext is None else deadlines_with(r, ext).due_at
+            cells[pair] = cell_for(None, r, by_pair.get(pair, empty), overrides.get(pair), due=due)
     return Gradebook(students, assignments, cells)
+
+
+STATUS_FILTERS = ("missing", "late", "overridden", "not_gradable")
+USER_SORTS = {"username": User.username, "name": User.name, "email": User.email,
+              "section": User.section}
+PER_PAGE_CHOICES = (25, 50, 100, 200)
+
+
+@dataclass(frozen=True)
+class GradebookQuery:
+    """What the gradebook page (and its CSV) shows: search, filters, sort and page.
+
+    ``search`` matches username, name or e-mail; ``status`` (one of :data:`STATUS_FILTERS`) and
+    the score range ``score_min``..``score_max`` (points, inclusive) apply to ``column``: an
+    assignment slug, or ``""`` for any assignment (status) and the total (score range).
+    ``sort`` is ``username``, ``name``, ``email``, ``section``, ``total`` or an assignment
+    slug; students without a score sort last in both directions.
+    """
+
+    search: str = ""
+    section: str | None = None
+    status: str | None = None
+    column: str = ""
+    score_min: float | None = None
+    score_max: float | None = None
+    sort: str = "username"
+    descending: bool = False
+    page: int = 1
+    per_page: int = 50
+
+    @property
+    def needs_cells(self) -> bool:
+        """True when filtering or sorting needs every matching student's scores."""
+        return (self.sort not in USER_SORTS or self.status is not None
+                or self.score_min is not None or self.score_max is not None)
+
+    @classmethod
+    def from_args(cls, args: Any, slugs: list[str], sections: list[str]) -> tuple[GradebookQuery, list[str]]:
+        """Parse request arguments; return the query and the problems found (each bad value is
+        ignored with a message, never an error page).
+
+        ``args``: a mapping (``request.args``); ``slugs``: the assignments' slugs;
+        ``sections``: the sections the viewer may choose.
+        """
+        problems: list[str] = []
+
+        def number(name: str) -> float | None:
+            text = (args.get(name) or "").strip()
+            if not text:
+                return None
+            try:
+                value = float(text)
+            except ValueError:
+                problems.append(f"'{text}' is not a number of points; the {name.replace('_', ' ')} "
+                                "filter is off.")
+                return None
+            if not math.isfinite(value):
+                problems.append(f"The {name.replace('_', ' ')} must be a finite number of points.")
+                return None
+            return value
+
+        def integer(name: str, default: int) -> int:
+            text = (args.get(name) or "").strip()
+            return int(text) if text.isdigit() and int(text) > 0 else default
+
+        section = (args.get("section") or "").strip() or None
+        if section is not None and section not in sections:
+            problems.append(f"No section '{section}' among yours; showing every section.")
+            section = None
+        status = (args.get("status") or "").strip() or None
+        if status is not None and status not in STATUS_FILTERS:
+            problems.append(f"Unknown status '{status}'; use one of {', '.join(STATUS_FILTERS)}.")
+            status = None
+        column = (args.get("column") or "").strip()
+        if column and column not in slugs:
+            problems.append(f"No assignment '{column}'; the filters apply to every assignment.")
+            column = ""
+        sort = (args.get("sort") or "username").strip()
+        if sort not in USER_SORTS and sort != "total" and sort not in slugs:
+            problems.append(f"Cannot sort by '{sort}'; sorted by username.")
+            sort = "username"
+        low, high = number("score_min"), number("score_max")
+        if low is not None and high is not None and low > high:
+            problems.append(f"The score range {low:g} to {high:g} is empty; swapped it.")
+            low, high = high, low
+        per_page = integer("per_page", 50)
+        if per_page not in PER_PAGE_CHOICES:
+            per_page = 50
+        return cls(search=(args.get("q") or "").strip()[:200], section=section, status=status,
+                   column=column, score_min=low, score_max=high, sort=sort,
+                   descending=(args.get("order") or "") == "desc", page=integer("page", 1),
+                   per_page=per_page), problems
+
+
+@dataclass(frozen=True)
+class GradebookPage:
+    """One page of the gradebook: ``book`` holds only this page's students, in order."""
+
+    book: Gradebook
+    query: GradebookQuery
+    matched: int  # students that pass the search and filters
+    page: int
+    pages: int
+
+    @property
+    def first_index(self) -> int:
+        """1-based position of the page's first student among the matches (0 when none)."""
+        return 0 if not self.matched else (self.page - 1) * self.query.per_page + 1
+
+
+def _score_key(value: float | None, descending: bool) -> tuple[int, float]:
+    """Sort key putting missing scores last in both directions."""
+    if value is None:
+        return (1, 0.0)
+    return (0, -value if descending else value)
+
+
+def query_gradebook(viewer: User, query: GradebookQuery, *, paginate: bool = True,
+                    assignments: list[Assignment] | None = None) -> GradebookPage:
+    """Return the students ``viewer`` may see that match ``query``, sorted, one page of them.
+
+    Sorting by a student column without a score filter pages in SQL and computes the cells of
+    one page only; otherwise every matching student's cells are computed (three queries, see
+    :func:`build_gradebook`) and filtered, sorted and cut in Python. ``paginate=False`` returns
+    every match (the CSV).
+    """
+    if assignments is None:
+        assignments = list(db.session.scalars(
+            select(Assignment).order_by(Assignment.due_at, Assignment.slug)))
+    base = students_query(viewer, query.section, query.search)
+    per_page = query.per_page
+    if not query.needs_cells:
+        matched = db.session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        pages = max(1, math.ceil(matched / per_page))
+        page = min(query.page, pages) if paginate else 1
+        column = USER_SORTS[query.sort]
+        order = [func.lower(column).desc() if query.descending else func.lower(column),
+                 User.username.desc() if query.descending else User.username]
+        ordered = base.order_by(*order)
+        if paginate:
+            ordered = ordered.offset((page - 1) * per_page).limit(per_page)
+        book = build_gradebook(list(db.session.scalars(ordered)), assignments)
+        return GradebookPage(book, query, matched, page, pages if paginate else 1)
+
+    # Rows, not User objects: the columns a gradebook shows are all it needs, and 2,000 plain
+    # rows load several times faster than 2,000 mapped objects.
+    students = list(db.session.execute(base.with_only_columns(
+        User.id, User.username, User.name, User.email, User.section).order_by(User.username)))
+    full = build_gradebook(students, assignments)
+    by_slug = {a.slug: a for a in assignments}
+    focus = by_slug.get(query.column)
+    totals = {s.id: full.total(s) for s in students}
+
+    def column_score(student: Any, slug: str) -> float | None:
+        if slug == "total":
+            return totals[student.id]
+        return full.cell(student, by_slug[slug]).score
+
+    def keep(student: User) -> bool:
+        if query.status is not None:
+            cells = [full.cell(student, focus)] if focus else \
+                [full.cell(student, a) for a in assignments]
+            if not any(c.has_status(query.status) for c in cells):
+                return False
+        if query.score_min is not None or query.score_max is not None:
+            value = column_score(student, focus.slug if focus else "total")
+            if value is None:
+                return False
+            if query.score_min is not None and value < query.score_min:
+                return False
+            if query.score_max is not None and value > query.score_max:
+                return False
+        return True
+
+    kept = [s for s in students if keep(s)]
+    if query.sort in USER_SORTS:
+        name = query.sort
+        kept.sort(key=lambda s: ((getattr(s, name) or "").lower(), s.username),
+                  reverse=query.descending)
+    else:
+        kept.sort(key=lambda s: s.username, reverse=query.descending)
+        kept.sort(key=lambda s: _score_key(column_score(s, query.sort), query.descending))
+    matched = len(kept)
+    pages = max(1, math.ceil(matched / per_page))
+    page = min(query.page, pages) if paginate else 1
+    if paginate:
+        kept = kept[(page - 1) * per_page: page * per_page]
+    cells = {(s.id, a.id): full.cells[(s.id, a.id)] for s in kept for a in assignments}
+    return GradebookPage(Gradebook(kept, assignments, cells), query, matched, page,
+                         pages if paginate else 1)
 
 
 def gradebook_csv(book: Gradebook, diagnoses: dict[tuple[int, int], list[str]] | None = None) -> str:

@@ -123,9 +123,21 @@ def deadlines_for(student: User, assignment: Assignment) -> Deadlines:
     ext = db.session.scalar(
         select(Extension).filter_by(student_id=student.id, assignment_id=assignment.id)
     )
-    if ext is None or (rules.due_at is not None and ext.due_at <= rules.due_at):
+    return deadlines_with(rules, None if ext is None else ext.due_at)
+
+
+def deadlines_with(rules: Any, extension_due_at: datetime | None) -> Deadlines:
+    """:func:`deadlines_for` from already loaded effective ``rules`` (a
+    :class:`grader.course.rules.Rules` or anything with its ``due_at``/``hard_deadline_at``)
+    and extension due date (None: no extension).
+
+    The gradebook loads every extension of a course in one query and calls this per cell.
+    """
+    if extension_due_at is None or (rules.due_at is not None
+                                    and extension_due_at <= rules.due_at):
         return Deadlines(rules.due_at, rules.hard_deadline_at)
-    return Deadlines(ext.due_at, extended_hard_deadline(assignment, ext.due_at), extended=True)
+    return Deadlines(extension_due_at, hard_deadline_with(rules, extension_due_at),
+                     extended=True)
 
 
 def extended_hard_deadline(assignment: Assignment, due_at: datetime) -> datetime | None:
@@ -134,7 +146,11 @@ def extended_hard_deadline(assignment: Assignment, due_at: datetime) -> datetime
     It moves by the same amount as the due date (``hard + (due_at - course due)``), and is never
     before ``due_at``; None when the assignment has no hard deadline.
     """
-    rules = rules_for(assignment)
+    return hard_deadline_with(rules_for(assignment), due_at)
+
+
+def hard_deadline_with(rules: Any, due_at: datetime) -> datetime | None:
+    """:func:`extended_hard_deadline` from already loaded effective ``rules``."""
     hard = rules.hard_deadline_at
     if hard is None:
         return None
@@ -157,7 +173,14 @@ def late_penalty_percent(assignment: Assignment, days_late: int) -> float:
     """
     if days_late <= 0:
         return 0.0
-    rules = rules_for(assignment)
+    return penalty_with(rules_for(assignment), days_late)
+
+
+def penalty_with(rules: Any, days_late: int) -> float:
+    """:func:`late_penalty_percent` from already loaded effective ``rules`` (the gradebook
+    reads them once per assignment, not once per submission)."""
+    if days_late <= 0:
+        return 0.0
     cap = rules.late_max_percent if rules.late_max_percent > 0 else 100.0
     return min(days_late * rules.late_percent_per_day, cap, 100.0)
 
@@ -525,6 +548,21 @@ def grant_extension(instructor: User, student: User, assignment: Assignment,
     ``extension`` audit row (old and new due date).
     """
     check_extension(assignment, due_at, now=now, confirm_past=confirm_past)
+    ext = stage_extension(instructor, student, assignment, due_at, comment)
+    db.session.commit()
+    log.info("%s extended %s/%s to %s", instructor.username, student.username,
+             assignment.slug, iso(due_at))
+    from grader.course.lti import schedule_passback
+
+    schedule_passback(student.id, assignment.id)  # the counted score may have changed
+    return ext
+
+
+def stage_extension(instructor: User, student: User, assignment: Assignment,
+                    due_at: datetime, comment: str = "") -> Extension:
+    """Add or replace ``student``'s extension and its ``extension`` audit row in the session,
+    without checking or committing (callers run :func:`check_extension` first and commit;
+    :func:`grant_extension` for one student, ``grader.course.bulk`` for a list at once)."""
     ext = current_extension(student, assignment)
     old = iso(ext.due_at) if ext is not None else None
     if ext is None:
@@ -536,12 +574,6 @@ def grant_extension(instructor: User, student: User, assignment: Assignment,
     ext.created_at = utcnow()
     audit("extension", actor=instructor, student_id=student.id, assignment_id=assignment.id,
           old=old, new=iso(due_at), reason=comment)
-    db.session.commit()
-    log.info("%s extended %s/%s to %s", instructor.username, student.username,
-             assignment.slug, iso(due_at))
-    from grader.course.lti import schedule_passback
-
-    schedule_passback(student.id, assignment.id)  # the counted score may have changed
     return ext
 
 

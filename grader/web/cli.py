@@ -156,8 +156,34 @@ def create_token_command(username: str) -> None:
     click.echo(issue_token(user))
 
 
+@click.command("seed-demo")
+@click.option("--students", "n_students", type=click.IntRange(1, 100_000), default=2000,
+              show_default=True, help="How many students to create.")
+@click.option("--sections", default="ABCDEFGH", show_default=True,
+              help="Section letters (one character each) to spread the students over.")
+@click.option("--seed", type=int, default=14, show_default=True, help="Random seed.")
+@with_appcontext
+def seed_demo_command(n_students: int, sections: str, seed: int) -> None:
+    """Fill an EMPTY course with made-up students and graded submissions (demos, benchmarks).
+
+    Refuses a database that already has students. Run sync-assignments (and create an
+    instructor, who then owns the seeded overrides and extensions) first.
+    """
+    from grader.course.demo import seed_course, student_count
+
+    if student_count():
+        raise click.UsageError("the database already has students; seed-demo only fills an "
+                               "empty course (it makes up grades).")
+    try:
+        result = seed_course(n_students, sections=tuple(sections), seed=seed)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    click.echo(f"seeded {result.students} students, {result.submissions} submissions, "
+               f"{result.overrides} overrides, {result.extensions} extensions")
+
+
 def register(cli: click.Group) -> None:
     """Attach the web administration commands to the ``python -m grader`` group."""
     for command in (create_user_command, set_password_command, import_roster_command,
-                    sync_assignments_command, create_token_command):
+                    sync_assignments_command, create_token_command, seed_demo_command):
         cli.add_command(command)

@@ -65,18 +65,25 @@ class ConfirmForm(FlaskForm):
     """A button-only form (regrade, new API token): just the CSRF token."""
 
 
-class OverrideForm(FlaskForm):
-    """A manual score for one student on one assignment."""
+STUDENT_PICKER = {"list": "student-options", "autocomplete": "off", "data-student-search": "1",
+                  "placeholder": "username or name", "spellcheck": "false"}
 
-    student = SelectField("Student", validators=[DataRequired()])
+
+class OverrideForm(FlaskForm):
+    """A manual score for one student on one assignment (the student by username: a search
+    field with suggestions, not a list of every student)."""
+
+    student = StringField("Student", validators=[DataRequired(), Length(max=300)],
+                          render_kw=STUDENT_PICKER)
     score = FloatField("Score (points)", validators=[InputRequired(), finite, NumberRange(min=0)])
     comment = TextAreaField("Reason (the student sees it)", validators=[DataRequired(), Length(max=2000)])
 
 
 class ExtensionForm(FlaskForm):
-    """A per-student due date (entered in UTC)."""
+    """A per-student due date (entered in UTC); the student by username, as in the override."""
 
-    student = SelectField("Student", validators=[DataRequired()])
+    student = StringField("Student", validators=[DataRequired(), Length(max=300)],
+                          render_kw=STUDENT_PICKER)
     due_at = DateTimeLocalField("New due date (UTC)", format="%Y-%m-%dT%H:%M",
                                 validators=[DataRequired()])
     comment = StringField("Reason", validators=[DataRequired(), Length(max=2000)])
@@ -169,3 +176,17 @@ class RegradeForm(FlaskForm):
     students = TextAreaField("Students (usernames, one per line or separated by commas)",
                              validators=[Optional(), Length(max=100_000)])
     confirm = HiddenField()
+
+
+class BulkExtensionForm(FlaskForm):
+    """Extensions for many students at once (``grader.course.bulk``): pasted lines or a CSV."""
+
+    assignment = SelectField("Assignment", validators=[DataRequired()])
+    lines = TextAreaField("Students, one per line: username[,due][,reason]",
+                          validators=[Length(max=500_000)])
+    csv_file = FileField("…or a CSV file (same columns; a header line username,due,reason is "
+                         "allowed)", render_kw={"accept": ".csv,.txt,text/csv,text/plain"})
+    default_due = DateTimeLocalField("Default new due date (UTC)", format="%Y-%m-%dT%H:%M",
+                                     validators=[Optional()])
+    default_reason = StringField("Default reason", validators=[Length(max=2000)])
+    confirm_past = BooleanField("Dates in the past are on purpose")

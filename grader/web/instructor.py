@@ -11,6 +11,7 @@ import logging
 from datetime import timezone
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,8 +21,17 @@ from grader.web.auth import staff_required
 from grader.web.charts import histogram_svg, pass_rate_svg
 from grader.course.db import db
 from grader.web.forms import ConfirmForm, ExtensionForm, OverrideForm, RegradeForm, RemoveForm
-from grader.course.gradebook import build_gradebook, gradebook_csv, students_for
+from grader.course.gradebook import (
+    PER_PAGE_CHOICES,
+    STATUS_FILTERS,
+    GradebookQuery,
+    build_gradebook,
+    gradebook_csv,
+    query_gradebook,
+    students_for,
+)
 from grader.course.models import Assignment, Extension, ScoreOverride, Submission, User
+from grader.course.rules import rules_for
 from grader.course.stats import assignment_stats
 from grader.web.student import get_assignment, get_visible_submission
 
@@ -55,18 +65,48 @@ def instructor_only() -> None:
         abort(403, description="Only an instructor can do this; ask one of the course's instructors.")
 
 
-def _students() -> list[User]:
-    return scoped_students()
+PICKER_SUGGESTIONS = 20  # students the search field suggests at a time
+PICKER_INLINE = 100  # up to this many visible students, the page lists them all (no script needed)
 
 
-def _any_student_choices() -> list[tuple[str, str]]:
-    """Every student id as a valid choice: a POST for a student outside a TA's sections is
-    then a 404 from :func:`_student`, like any other page of that student."""
-    return [(str(i), "") for i in db.session.scalars(select(User.id).where(User.role == "student"))]
+def picker_options() -> list[User]:
+    """Students listed in the pickers' ``<datalist>`` when the page is built: every visible one
+    for a small course, none for a large one (``static/picker.js`` then asks
+    :func:`student_search` as the user types)."""
+    query = students_for_query().order_by(User.username).limit(PICKER_INLINE + 1)
+    found = list(db.session.scalars(query))
+    return found if len(found) <= PICKER_INLINE else []
 
 
-def _student_choices() -> list[tuple[str, str]]:
-    return [(str(s.id), f"{s.username} ({s.name})" if s.name else s.username) for s in _students()]
+def students_for_query(search: str = ""):
+    """The SELECT of the students the current user may see, matching ``search``."""
+    from grader.course.gradebook import students_query
+
+    return students_query(current_user, None, search)
+
+
+@bp.route("/students.json")
+@staff_required
+def student_search():
+    """Suggestions for a student picker: ``?q=`` (username, name or e-mail), at most 20, as
+    ``{"students": [{"username", "name", "section"}], "more": bool}``."""
+    search = (request.args.get("q") or "").strip()[:100]
+    rows = list(db.session.scalars(students_for_query(search).order_by(User.username)
+                                   .limit(PICKER_SUGGESTIONS + 1)))
+    return jsonify({"students": [{"username": u.username, "name": u.name, "section": u.section}
+                                 for u in rows[:PICKER_SUGGESTIONS]],
+                    "more": len(rows) > PICKER_SUGGESTIONS})
+
+
+def gradebook_query() -> tuple[GradebookQuery, list[Assignment], list[str]]:
+    """Parse the gradebook's query arguments (``q``, ``section``, ``status``, ``column``,
+    ``score_min``, ``score_max``, ``sort``, ``order``, ``page``, ``per_page``); return the
+    query, the assignments (columns) and the problems found in the arguments."""
+    assignments = list(db.session.scalars(select(Assignment).order_by(Assignment.due_at,
+                                                                      Assignment.slug)))
+    query, problems = GradebookQuery.from_args(request.args, [a.slug for a in assignments],
+                                               visible_sections())
+    return query, assignments, problems
 
 
 @bp.route("/")
@@ -74,12 +114,17 @@ def _student_choices() -> list[tuple[str, str]]:
 def gradebook():
     """Students by assignments with the score that counts; overrides and late work marked.
 
-    ``?section=`` shows one section; a TA limited to sections sees only those.
+    Server-side search (username, name, e-mail), filters (section, status, score range of one
+    column), sort by any column and pages (:class:`GradebookQuery`); a TA limited to sections
+    sees only those.
     """
-    section = requested_section()
-    return render_template("instructor/gradebook.html",
-                           book=build_gradebook(students=scoped_students(section)),
-                           sections=visible_sections(), section=section)
+    query, assignments, problems = gradebook_query()
+    result = query_gradebook(current_user, query, assignments=assignments)
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("instructor/gradebook.html", result=result, book=result.book,
+                           query=query, problems=problems, args=args,
+                           sections=visible_sections(), section=query.section,
+                           status_filters=STATUS_FILTERS, per_page_choices=PER_PAGE_CHOICES)
 
 
 @bp.route("/gradebook.csv")
@@ -87,9 +132,11 @@ def gradebook():
 def gradebook_export():
     """Download the gradebook as CSV (one row per student, one column per assignment).
 
+    The page's search, filters and sort apply (every matching student, no pages).
     ``?diagnoses=1`` adds one column per assignment with the student's open diagnoses (issue 6).
     """
-    book = build_gradebook(students=scoped_students(requested_section()))
+    query, assignments, _ = gradebook_query()
+    book = query_gradebook(current_user, query, paginate=False, assignments=assignments).book
     diagnoses = None
     if request.args.get("diagnoses") == "1":
         diagnoses = {(sid, a.id): keys for a in book.assignments
@@ -114,10 +161,7 @@ def assignment_context(assignment: Assignment) -> dict:
     stats = assignment_stats(assignment, book)
     seen = {s.id for s in book.students}
     visible_subs = [s for s in assignment.submissions if s.student_id in seen]
-    choices = _student_choices()
     override_form, extension_form = OverrideForm(prefix="ov"), ExtensionForm(prefix="ext")
-    override_form.student.choices = choices
-    extension_form.student.choices = choices
     mistakes, graded = class_mistakes(visible_subs)  # diagnosed mistakes (issue 6)
     return {
         "mistakes": mistakes, "mistakes_graded": graded,
@@ -128,6 +172,7 @@ def assignment_context(assignment: Assignment) -> dict:
         "pass_rates": pass_rate_svg(stats.pass_rates, title=f"{assignment.title}: pass rate per test"),
         "override_form": override_form, "extension_form": extension_form,
         "regrade_form": ConfirmForm(), "sections": visible_sections(), "section": section,
+        "picker_options": picker_options(),
         "overrides": [o for o in db.session.scalars(
             select(ScoreOverride).filter_by(assignment_id=assignment.id)
             .order_by(ScoreOverride.created_at.desc())) if o.student_id in seen],
@@ -145,10 +190,34 @@ def assignment(slug: str):
 
 
 def _student(form_value: str) -> User:
-    student = db.session.get(User, int(form_value)) if form_value.isdigit() else None
+    """The student a form names: a username (the pickers; "ada (Ada Lovelace)" is read as
+    "ada") or an id (the remove buttons). 404 when unknown or outside a TA's sections."""
+    value = (form_value or "").strip()
+    student = None
+    if value:
+        username = value.split(" (", 1)[0].strip()
+        student = db.session.scalar(select(User).where(User.username == username))
+        if student is None and value.isdigit():
+            student = db.session.get(User, int(value))
     if student is None or student.role != "student" or not current_user.can_see_student(student):
         abort(404)
     return student
+
+
+def _picked_student(form_value: str) -> User | None:
+    """Like :func:`_student` but None instead of 404 (the form then says what is wrong)."""
+    try:
+        return _student(form_value)
+    except HTTPException:
+        return None
+
+
+def _unknown_student(assignment: Assignment, what: str, value: str):
+    """Re-render the assignment page saying the picked student is unknown (HTTP 404; the same
+    answer for a student outside a TA's sections)."""
+    flash(f"{what} not saved: no student '{value}' among the students you may see; type a "
+          "username and pick it from the suggestions.", "error")
+    return render_template("instructor/assignment.html", **assignment_context(assignment)), 404
 
 
 def _refused(assignment: Assignment, what: str, exc: Exception):
@@ -163,12 +232,13 @@ def override(slug: str):
     """Store a manual score in [0, max] with a reason; no regrade ever changes it."""
     assignment = get_assignment(slug)
     form = OverrideForm(prefix="ov")
-    form.student.choices = _any_student_choices()  # _student() then applies the TA's sections
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             flash(f"Override not saved: {field}: {'; '.join(errors)}", "error")
         return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
-    student = _student(form.student.data)
+    student = _picked_student(form.student.data)
+    if student is None:
+        return _unknown_student(assignment, "Override", form.student.data)
     try:
         services.override_score(current_user, student, assignment, form.score.data,
                                 form.comment.data)
@@ -188,12 +258,13 @@ def extension(slug: str):
     """
     assignment = get_assignment(slug)
     form = ExtensionForm(prefix="ext")
-    form.student.choices = _any_student_choices()  # _student() then applies the TA's sections
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
             flash(f"Extension not saved: {field}: {'; '.join(errors)}", "error")
         return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
-    student = _student(form.student.data)
+    student = _picked_student(form.student.data)
+    if student is None:
+        return _unknown_student(assignment, "Extension", form.student.data)
     due = form.due_at.data.replace(tzinfo=timezone.utc)
     try:
         services.grant_extension(current_user, student, assignment, due, form.comment.data or "",
@@ -344,3 +415,65 @@ def submission_report(submission_id: int):
     sub = get_visible_submission(submission_id)
     return jsonify(sub.to_dict() | {"runs": [run.to_dict() | {"report": run.report}
                                             for run in sub.runs]})
+
+
+@bp.route("/extensions/bulk", methods=["GET", "POST"])
+@staff_required
+def bulk_extensions():
+    """Extensions for many students at once (accommodations) from pasted lines or a CSV file.
+
+    "Check" lists every line's problem and stores nothing; "Grant" stores all of them in one
+    transaction (each with its audit row) or, if any line has a problem, none
+    (:mod:`grader.course.bulk`). A TA may list only students of their sections.
+    """
+    from grader.course import bulk
+    from grader.web.forms import BulkExtensionForm
+
+    form = BulkExtensionForm()
+    assignments = list(db.session.scalars(select(Assignment).order_by(Assignment.due_at,
+                                                                      Assignment.slug)))
+    dues = {a.id: rules_for(a).due_at for a in assignments}
+    form.assignment.choices = [(a.slug, f"{a.title} (due {dues[a.id]:%Y-%m-%d %H:%M} UTC)"
+                                if dues[a.id] else a.title) for a in assignments]
+    if request.method == "GET" and request.args.get("assignment"):
+        form.assignment.data = request.args["assignment"]
+    check, granted, status = None, 0, 200
+    if form.validate_on_submit():
+        assignment = get_assignment(form.assignment.data)
+        text = form.lines.data or ""
+        upload = form.csv_file.data
+        if upload and getattr(upload, "filename", ""):
+            raw = upload.read(2_000_001)
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = None
+                flash("The CSV file is not UTF-8 text; save it as CSV UTF-8 and choose it again.",
+                      "error")
+                status = 400
+        if text is not None:
+            default_due = form.default_due.data.replace(tzinfo=timezone.utc) \
+                if form.default_due.data else None
+            check = bulk.check_lines(current_user, assignment, text, default_due=default_due,
+                                     default_reason=form.default_reason.data or "",
+                                     confirm_past=bool(form.confirm_past.data))
+            if not check.ok:
+                status = 400
+                flash(f"Nothing stored: {len(check.problems)} line(s) have a problem "
+                      f"({len(check.lines)} line(s) are fine). Fix them and submit again.",
+                      "error")
+            elif request.form.get("action") == "grant":
+                granted = bulk.grant_extensions(current_user, assignment, check)
+                flash(f"{granted} extension(s) on {assignment.slug} granted; each is in the "
+                      "student's history.", "info")
+                return redirect(url_for("instructor.bulk_extensions", assignment=assignment.slug))
+            else:
+                flash(f"All {len(check.lines)} line(s) are fine; nothing stored yet. Press "
+                      "'Grant extensions' to store them.", "info")
+    elif request.method == "POST":
+        status = 400
+        for field, errors in form.errors.items():
+            flash(f"Nothing stored: {getattr(form, field).label.text if hasattr(form, field) else field}: "
+                  f"{'; '.join(errors)}", "error")
+    return render_template("instructor/bulk_extensions.html", form=form, check=check,
+                           picker_options=picker_options()), status
