@@ -121,11 +121,11 @@ MUTANTS = [
       "v = max(v, getattr(MIN, f.name))", SANDBOX),
     # late penalty (grader/course/services.py)
     m("late: cap 0 read as no penalty", SERVICES,
-      "cap = assignment.late_max_percent if assignment.late_max_percent > 0 else 100.0",
-      "cap = assignment.late_max_percent if assignment.late_max_percent > 0 else 0.0", LATE),
+      "cap = rules.late_max_percent if rules.late_max_percent > 0 else 100.0",
+      "cap = rules.late_max_percent if rules.late_max_percent > 0 else 0.0", LATE),
     m("late: cap ignored", SERVICES,
-      "return min(days_late * assignment.late_percent_per_day, cap, 100.0)",
-      "return min(days_late * assignment.late_percent_per_day, 100.0)", LATE),
+      "return min(days_late * rules.late_percent_per_day, cap, 100.0)",
+      "return min(days_late * rules.late_percent_per_day, 100.0)", LATE),
 ]
 
 
