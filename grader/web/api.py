@@ -84,6 +84,76 @@ def create_submission():
     return response
 
 
+MAX_PER_PAGE = 100
+
+
+@bp.get("/submissions")
+@token_required
+def list_submissions():
+    """List submissions, newest first, a page at a time: a student's own; staff the course's
+    (a TA: their sections). ``page`` (1-based), ``per_page`` (1-100, default 20), optional
+    ``assignment`` (slug), ``status`` and, for staff, ``student`` (username). The answer has
+    ``total``, ``pages`` and ``next``/``prev`` URLs (also a ``Link`` header)."""
+    from sqlalchemy import func
+    from sqlalchemy.orm import selectinload
+
+    from grader.course.models import STATUSES, Submission, User
+
+    user = g.api_user
+    args = request.args
+
+    def positive(name: str, default: int) -> int | None:
+        text = (args.get(name) or "").strip()
+        if not text:
+            return default
+        return int(text) if text.isdigit() and int(text) > 0 else None
+
+    page, per_page = positive("page", 1), positive("per_page", 20)
+    if page is None or per_page is None or per_page > MAX_PER_PAGE:
+        return error_response(400, f"page must be a positive integer and per_page an integer "
+                                   f"from 1 to {MAX_PER_PAGE}.")
+    query = select(Submission).join(User, Submission.student_id == User.id)
+    if user.is_staff:
+        scope = user.section_scope
+        if scope is not None:
+            query = query.where(User.section.in_(scope))
+        if args.get("student"):
+            query = query.where(User.username == args["student"])
+    else:
+        query = query.where(Submission.student_id == user.id)
+    if args.get("assignment"):
+        query = query.join(Assignment, Submission.assignment_id == Assignment.id).where(
+            Assignment.slug == args["assignment"])
+    status = (args.get("status") or "").strip()
+    if status:
+        if status not in STATUSES:
+            return error_response(400, f"Unknown status {status!r}; use one of "
+                                       f"{', '.join(STATUSES)}.")
+        query = query.where(Submission.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    rows = db.session.scalars(query.options(selectinload(Submission.student),
+                                            selectinload(Submission.assignment))
+                              .order_by(Submission.created_at.desc(), Submission.id.desc())
+                              .offset((page - 1) * per_page).limit(per_page)).all()
+    keep = {k: v for k, v in args.items() if k not in ("page", "per_page")}
+
+    def link(number: int) -> str:
+        return url_for("api.list_submissions", page=number, per_page=per_page, _external=True,
+                       **keep)
+
+    body = {"submissions": [s.to_dict(precise=user.is_instructor) | {"final": s.is_final}
+                            for s in rows],
+            "page": page, "per_page": per_page, "total": total, "pages": pages,
+            "next": link(page + 1) if page < pages else None,
+            "prev": link(page - 1) if page > 1 and page <= pages else None}
+    response = jsonify(body)
+    links = [f'<{body[k]}>; rel="{k}"' for k in ("next", "prev") if body[k]]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
+
+
 @bp.get("/submissions/<int:submission_id>")
 @token_required
 def get_submission(submission_id: int):

@@ -28,7 +28,25 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "object", "properties": {"assignments": {
                     "type": "array", "items": {"$ref": "#/components/schemas/Assignment"}}}},
                     "Assignments"), **errors}}},
-            "/api/submissions": {"post": {
+            "/api/submissions": {"get": {
+                "summary": "List submissions, newest first (students: their own; staff: the "
+                           "course's, a TA their sections)", "operationId": "listSubmissions",
+                "parameters": [
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                               "default": 1}},
+                    {"name": "per_page", "in": "query", "schema": {
+                        "type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+                    {"name": "assignment", "in": "query", "schema": {"type": "string"},
+                     "description": "assignment slug"},
+                    {"name": "status", "in": "query", "schema": {"enum": [
+                        "queued", "running", "graded", "error", "not_gradable"]}},
+                    {"name": "student", "in": "query", "schema": {"type": "string"},
+                     "description": "username (staff only; ignored for students)"}],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/SubmissionPage"},
+                                 "One page; `Link` header with rel next/prev"),
+                    "400": _json(ERROR, "Bad page, per_page or status"), **errors}},
+                "post": {
                 "summary": "Upload a solution", "operationId": "createSubmission",
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": ["assignment", "file"], "properties": {
@@ -76,6 +94,17 @@ def openapi_document() -> dict[str, Any]:
                     "max_score": {"type": ["number", "null"]}, "error": {"type": ["string", "null"]},
                     "queue": {"oneOf": [{"type": "null"}, {"$ref": "#/components/schemas/Queue"}]},
                     "tests": {"type": "array", "items": {"type": "object"}}}},
+                "SubmissionPage": {"type": "object", "required": [
+                    "submissions", "page", "per_page", "total", "pages", "next", "prev"],
+                    "properties": {
+                    "submissions": {"type": "array", "items": {
+                        "$ref": "#/components/schemas/Submission"}},
+                    "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                    "total": {"type": "integer", "description": "submissions matching, all pages"},
+                    "pages": {"type": "integer"},
+                    "next": {"type": ["string", "null"], "description": "URL of the next page"},
+                    "prev": {"type": ["string", "null"],
+                             "description": "URL of the previous page"}}},
                 "Queue": {"type": "object", "description": "Queue position and wait estimate "
                           "while not final (null once final)", "properties": {
                     "state": {"enum": ["queued", "held", "running"]},
