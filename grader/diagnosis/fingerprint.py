@@ -135,6 +135,11 @@ SCALES: dict[str, tuple[str, object]] = {
 }
 
 
+#: Factor pairs whose product is 1 (never named as two mistakes).
+INVERSE_PAIRS = [{"times_two", "times_half"}, {"times_batch_size", "divided_by_batch_size"},
+                 {"times_classes", "divided_by_classes"}]
+
+
 def _fit_scale(student: np.ndarray, predicted: np.ndarray) -> float | None:
     """Least-squares factor c with student ~ c predicted (None if they cannot be compared)."""
     if student is None or predicted is None or student.shape != predicted.shape:
@@ -170,6 +175,14 @@ def name_scale(cases: Sequence[Case], factors: Sequence[float | None]) -> tuple[
     for key, (label, fn) in SCALES.items():
         if key != "sign_flipped" and fits(fn, -1.0):
             return ("sign_flipped", key), f"-{label}"
+    # two factors at once (e.g. a squared error without its 1/2 summed over the batch: 2 N)
+    plain = [(k, v) for k, v in SCALES.items() if k != "sign_flipped"]
+    for (k1, (l1, f1)), (k2, (l2, f2)) in itertools.combinations(plain, 2):
+        if {k1, k2} in INVERSE_PAIRS:
+            continue
+        both = (lambda a, b: lambda c: None if a(c) is None or b(c) is None else a(c) * b(c))(f1, f2)
+        if fits(both):
+            return (k1, k2), f"{l1} {l2}"
     first = pairs[0][1]
     if all(abs(f - first) <= SCALE_TOL * max(1.0, abs(first)) for _, f in pairs) and \
             abs(first) > 1e-9:

@@ -105,6 +105,10 @@ def _diagnose_group(part: PartSpec, misconceptions: Sequence[Misconception],
         found = _fingerprints(part, cases, failing)
         if found is not None:
             return found + notes
+    if uncovered and part.trace is None:
+        found = _scales_only(part, cases, failing)
+        if found is not None:
+            return found + notes
     if uncovered and explain_rest:
         notes.append(_unexplained(part, cases, sorted(uncovered), failing))
     return chosen + notes
@@ -266,6 +270,36 @@ def _fingerprints(part: PartSpec, cases: list[Case], failing: set[str]) -> list[
         diagnosis = Diagnosis(key=key, title=title, message="", blocks=blocks,
                               observations=len(usable), model_error=0.0,
                               correct_error=0.0, kind="mistake",
+                              extra={"template": template, "detail": "", "modelled": True,
+                                     "sizes": sorted({c.n for c in usable if c.n is not None and c.n > 1}),
+                                     "fingerprint": True, **extra})
+        render(part, diagnosis)
+        return diagnosis
+
+    return wording.explanation_diagnoses(part, expl, usable, make)
+
+
+def _scales_only(part: PartSpec, cases: list[Case], failing: set[str]) -> list[Diagnosis] | None:
+    """For a function without a traced pass (a loss): every failing block is the correct one
+    times named factors (one or two: ``fingerprint.name_scale``) on every probe, or None."""
+    usable = [c for c in cases if "large" not in c.tags]
+    if len(usable) < 3:
+        return None
+    references = [dict(c.reference) for c in usable]
+    fits = {}
+    for name in usable[0].reference:
+        fit = fingerprint.fit_block(name, usable, references)
+        if fit is None or (fit.how == "exact") == (name in failing) or fit.how == "transpose":
+            return None
+        fits[name] = fit
+    expl = fingerprint.Explanation((), fits, {})
+    if not 0 < expl.cost <= fingerprint.MAX_MISTAKES:
+        return None
+
+    def make(key: str, title: str, template: str, blocks: list[str], extra: dict) -> Diagnosis:
+        diagnosis = Diagnosis(key=key, title=title, message="", blocks=blocks,
+                              observations=len(usable), model_error=0.0, correct_error=0.0,
+                              kind="mistake",
                               extra={"template": template, "detail": "", "modelled": True,
                                      "sizes": sorted({c.n for c in usable if c.n is not None and c.n > 1}),
                                      "fingerprint": True, **extra})

@@ -204,7 +204,7 @@ def explanation_diagnoses(part: PartSpec, expl: Explanation, cases: list,
     ``make(key, title, template, blocks, extra)`` builds and renders a Diagnosis (the matcher's).
     """
     out: list[Diagnosis] = []
-    activation, inputs = _site_facts(part, cases[0])
+    activation, inputs = _site_facts(part, cases[0]) if expl.edits else ("", {})
     for edit in expl.edits:
         layer = edit.layer if edit.layer is not None else 0
         key, title, template = edit_message(part, edit, activation,

@@ -116,3 +116,21 @@ def test_training_that_never_leaves_its_start():
     found = probe_and_diagnose("xor", "train_xor", in_process_caller(train_xor))
     assert _keys(found) == ["training_plateau"]
     assert "within" in found[0].message and "of 0.5" in found[0].message
+
+
+def test_two_scalar_factors_at_once_in_a_loss_without_a_traced_pass():
+    def mlp_loss(params, X, T):                      # sum of squares: no 1/2 and no 1/N (2 N)
+        Y = numerics.mlp(params, X)[0]
+        return float(((Y - T) ** 2).sum())
+
+    found = probe_and_diagnose("mlp_backprop", "mlp_loss", in_process_caller(mlp_loss))
+    assert sorted(_keys(found)) == ["times_batch_size", "times_two"]
+
+
+def test_gradient_two_n_times_too_large_names_both_factors():
+    def mlp_backward(params, X, T):
+        grads = numerics.mlp(params, X, T)[2]
+        return {k: v * 2 * len(X) for k, v in grads.items()}
+
+    found = probe_and_diagnose("mlp_backprop", "mlp_backward", in_process_caller(mlp_backward))
+    assert sorted(_keys(found)) == ["times_batch_size", "times_two"]

@@ -124,7 +124,8 @@ CASES = [
     ("chain_rule", "logistic_ls_grad", ls_grad_loops_sign, "sign_flipped"),
     ("mlp_backprop", "mlp_backward", bw_relu_instead_of_sigmoid, None),
     ("chain_rule", "softmax_regression_grad", sm_grad_jacobian_loops, None),
-    ("chain_rule", "softmax_regression_loss", sm_loss_mean_over_classes_too, None),
+    # named since the untraced losses get scale fingerprints too (issue 13): a mean over N*K
+    ("chain_rule", "softmax_regression_loss", sm_loss_mean_over_classes_too, "divided_by_classes"),
     ("chain_rule", "multivariate_dfdt", dfdt_forward_difference, None),
     ("mlp_backprop", "deep_loss_and_grads", deep_alternative_derivatives, None),
 ]
