@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import grader.diagnosis
 from grader.diagnosis import corpus
 from grader.diagnosis.evaluation import grade_entry, summarise
 
@@ -76,7 +77,9 @@ def external_suite(launcher, verbose: bool) -> None:
     named = planted = wrong = silent_other = 0
     for mutant in module.MUTANTS:
         source = mutant.apply((REPO / "reference_solutions" / f"{mutant.slug}.py").read_text())
-        report = grade_source(mutant.slug, source, launcher=launcher, seed_key=b"bench-diagnosis")
+        report = grade_source(mutant.slug, source,
+                              diagnoser=grader.diagnosis, launcher=launcher,
+                              seed_key=b"bench-diagnosis")
         found = [d for t in report.tests if t.status != "passed" for d in t.diagnosis]
         # notes ("matches no single mistake") and localisations name no mistake: never wrong
         mistakes = [d["key"] for d in found if d.get("kind", "mistake") == "mistake"]

@@ -22,6 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import grader.diagnosis
 from grader.engine import grade_source, list_assignments  # noqa: E402
 from grader.engine.launch import PlainLauncher  # noqa: E402
 from grader.engine.manifest import Limits  # noqa: E402
@@ -68,7 +69,7 @@ def time_grade(launcher, slug: str, source: str, n: int, pooled: bool) -> tuple[
             limits = limits or load_assignment(slug).manifest.limits
             wait_for_pool(launcher, limits)
         t0 = time.perf_counter()
-        report = grade_source(slug, source, launcher=launcher)
+        report = grade_source(slug, source, diagnoser=grader.diagnosis, launcher=launcher)
         out.append(time.perf_counter() - t0)
         score = report.score
         if report.score < report.max_score:

@@ -34,6 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import grader.diagnosis
 from grader.engine import grade_source  # noqa: E402
 from grader.engine import session as session_mod  # noqa: E402
 from grader.engine.launch import PlainLauncher  # noqa: E402
@@ -104,7 +105,8 @@ def measure(slug: str, source: str) -> tuple[float, float, float, float, int]:
     session_mod.Session.__init__ = spy
     try:
         t0, cpu0 = time.monotonic(), time.process_time()
-        report = grade_source(slug, source, student_id="bench", launcher=PlainLauncher(),
+        report = grade_source(slug, source, student_id="bench",
+                              diagnoser=grader.diagnosis, launcher=PlainLauncher(),
                               seed_key=b"bench")
         wall, cpu = time.monotonic() - t0, time.process_time() - cpu0
     finally:

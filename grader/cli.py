@@ -23,11 +23,30 @@ cli = FlaskGroup(
 )
 
 
-def _register() -> None:
-    """Attach every sub-command; each module owns its own commands."""
-    from grader.engine.cli import register as register_engine
+def sandboxed_launcher():
+    """The server's launcher factory for ``grade`` / ``check``: ``grader.sandbox``'s
+    ``BwrapLauncher``, failing closed (``SandboxUnavailable``) when it cannot be imported or
+    started. Called only when a child is needed."""
+    from grader.engine.launch import SandboxUnavailable
 
-    register_engine(cli)
+    try:
+        from grader.sandbox import default_launcher
+    except ImportError as exc:
+        raise SandboxUnavailable(
+            "sandboxed grading is unavailable (grader.sandbox cannot be imported: "
+            f"{exc}). Install bubblewrap and the sandbox module, or grade your own code "
+            "with --no-sandbox.") from exc
+    return default_launcher()
+
+
+def _register() -> None:
+    """Attach every sub-command; each module owns its own commands. The grading commands get
+    the sandbox and the diagnosis here (the engine imports neither)."""
+    from grader import diagnosis
+    from grader.engine.cli import register as register_engine
+    from grader.engine.wiring import Wiring
+
+    register_engine(cli, Wiring(sandboxed_launcher=sandboxed_launcher, diagnoser=diagnosis))
     from grader.export.cli import register as register_export
 
     register_export(cli)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import grader.diagnosis
 from grader.diagnosis import corpus
 
 
@@ -41,7 +42,8 @@ def grade_entry(entry: corpus.Entry, launcher: Any = None, student_id: str | Non
     """Grade one corpus entry with the engine and collect the diagnoses of its failed tests."""
     from grader.engine import grade_source
 
-    report = grade_source(entry.slug, corpus.source(entry), launcher=launcher, student_id=student_id,
+    report = grade_source(entry.slug, corpus.source(entry),
+                          diagnoser=grader.diagnosis, launcher=launcher, student_id=student_id,
                           seed_key=b"bench-diagnosis")
     failed = [t for t in report.tests if t.status != "passed"]
     diagnoses = [d for t in failed for d in t.diagnosis]

@@ -292,11 +292,6 @@ def first_wrong_layer() -> Misconception:
                 "the first wrong layer from the output is where to look.")
 
 
-def is_bias(name: str) -> bool:
-    """Tell whether a block name is a bias gradient (``b``, ``db``, ``b1``, ...)."""
-    return bool(re.match(r"^d?b\d*$", name))
-
-
 def is_weight(name: str) -> bool:
     """Tell whether a block name is a weight gradient (``W``, ``dW``, ``W2``, ...)."""
     return bool(re.match(r"^d?W\d*$", name))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -22,23 +24,40 @@ _KIND_WORDS = {"float": "a real floating-point", "int": "an integer", "bool": "a
                "real": "a real-valued"}
 
 
-class Mismatch(str):
-    """A feedback message (a plain ``str``) that also says which kind of mismatch it reports.
+class Category(StrEnum):
+    """Which check of a comparison failed, in the order they run (type -> ... -> values).
 
-    ``category`` is one of :data:`CATEGORIES`; the engine uses it for the fixed wording of
-    hidden-test feedback (see ``grader.engine.results.hidden_feedback``).
+    The engine words hidden-test feedback by it (``grader.engine.results.hidden_feedback``);
+    a member equals its string value (``Category.SHAPE == "shape"``).
     """
 
-    category: str
+    TYPE = "type"
+    SHAPE = "shape"
+    DTYPE = "dtype"
+    NONFINITE = "nonfinite"
+    VALUES = "values"
 
-    def __new__(cls, text: str, category: str) -> Mismatch:
-        obj = super().__new__(cls, text)
-        obj.category = category
-        return obj
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A failed comparison: the feedback ``text`` and the ``category`` of the check that failed.
+
+    ``str(mismatch)`` is the text; ``TestContext.fail`` and ``CheckFailed`` accept a Mismatch
+    and keep its category beside the message.
+    """
+
+    text: str
+    category: Category
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "category", Category(self.category))
+
+    def __str__(self) -> str:
+        return self.text
 
 
 #: Mismatch categories, from the order of checks above.
-CATEGORIES = ("type", "shape", "dtype", "nonfinite", "values")
+CATEGORIES = tuple(c.value for c in Category)
 
 
 def describe(value: Any) -> str:
@@ -82,7 +101,7 @@ def _index(variable: str, idx: tuple[int, ...]) -> str:
 
 def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: str,
                   rtol: float, atol: float, reveal: bool = True, kind: str = "float",
-                  worst: int = 3, values: bool = True) -> str | None:
+                  worst: int = 3, values: bool = True) -> Mismatch | None:
     """Check that ``got`` is an ndarray like ``expected`` and numerically close to it.
 
     Args:
@@ -180,7 +199,7 @@ def as_real_scalar(got: Any) -> float | None:
 
 
 def compare_scalar(got: Any, expected: float, *, function: str, variable: str,
-                   rtol: float, atol: float, reveal: bool = True) -> str | None:
+                   rtol: float, atol: float, reveal: bool = True) -> Mismatch | None:
     """Check that ``got`` is a finite real number close to ``expected``.
 
     Returns None when acceptable, else a feedback message (see :func:`compare_array`).

@@ -7,6 +7,8 @@ the engine: it becomes a :class:`grader.engine.results.TestResult`.
 """
 from __future__ import annotations
 
+from typing import Any
+
 
 class GraderInfrastructureError(RuntimeError):
     """The grader itself could not grade (sandbox unavailable, child could not start).
@@ -35,18 +37,27 @@ class ProtocolError(Exception):
     """
 
 
+class NotRunnableHere(Exception):
+    """A check needs what this copy of the grader lacks (a check kit's reference replay has no
+    answer for a call); the runner lists the test as runnable only on the course server."""
+
+
 class CheckFailed(Exception):
     """Ends a check in ``tests.py``: the test scores ``fraction`` of its points.
 
     Raised by :meth:`grader.engine.testkit.TestContext.fail`, ``partial`` and failed
     ``check_*`` calls; the engine turns it into a :class:`~grader.engine.results.TestResult`.
     ``status`` is ``failed``, ``error`` (student code raised or returned something unusable) or
-    ``timeout``.
+    ``timeout``. ``message`` is the feedback text; ``category`` says which comparison check
+    failed (``grader.engine.compare.Category``), taken from a ``compare.Mismatch`` message
+    unless given, None when unknown.
     """
 
-    def __init__(self, message: str, *, fraction: float = 0.0, status: str = "failed") -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Any, *, fraction: float = 0.0, status: str = "failed",
+                 category: str | None = None) -> None:
+        super().__init__(str(message))
+        self.message = str(message)
+        self.category = category or getattr(message, "category", None)
         self.fraction = min(max(float(fraction), 0.0), 1.0)
         self.status = status
 

@@ -277,7 +277,7 @@ def check_gradient(evaluate: Evaluator, blocks: Sequence[Block], analytic: Seque
 
 
 def gradient_blocks(grads: Any, blocks: Sequence[Block],
-                    fn: str) -> tuple[list[np.ndarray], str | None]:
+                    fn: str) -> tuple[list[np.ndarray], str | Mismatch | None]:
     """Walk a student's gradient along the parameter paths of ``blocks``.
 
     Returns ``(arrays, None)`` with one float array per block, or ``([], message)`` where the
@@ -311,9 +311,8 @@ def gradient_blocks(grads: Any, blocks: Sequence[Block],
         else:
             out.append(node)
     if problems:
-        joined = "\n".join(problems)
-        category = next((getattr(p, "category", None) for p in problems
-                         if getattr(p, "category", None)), None)
+        joined = "\n".join(str(p) for p in problems)
+        category = next((p.category for p in problems if isinstance(p, Mismatch)), None)
         return [], (Mismatch(joined, category) if category else joined)
     return out, None
 

@@ -32,17 +32,11 @@ reference implementation and are not shipped.
 """
 from __future__ import annotations
 
-import ast
-import copy
 import dataclasses
-import hashlib
 import json
 import logging
-import re
 import shutil
-import struct
 import time
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -50,22 +44,25 @@ from typing import Any
 
 import numpy as np
 
-from grader.engine import figures
 from grader.engine.assignment import _import_file, list_slugs, load_assignment
-from grader.engine.errors import (
-    AssignmentError,
-    CheckFailed,
-    GraderInfrastructureError,
-    ProtocolError,
-    UnknownAssignmentError,
-)
+from grader.engine.engine import GRADER_VERSION
+from grader.engine.errors import AssignmentError, UnknownAssignmentError
+from grader.engine.kit_files import strip_tests_source, visible_manifest_text
 from grader.engine.launch import Launcher, PlainLauncher
-from grader.engine.manifest import Manifest, TestSpec, load_manifest
-from grader.engine.protocol import decode_message, encode_message
-from grader.engine.results import Report, TestResult
-from grader.engine.seeds import test_seed
+from grader.engine.manifest import Manifest, load_manifest
+from grader.engine.replay import (
+    KitError,
+    RecordingReference,
+    ReplayMiss,
+    ReplayReference,
+    args_key,
+    load_outputs,
+    save_outputs,
+)
+from grader.engine.results import Report
+from grader.engine.runner import KIT_CRASH, Suite, run_tests
 from grader.engine.session import Session
-from grader.engine.testkit import TestContext
+from grader.engine.wiring import LauncherOrFactory, resolve_launcher
 
 log = logging.getLogger(__name__)
 
@@ -74,221 +71,6 @@ KIT_STUDENT_ID: str | None = None  # the anonymous variant: what `check` runs wi
 OUTPUTS_FILE = "reference_outputs.bin"
 SERVER_ONLY = ("runs only on the course server: it evaluates your own results with the "
                "reference solution, which is not in the check kit. Submit to see it.")
-
-
-class KitError(AssignmentError):
-    """A kit cannot be built (reference fails a visible test, shared hidden code) or read."""
-
-
-class ReplayMiss(Exception):
-    """The kit holds no recorded reference output for this call (name, argument hash)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"no recorded reference output for {name}(...)")
-        self.name = name
-
-
-class _Unhashable(Exception):
-    pass
-
-
-# ---------------------------------------------------------------------------- argument hashing
-def _feed(h: Any, x: Any, depth: int = 0) -> None:
-    if depth > 32:
-        raise _Unhashable
-    if isinstance(x, np.generic):
-        x = np.asarray(x)
-    if isinstance(x, np.ndarray):
-        if x.dtype.kind not in "biufc" or x.dtype.fields is not None:
-            raise _Unhashable
-        h.update(f"nd|{x.dtype.str}|{x.shape}|".encode())
-        h.update(np.ascontiguousarray(x).tobytes())
-    elif x is None:
-        h.update(b"N|")
-    elif isinstance(x, bool):
-        h.update(b"B1|" if x else b"B0|")
-    elif isinstance(x, int):
-        h.update(f"i{x}|".encode())
-    elif isinstance(x, float):
-        h.update(b"f" + struct.pack("<d", x))
-    elif isinstance(x, str):
-        raw = x.encode()
-        h.update(f"s{len(raw)}|".encode() + raw)
-    elif isinstance(x, (list, tuple, dict)):
-        items = list(x.items()) if isinstance(x, dict) else list(x)
-        h.update(b"D(" if isinstance(x, dict) else b"T(" if isinstance(x, tuple) else b"L(")
-        for item in items:
-            if isinstance(x, dict):
-                _feed(h, item[0], depth + 1)
-                _feed(h, item[1], depth + 1)
-            else:
-                _feed(h, item, depth + 1)
-        h.update(b")")
-    else:
-        raise _Unhashable
-
-
-def args_key(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
-    """Return the hex SHA-256 of a reference call: function name, arguments bit for bit.
-
-    Arrays hash by dtype, shape and bytes; floats by their IEEE bits; containers in order.
-    Returns None when an argument is of a type that cannot be hashed (then never replayed).
-    """
-    h = hashlib.sha256(name.encode() + b"|")
-    try:
-        _feed(h, tuple(args))
-        _feed(h, dict(sorted(kwargs.items())))
-    except _Unhashable:
-        return None
-    return h.hexdigest()
-
-
-# ---------------------------------------------------------------------------- ref stand-ins
-class RecordingReference:
-    """Wraps the reference module; records the output of every function call and constant."""
-
-    def __init__(self, module: ModuleType) -> None:
-        self._module = module
-        self.calls: dict[tuple[str, str], Any] = {}
-        self.constants: dict[str, Any] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._module, name)
-        if isinstance(value, (ModuleType, type)) or not callable(value):
-            if not isinstance(value, (ModuleType, type)):
-                self.constants[name] = copy.deepcopy(value)
-            return value
-
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            key = args_key(name, args, kwargs)
-            out = value(*args, **kwargs)
-            if key is not None:
-                self.calls[(name, key)] = copy.deepcopy(out)
-            return out
-
-        return recorded
-
-
-class ReplayReference:
-    """Stands in for ``ctx.ref`` in a kit: answers recorded calls, raises ReplayMiss otherwise."""
-
-    def __init__(self, calls: dict[tuple[str, str], Any], constants: dict[str, Any]) -> None:
-        self._calls = calls
-        self._constants = constants
-        self._names = {name for name, _ in calls}
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        if name in self._constants:
-            return copy.deepcopy(self._constants[name])
-
-        def replay(*args: Any, **kwargs: Any) -> Any:
-            key = args_key(name, args, kwargs)
-            if key is None or (name, key) not in self._calls:
-                raise ReplayMiss(name)
-            return copy.deepcopy(self._calls[(name, key)])
-
-        return replay
-
-
-def save_outputs(path: Path, recorder: RecordingReference) -> int:
-    """Write the recorded calls and constants with the wire format (no pickle); return #calls.
-
-    Outputs of a type the protocol cannot carry are dropped (those calls then miss in the kit).
-    """
-    calls, constants = [], {}
-    for (name, key), value in recorder.calls.items():
-        try:
-            encode_message({"v": value})
-        except ProtocolError:
-            log.warning("kit: output of %s cannot be stored; that call runs only on the server", name)
-            continue
-        calls.append([name, key, value])
-    for name, value in recorder.constants.items():
-        try:
-            encode_message({"v": value})
-        except ProtocolError:
-            continue
-        constants[name] = value
-    path.write_bytes(encode_message({"calls": calls, "constants": constants}))
-    return len(calls)
-
-
-def load_outputs(path: Path) -> ReplayReference:
-    """Read ``reference_outputs.bin``. Raises KitError when it is missing or malformed."""
-    try:
-        msg = decode_message(path.read_bytes())
-        calls = {(str(n), str(k)): v for n, k, v in msg["calls"]}
-        constants = dict(msg["constants"])
-    except (OSError, ProtocolError, KeyError, TypeError, ValueError) as exc:
-        raise KitError(f"{path}: not a readable check-kit output file ({exc}); "
-                       "ask your instructor for a fresh kit.") from exc
-    return ReplayReference(calls, constants)
-
-
-# ---------------------------------------------------------------------------- stripping
-def strip_tests_source(source: str, keep: set[str], drop: set[str], *, path: str = "tests.py") -> str:
-    """Return ``source`` without the top-level functions/classes that ``keep`` does not reach.
-
-    ``keep``: the visible checks; ``drop``: the hidden checks. Reachability follows every name
-    used inside kept definitions and in the module's other top-level statements. Raises
-    KitError when a visible check or shared code uses a hidden check.
-    """
-    tree = ast.parse(source, filename=path)
-    defs = {n.name: n for n in tree.body
-            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-
-    def names_in(node: ast.AST) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-    roots = set(keep)
-    for node in tree.body:
-        if node not in defs.values():
-            roots |= names_in(node) & set(defs)
-    reached: set[str] = set()
-    todo = [r for r in roots if r in defs]
-    while todo:
-        name = todo.pop()
-        if name in reached:
-            continue
-        reached.add(name)
-        todo += [n for n in names_in(defs[name]) if n in defs and n not in reached]
-    shared = sorted(reached & drop)
-    if shared:
-        raise KitError(f"{path}: hidden check(s) {', '.join(shared)} are used by visible code; "
-                       "move the shared part into a helper function.")
-    lines = source.splitlines(keepends=True)
-    cut = [False] * len(lines)
-    for name, node in defs.items():
-        if name not in reached:
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            for i in range(start - 1, node.end_lineno or node.lineno):
-                cut[i] = True
-    text = "".join(line for line, c in zip(lines, cut) if not c)
-    return re.sub(r"\n{4,}", "\n\n\n", text)
-
-
-def visible_manifest_text(text: str) -> str:
-    """Return the manifest TOML text without its hidden ``[[tests]]`` tables.
-
-    The file is split at table headers; each ``[[tests]]`` chunk is parsed on its own and kept
-    only when its visibility is ``visible``. Comments inside a dropped chunk go with it.
-    """
-    chunks: list[list[str]] = [[]]
-    for line in text.splitlines(keepends=True):
-        if line.lstrip().startswith("["):
-            chunks.append([])
-        chunks[-1].append(line)
-    out = []
-    for chunk in chunks:
-        body = "".join(chunk)
-        if chunk and chunk[0].strip() == "[[tests]]":
-            entry = tomllib.loads(body)["tests"][0]
-            if entry.get("visibility", "visible") != "visible":
-                continue
-        out.append(body)
-    return "".join(out)
 
 
 # ---------------------------------------------------------------------------- running checks
@@ -304,68 +86,22 @@ def _run_checks(slug: str, manifest: Manifest, checks: ModuleType, ref: Any, lau
                 source: bytes) -> KitReport:
     """Run the manifest's tests (anonymous variant) on ``source``, ``ctx.ref`` being ``ref``.
 
-    Mirrors ``grader.engine.engine.grade_source`` without diagnosis; a ReplayMiss moves the test
-    to ``server_only``. Raises GraderInfrastructureError when the child cannot start.
+    The server's runner (:func:`grader.engine.runner.run_tests`) without diagnosis; a
+    ReplayMiss moves the test to ``server_only``. Raises GraderInfrastructureError when the
+    child cannot start.
     """
     t0 = time.monotonic()
-    session = Session(launcher, source, manifest.limits)
-    results: list[TestResult] = []
-    server_only: list[tuple[str, float]] = []
-    error = None
-    try:
-        hello = session.start()
-        if not hello.ok:
-            error = hello.error
-            status = "timeout" if hello.timed_out else "error"
-            results = [TestResult(t.name, t.part, 0.0, t.points, status,
-                                  "not graded: your file could not be imported", t.visibility)
-                       for t in manifest.tests]
-        else:
-            for spec in manifest.tests:
-                result = _run_one(slug, spec, checks, ref, session)
-                if result is None:
-                    server_only.append((spec.name, spec.points))
-                else:
-                    results.append(result)
-    finally:
-        session.close()
-    from grader.engine.engine import GRADER_VERSION
-
+    suite = Suite(slug, checks, ref, KIT_STUDENT_ID, crash_message=KIT_CRASH)
+    run = run_tests(suite, manifest.tests, Session(launcher, source, manifest.limits))
+    results = [r for r in run.results if r is not None]
+    server_only = [(spec.name, spec.points) for spec, r in zip(manifest.tests, run.results)
+                   if r is None]
     report = Report(slug=slug, score=round(sum(r.score for r in results), 6),
                     max_score=float(sum(r.max_score for r in results)), tests=results,
-                    outcome="error" if error else "graded", error=error,
+                    outcome="error" if run.error else "graded", error=run.error,
                     grader_version=GRADER_VERSION, student_id=KIT_STUDENT_ID,
-                    duration_s=time.monotonic() - t0)
+                    duration_s=time.monotonic() - t0, output=run.output)
     return KitReport(report, server_only)
-
-
-def _run_one(slug: str, spec: TestSpec, checks: ModuleType, ref: Any,
-             session: Session) -> TestResult | None:
-    seed = test_seed(slug, spec.check, KIT_STUDENT_ID, hidden=False)
-    ctx = TestContext(spec, runner=session, ref=ref, seed=seed)
-    t0 = time.monotonic()
-    status, fraction, message = "passed", 1.0, ""
-    try:
-        getattr(checks, spec.check)(ctx)
-    except ReplayMiss:
-        return None
-    except CheckFailed as exc:
-        status, fraction, message = exc.status, exc.fraction, exc.message
-        if exc.status == "failed" and exc.fraction >= 1.0:
-            status = "passed"
-    except GraderInfrastructureError:
-        raise
-    except Exception:
-        log.exception("check %s of %s crashed", spec.check, slug)
-        status, fraction = "error", 0.0
-        message = ("The check kit could not run this test (an internal error, not your fault); "
-                   "submit to have it run on the course server.")
-    feedback = "\n".join([message] + ctx.notes if message else ctx.notes) or "Passed."
-    result = TestResult(spec.name, spec.part, round(spec.points * fraction, 6), spec.points,
-                        status, feedback, spec.visibility, duration_s=time.monotonic() - t0)
-    if status != "passed":  # the same pictures as the server's (issue 13)
-        result.figures = figures.heatmaps(ctx.records) + ctx.figures
-    return result
 
 
 # ---------------------------------------------------------------------------- build and use
@@ -408,8 +144,6 @@ def build_kit(slug: str, out: str | Path) -> Path:
     (out / "manifest.toml").write_text(manifest_text)
     (out / "tests.py").write_text(stripped)
     n_calls = save_outputs(out / OUTPUTS_FILE, recorder)
-    from grader.engine.engine import GRADER_VERSION
-
     (out / "kit.json").write_text(json.dumps({
         "format": KIT_FORMAT, "slug": slug, "grader_version": GRADER_VERSION,
         "numpy": np.__version__, "student_variant": "anonymous (no --student)",
@@ -508,8 +242,6 @@ def version_warnings(meta: dict[str, Any]) -> list[str]:
     another numpy (different rounding) or grader may not replay them. A missing entry counts as
     "unknown". Returns an empty list when both match; never raises.
     """
-    from grader.engine.engine import GRADER_VERSION
-
     warnings = []
     for key, what, running in (("numpy", "numpy", np.__version__),
                                ("grader_version", "grader version", GRADER_VERSION)):
@@ -522,18 +254,16 @@ def version_warnings(meta: dict[str, Any]) -> list[str]:
 
 
 def check_with_kit(slug: str, source: str | bytes, kit_dir: str | Path, *,
-                   launcher: Launcher | None = None) -> KitReport:
+                   launcher: LauncherOrFactory) -> KitReport:
     """Run the kit's public tests on ``source``; scores in points, ``duration_s`` in seconds.
 
-    ``launcher`` None means the default sandboxed launcher. Raises KitError (bad kit) and
-    GraderInfrastructureError (no sandbox, child cannot start).
+    ``launcher``: a Launcher, or a function building one once the kit has been read
+    (:mod:`grader.engine.wiring`). Raises KitError (bad kit) and GraderInfrastructureError
+    (no sandbox, child cannot start).
     """
-    from grader.engine.launch import default_launcher
-
     _, manifest, checks, replay = load_kit(kit_dir, slug)
     raw = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-    return _run_checks(slug, manifest, checks, replay,
-                       launcher if launcher is not None else default_launcher(), raw)
+    return _run_checks(slug, manifest, checks, replay, resolve_launcher(launcher), raw)
 
 
 def reference_missing(slug: str) -> bool:
@@ -566,7 +296,7 @@ def default_kit_dir(slug: str, file: str | Path) -> Path | None:
     return None
 
 
-__all__ = ["KitError", "KitReport", "RecordingReference", "ReplayMiss", "ReplayReference",
-           "args_key", "build_kit", "check_with_kit", "default_kit_dir", "load_kit",
-           "reference_missing",
-           "strip_tests_source", "version_warnings", "visible_manifest_text"]
+__all__ = ["KitError", "KitReport", "PlainLauncher", "RecordingReference", "ReplayMiss",
+           "ReplayReference", "args_key", "build_kit", "check_with_kit", "default_kit_dir",
+           "load_kit", "load_outputs", "reference_missing", "save_outputs", "strip_tests_source",
+           "version_warnings", "visible_manifest_text"]

@@ -330,30 +330,9 @@ class PlainLauncher(Launcher):
 
 
 class SandboxUnavailable(GraderInfrastructureError):
-    """No sandboxing launcher is available on this machine."""
-
-
-def default_launcher() -> Launcher:
-    """Return ``grader.sandbox.BwrapLauncher()``; fail closed when sandboxing is unavailable.
-
-    Raises:
-        SandboxUnavailable: ``grader.sandbox`` is not installed or bubblewrap cannot run here.
-            Pass ``launcher=PlainLauncher()`` (CLI: ``--no-sandbox``) only for code you trust.
-    """
-    try:
-        from grader.sandbox import BwrapLauncher  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise SandboxUnavailable(
-            "sandboxed grading is unavailable (grader.sandbox.BwrapLauncher cannot be "
-            f"imported: {exc}). Install bubblewrap and the sandbox module, or grade your own "
-            "code with --no-sandbox.") from exc
-    try:
-        return BwrapLauncher()
-    except GraderInfrastructureError:
-        raise
-    except (OSError, RuntimeError) as exc:
-        raise SandboxUnavailable(f"the bubblewrap sandbox cannot start: {exc}") from exc
+    """No sandboxing launcher is available on this machine (``grader.sandbox.default_launcher``
+    and a check kit's :func:`grader.engine.wiring.no_sandbox` raise it)."""
 
 
 __all__ = ["ChildHandle", "Launcher", "PipeChildHandle", "PlainLauncher", "ProtocolError",
-           "SandboxUnavailable", "default_launcher", "spawn_child"]
+           "SandboxUnavailable", "spawn_child"]

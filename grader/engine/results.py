@@ -213,6 +213,8 @@ class CheckRecord:
     got: Any = None
     expected: Any = None
     message: str = ""
+    #: Which comparison check failed (``grader.engine.compare.Category``), if known.
+    category: str | None = None
 
 
 @dataclass

@@ -31,6 +31,7 @@ import numpy as np
 
 from grader.engine import gradcheck
 from grader.engine.compare import (
+    Category,
     Mismatch,
     as_real_scalar,
     compare_array,
@@ -38,7 +39,8 @@ from grader.engine.compare import (
     describe,
     describe_key,
 )
-from grader.engine.gradcheck import format_worst, gradient_blocks
+from grader.engine.gradcheck import gradient_blocks
+from grader.engine.gradtest import GradientCheck, GradRequest
 from grader.engine.errors import CheckFailed, StudentCallError
 from grader.engine.manifest import TestSpec
 from grader.engine.results import CheckRecord
@@ -103,8 +105,9 @@ class TestContext:
         self._last_inputs: dict[str, tuple[Any, ...]] = {}
 
     # ----------------------------------------------------------------- ending a check
-    def fail(self, message: str) -> None:
-        """End the check with 0 points and ``message`` as the student's feedback.
+    def fail(self, message: str | Mismatch) -> None:
+        """End the check with 0 points and ``message`` as the student's feedback (a
+        ``compare.Mismatch`` keeps its category for hidden-test wording).
 
         Raises:
             CheckFailed: always.
@@ -269,7 +272,7 @@ class TestContext:
             wanted = "(" + ", ".join("any" if n is None else str(n) for n in shape) + \
                 ("," if len(shape) == 1 else "") + ")"
             self.fail(Mismatch(f"{function}: {name} has shape {got.shape}, expected {wanted}.",
-                               "shape"))
+                               Category.SHAPE))
         expected = got if ok else np.zeros(tuple(1 if n is None else n for n in shape))
         return self.check_array(got, expected, name=name, function=function, rtol=0.0,
                                 atol=0.0, kind=kind)
@@ -375,9 +378,10 @@ class TestContext:
                 central differences), or a failed call.
         """
         try:
-            return self._check_grads(fn, params, args, reference, grads_index, loss_fn,
-                                     loss_index, mode, fresh, names,
-                                     reference_loss if reference is None else None)
+            request = GradRequest(fn, params, tuple(args), reference, grads_index, loss_fn,
+                                  loss_index, mode, fresh, names,
+                                  guard_loss=reference_loss if reference is None else None)
+            return GradientCheck(self, request).run()
         finally:
             # Defined once per test, after every use (notes follow the message in feedback).
             if self._relative_error_used and not self._relative_error_defined:
@@ -388,105 +392,6 @@ class TestContext:
         """Words for a gradient check's relative error; its definition is added to the notes."""
         self._relative_error_used = True
         return gradcheck.explain_error(error) if thresholds else f"relative error {error:.1e}"
-
-    def _check_grads(self, fn: str, params: Any, args: tuple[Any, ...],
-                     reference: Callable[..., Any] | None, grads_index: int | None,
-                     loss_fn: str | None, loss_index: int | None, mode: str,
-                     fresh: Callable[[np.random.Generator], Any] | None,
-                     names: Sequence[str] | None,
-                     reference_loss: Callable[..., Any] | None = None,
-                     ) -> list[gradcheck.BlockResult]:
-        out = self.call(fn, params, *args)
-        grads = self._pick(out, grads_index, fn, names)
-        blocks = gradcheck.blocks_of(params)
-        got_blocks = self._grad_blocks(grads, params, blocks, fn)
-        mismatches: dict[str, str] = {}
-        if reference is not None:
-            expected = reference(copy.deepcopy(params), *copy.deepcopy(args))
-            if grads_index is not None:
-                expected = expected[grads_index]
-            for blk, got_b in zip(blocks, got_blocks):
-                exp_b = gradcheck.get_path(expected, blk.path[1:])
-                msg = compare_array(got_b, exp_b, function=fn, variable=f"the gradient {blk.name}",
-                                    rtol=self.rtol, atol=self.atol, reveal=not self.hidden)
-                if msg:
-                    mismatches[blk.name] = msg
-                    self._record(fn, blk.name, got_b, exp_b, msg)
-        fd: list[gradcheck.BlockResult] = []
-        loss_name = loss_fn or (fn if loss_index is not None else None)
-        if loss_name is not None:
-            try:
-                fd = self._finite_differences(fn, loss_name, loss_index, grads_index, params,
-                                              args, blocks, got_blocks, mode, fresh, names,
-                                              reference_loss)
-            except CheckFailed as exc:
-                if reference is None:
-                    raise
-                # The reference decides; a broken loss is graded by the loss's own tests.
-                self.note(f"Note: {_unsentence(exc.message)} (not counted in this test: "
-                          f"the tests of {loss_name} grade it).")
-                fd = []
-        fd_by_name = {r.name: r for r in fd}
-        if reference is not None:
-            lines = []
-            for bname, msg in mismatches.items():
-                r = fd_by_name.get(bname)
-                if r is not None and r.verdict == "pass":
-                    msg += (f" This gradient does match central differences of your own "
-                            f"{loss_name} ({self._relative_error(r.error, thresholds=False)}), "
-                            "so your loss is wrong "
-                            f"too: fix {loss_name} first.")
-                elif r is not None:
-                    msg += (f" It also does not match central differences of your own "
-                            f"{loss_name} ({self._relative_error(r.error)}), so your "
-                            "gradient does not match your loss." + self._fd_worst(r))
-                lines.append(msg)
-            if lines:
-                self.fail("\n".join(lines))
-            for r in fd:
-                if r.verdict != "pass":
-                    self.note(f"Note: your gradient {r.name} from {fn} is correct, but central "
-                              f"differences of your {loss_name} disagree with it "
-                              f"({self._relative_error(r.error)}); check {loss_name} (not "
-                              "counted in this test).")
-        else:
-            lines = []
-            wrong_loss = [r for r in fd if r.loss_verdict == "fail"]
-            if wrong_loss:
-                errors = ", ".join(f"{r.name} {r.loss_error:.1e}" for r in wrong_loss)
-                self.note(f"Note: central differences of your {loss_name} do not match those of "
-                          f"the correct loss at the same points (relative error {errors}; fails "
-                          f"above {gradcheck.FAIL_THRESHOLD:.0e}), so your {loss_name} is wrong "
-                          f"at the probe points: fix it first (its own tests charge it). The "
-                          f"gradient{'s' if len(wrong_loss) > 1 else ''} "
-                          f"{', '.join(r.name for r in wrong_loss)} of {fn} "
-                          f"{'were' if len(wrong_loss) > 1 else 'was'} checked against central "
-                          "differences of the correct loss instead.")
-                self.note(LOSS_ERROR_DEFINITION)
-            for r in fd:
-                if gradcheck.combined_verdict(r) == "pass":
-                    continue  # anything else, e.g. unsure at a recheck that fell back, fails
-                if r.against == "reference" or r.loss_verdict == "fail":
-                    # Judged against the correct loss (issue 11): the gradient itself is wrong.
-                    lines.append(
-                        f"{fn}: gradient {r.name} does not match central differences of the "
-                        f"correct loss ({self._relative_error(r.ref_error)})."
-                        + ("" if r.against == "reference" or r.verdict == "pass" else
-                           f" It does not match central differences of your own {loss_name} "
-                           "either.")
-                        + ("" if gradcheck.combined_verdict(r) == "fail" else
-                           f" It was between the thresholds, and your {loss_name} could not be "
-                           "used at the recheck point, so nothing confirmed it."))
-                else:
-                    lines.append(
-                        f"{fn}: gradient {r.name} does not match central differences of your "
-                        f"{loss_name} ({self._relative_error(r.error)})." + self._fd_worst(r)
-                        + ("" if r.loss_verdict is None else
-                           f" Your {loss_name} agrees with the correct loss there, so your "
-                           "gradient does not match your own loss."))
-            if lines:
-                self.fail("\n".join(lines))
-        return fd
 
     # ----------------------------------------------------------------- internals
     @contextlib.contextmanager
@@ -499,9 +404,11 @@ class TestContext:
                 exc.message = exc.redacted
             raise
 
-    def _record(self, function: str, variable: str, got: Any, expected: Any, msg: str) -> None:
+    def _record(self, function: str, variable: str, got: Any, expected: Any,
+                msg: str | Mismatch) -> None:
         self.records.append(CheckRecord(function, variable, self._last_inputs.get(function, ()),
-                                        got, expected, msg))
+                                        got, expected, str(msg),
+                                        getattr(msg, "category", None)))
 
     def _pick(self, out: Any, index: int | None, fn: str, names: Sequence[str] | None) -> Any:
         if index is None:
@@ -516,141 +423,3 @@ class TestContext:
         if msg:
             self.fail(msg)
         return found
-
-    def _fd_worst(self, r: gradcheck.BlockResult) -> str:
-        return "" if self.hidden else format_worst(r)
-
-    def _loss_evaluator(self, loss_name: str, loss_index: int | None,
-                        args: tuple[Any, ...]) -> gradcheck.Evaluator:
-        def evaluate(edits: list[gradcheck.Edit]) -> np.ndarray:
-            values = []
-            for start in range(0, len(edits), 4096):
-                chunk = edits[start:start + 4096]
-                with self._redacting():
-                    values += self._runner.call_perturbed(loss_name, args, chunk, loss_index,
-                                                          self.time_limit)
-            losses = np.empty(len(values))
-            for i, v in enumerate(values):
-                x = as_real_scalar(v)
-                losses[i] = np.nan if x is None else x
-            return losses
-        return evaluate
-
-    def _fd_point(self, fn: str, loss_name: str, loss_index: int | None,
-                  names: Sequence[str] | None, full_args: tuple[Any, ...],
-                  blocks: list[gradcheck.Block], got_blocks: list[np.ndarray], mode: str,
-                  reference: gradcheck.Evaluator | None) -> list[gradcheck.BlockResult]:
-        """Check every block at one point against central differences of the student's loss.
-
-        With a trusted ``reference`` loss evaluator, a student loss that cannot be used here (it
-        raises, exits, times out, or does not return a finite number) is replaced by the
-        reference loss, with a note (issue 11: the loss's bug is charged by the loss's tests);
-        without one, that ends the check (CheckFailed): a check that cannot be evaluated fails.
-        """
-        problem: str | None = None
-        try:
-            base = self.call(loss_name, *full_args)
-            if loss_index is not None:
-                base = self.unpack(base, len(names) if names else loss_index + 1,
-                                   function=loss_name, names=names)[loss_index]
-            value = as_real_scalar(base)
-            if value is None or not np.isfinite(value):
-                problem = f"did not return a finite number ({describe(base)})"
-            else:
-                evaluate = self._loss_evaluator(loss_name, loss_index, full_args)
-                return gradcheck.check_gradient(evaluate, blocks, got_blocks, mode=mode,
-                                                rng=self.rng, reference=reference)
-        except CheckFailed as exc:
-            if reference is None:
-                raise
-            problem = f"could not be evaluated ({_unsentence(exc.message)})"
-        if reference is None:
-            self.fail(f"{loss_name} {problem}, so the gradient of {fn} cannot be compared with "
-                      "central differences of it.")
-        self.note(f"Note: your {loss_name} {problem} at the probe points, so the gradient of "
-                  f"{fn} was checked against central differences of the correct loss instead "
-                  f"(your {loss_name} is graded by its own tests).")
-        return gradcheck.check_against_reference(reference, blocks, got_blocks, mode=mode,
-                                                 rng=self.rng)
-
-    def _finite_differences(self, fn: str, loss_name: str, loss_index: int | None,
-                            grads_index: int | None, params: Any, args: tuple[Any, ...],
-                            blocks: list[gradcheck.Block], got_blocks: list[np.ndarray],
-                            mode: str, fresh: Callable[[np.random.Generator], Any] | None,
-                            names: Sequence[str] | None,
-                            reference_loss: Callable[..., Any] | None = None,
-                            ) -> list[gradcheck.BlockResult]:
-        full_args = (params,) + tuple(args)
-        reference = _reference_evaluator(reference_loss, loss_index, full_args)
-        results = self._fd_point(fn, loss_name, loss_index, names, full_args, blocks, got_blocks,
-                                 mode, reference)
-        unsure = [i for i, r in enumerate(results) if gradcheck.combined_verdict(r) == "unsure"]
-        if unsure:
-            params2 = fresh(self.rng) if fresh is not None else gradcheck.jitter(params, self.rng)
-            out2 = self.call(fn, params2, *args)
-            grads2 = self._pick(out2, grads_index, fn, names)
-            blocks2 = gradcheck.blocks_of(params2)
-            got2 = self._grad_blocks(grads2, params2, blocks2, fn)
-            full2 = (params2,) + tuple(args)
-            mode2 = gradcheck.choose_mode(blocks, mode)
-            # The whole recheck point is evaluated (all blocks): a block whose recheck cannot be
-            # evaluated fails (issue 10, class 6); see _fd_point.
-            results2 = self._fd_point(fn, loss_name, loss_index, names, full2, blocks2, got2,
-                                      mode2, _reference_evaluator(reference_loss, loss_index,
-                                                                  full2))
-            for i in unsure:
-                r2 = results2[i]
-                r2.n_evals += results[i].n_evals
-                r2.mode = f"{r2.mode}, rechecked"
-                v2 = gradcheck.combined_verdict(r2)
-                if v2 == "fail":
-                    results[i] = r2
-                    continue
-                if results[i].against == "own" and r2.against == "reference":
-                    # The recheck could not be done the way the first check was (the student's
-                    # loss is unusable there): no benefit of the doubt (issue 10, class 6).
-                    results[i] = r2
-                    continue
-                # Still between the thresholds at a second, evaluated point: accepted, with a note.
-                if v2 == "unsure":
-                    if r2.loss_verdict == "unsure":
-                        self.note(f"Note: central differences of your {loss_name} along "
-                                  f"{r2.name} agree with those of the correct loss only to a "
-                                  f"relative error {r2.loss_error:.1e} at two points (between "
-                                  f"passing at {gradcheck.PASS_THRESHOLD:.0e} and failing above "
-                                  f"{gradcheck.FAIL_THRESHOLD:.0e}); accepted, but check "
-                                  f"{loss_name} for float32 arithmetic or a small error.")
-                    else:
-                        used = r2.ref_error if r2.against == "reference" else r2.error
-                        self.note(f"Note: {fn}: gradient {r2.name} agrees with central "
-                                  f"differences of {loss_name} only to a "
-                                  f"{self._relative_error(used, thresholds=False)} at two "
-                                  f"points (between passing at {gradcheck.PASS_THRESHOLD:.0e} and "
-                                  f"failing above {gradcheck.FAIL_THRESHOLD:.0e}); accepted, but "
-                                  "check for float32 arithmetic or a small error.")
-                r2.accepted = True
-                results[i] = r2
-        return results
-
-
-#: Shown once when a gradient is not credited because the student's loss has other slopes.
-LOSS_ERROR_DEFINITION = (
-    "Relative error of your loss = ||n - r|| / (||n|| + ||r||) over the block, where n and r "
-    "are the central differences (L(p + h) - L(p - h)) / 2h of your loss and of the correct "
-    "loss at the same points; it passes at or below 1e-06.")
-
-
-def _reference_evaluator(loss: Callable[..., Any] | None, loss_index: int | None,
-                         args: tuple[Any, ...]) -> gradcheck.Evaluator | None:
-    """In-process evaluator of a trusted loss (picking ``loss_index`` of its output), or None."""
-    if loss is None:
-        return None
-    if loss_index is None:
-        return gradcheck.local_evaluator(loss, args)
-    return gradcheck.local_evaluator(lambda *a: loss(*a)[loss_index], args)
-
-
-def _unsentence(message: str) -> str:
-    """``message`` without its final full stop, to sit inside parentheses."""
-    message = message.strip()
-    return message[:-1] if message.endswith(".") else message

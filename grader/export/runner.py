@@ -151,12 +151,15 @@ def grade(platform: str, root: Path, bundle: Path) -> dict[str, Any]:
     except SubmissionLayoutError as exc:
         return _failure(platform, str(exc), student_fault=True)
 
+    from grader import diagnosis
     from grader.engine.engine import grade_source
     from grader.engine.errors import GraderInfrastructureError
+    from grader.sandbox import default_launcher
 
     try:
         report = grade_source(slug, source, student_id=student_id(platform, root),
-                              seed_key=config["seed_key"].encode("utf-8"))
+                              seed_key=config["seed_key"].encode("utf-8"),
+                              launcher=default_launcher, diagnoser=diagnosis)
     except GraderInfrastructureError as exc:
         return _failure(platform, (
             "gradelab could not grade this submission (not your fault): "

@@ -16,7 +16,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from grader.engine.launch import Launcher
+from grader.engine.errors import GraderInfrastructureError
+from grader.engine.launch import Launcher, SandboxUnavailable
 from grader.engine.manifest import Limits
 from grader.sandbox.cgroups import Cgroup
 from grader.sandbox.command import SUBMISSION_NAME, build_argv
@@ -226,3 +227,22 @@ class BwrapLauncher(Launcher):
             handle.send_go()
         except EOFError as exc:
             raise SandboxUnavailableError(f"a pre-started sandbox died while idle: {exc}") from exc
+
+
+def default_launcher() -> Launcher:
+    """Return a :class:`BwrapLauncher`; fail closed when sandboxing is unavailable.
+
+    The launcher factory the composition roots (``grader/cli.py``, the grading job, the export
+    runner) hand to the engine, which never looks a sandbox up itself.
+
+    Raises:
+        SandboxUnavailable: bubblewrap, a host tool or the sandbox runtime is missing or cannot
+            run here (``SandboxUnavailableError`` is a ``GraderInfrastructureError`` too).
+            Pass ``launcher=PlainLauncher()`` (CLI: ``--no-sandbox``) only for code you trust.
+    """
+    try:
+        return BwrapLauncher()
+    except GraderInfrastructureError:
+        raise
+    except (OSError, RuntimeError) as exc:
+        raise SandboxUnavailable(f"the bubblewrap sandbox cannot start: {exc}") from exc

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
+import grader.diagnosis
 from grader.engine import grade_source
 from grader.engine.launch import PlainLauncher
 from grader.engine.results import Report
@@ -27,7 +28,8 @@ def grade() -> Callable[..., Report]:
     def _grade(slug: str, source: str, student_id: str = "alice") -> Report:
         key = (slug, source, student_id)
         if key not in cache:  # tests that inspect the same mutant share one grading run
-            cache[key] = grade_source(slug, source, student_id=student_id, launcher=launcher)
+            cache[key] = grade_source(slug, source, student_id=student_id,
+                                      diagnoser=grader.diagnosis, launcher=launcher)
         return cache[key]
 
     return _grade

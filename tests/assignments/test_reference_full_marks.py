@@ -12,6 +12,7 @@ import re
 import pytest
 
 from assignment_helpers import REPO, reference_source, summary
+import grader.diagnosis
 from grader.engine import grade_source, load_assignment
 from grader.engine.launch import PlainLauncher
 
@@ -25,7 +26,8 @@ def test_reference_gets_full_marks_for_20_students(slug):
     source = reference_source(slug)
     lost = {}
     for student in STUDENTS:
-        report = grade_source(slug, source, student_id=student, launcher=launcher,
+        report = grade_source(slug, source, student_id=student,
+                              diagnoser=grader.diagnosis, launcher=launcher,
                               seed_key=b"twenty-students-key")
         if report.score != report.max_score:
             lost[student] = summary(report)

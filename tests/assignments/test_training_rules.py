@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from assignment_helpers import reference_source
+import grader.diagnosis
 from grader.engine import grade_source, load_assignment, seqtest
 from grader.engine.launch import PlainLauncher
 
@@ -55,7 +56,8 @@ def train_digits(X_train, y_train, seed):
 
 
 def _grade(slug, source, student="carol"):
-    return grade_source(slug, source, student_id=student, launcher=PlainLauncher(), seed_key=KEY)
+    return grade_source(slug, source, student_id=student,
+                        diagnoser=grader.diagnosis, launcher=PlainLauncher(), seed_key=KEY)
 
 
 def _test(slug, report, check):

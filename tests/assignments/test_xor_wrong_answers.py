@@ -6,6 +6,7 @@ already covers a wrong output bias of the threshold network and a view returned 
 """
 from __future__ import annotations
 
+import grader.diagnosis
 import pytest
 
 from assignment_helpers import lost_points, mutate, reference_source, summary
@@ -92,7 +93,8 @@ def test_hidden_train_xor_feedback_hides_the_seeds():
     source = mutate(reference_source(SLUG), "    t = target[:, None]\n",
                     "    t = 1.0 - target[:, None]\n")
     source = _xnor_fix(source)
-    report = grade_source(SLUG, source, student_id="bob", launcher=PlainLauncher(), seed_key=key)
+    report = grade_source(SLUG, source, student_id="bob",
+                          diagnoser=grader.diagnosis, launcher=PlainLauncher(), seed_key=key)
     checks = load_assignment(SLUG).tests_module()
     rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_hidden", "bob", hidden=True,
                                           key=key))

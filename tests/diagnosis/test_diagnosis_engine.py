@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import grader.diagnosis
 from grader.diagnosis import corpus
 from grader.engine import grade_source
 from grader.engine.launch import PlainLauncher
@@ -11,7 +12,7 @@ from grader.engine.launch import PlainLauncher
 
 def _grade(entry, seed_key=b"k1", student_id="alice"):
     return grade_source(entry.slug, corpus.source(entry), student_id=student_id,
-                        launcher=PlainLauncher(), seed_key=seed_key)
+                        diagnoser=grader.diagnosis, launcher=PlainLauncher(), seed_key=seed_key)
 
 
 def _mutant(name):
@@ -84,7 +85,8 @@ def test_xor_truth_table_is_diagnosed_through_the_engine():
               "def threshold_xor_params():\n"
               "    return {'W1': np.array([[1.0, 1.0], [1.0, 1.0]]), 'b1': np.array([-0.5, -1.5]),\n"
               "            'W2': np.array([[1.0, 0.0]]), 'b2': np.array([-0.5])}\n")
-    report = grade_source("xor", source, launcher=PlainLauncher(), seed_key=b"k1")
+    report = grade_source("xor", source,
+                          diagnoser=grader.diagnosis, launcher=PlainLauncher(), seed_key=b"k1")
     (test,) = [t for t in report.tests if t.status != "passed"]
     assert test.part == "threshold_xor_params"
     assert [d["key"] for d in test.diagnosis] == ["computes_or"]

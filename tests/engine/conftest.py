@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import grader.diagnosis
 from grader.engine import grade_source
 from grader.engine.launch import PlainLauncher
 from grader.engine.results import Report
@@ -121,6 +122,7 @@ def grade_toy(toy_dirs: Path) -> Callable[..., Report]:
 
     def _grade(source: str, **kwargs) -> Report:
         kwargs.setdefault("seed_key", b"engine-tests")
-        return grade_source("toy", textwrap.dedent(source), launcher=launcher, **kwargs)
+        return grade_source("toy", textwrap.dedent(source),
+                            diagnoser=grader.diagnosis, launcher=launcher, **kwargs)
 
     return _grade

@@ -14,6 +14,7 @@ import struct
 import numpy as np
 import pytest
 
+import grader.diagnosis
 from grader.engine import grade_source
 from grader.engine.errors import ProtocolError
 from grader.engine.launch import PlainLauncher
@@ -163,7 +164,8 @@ def relu_bump_params(delta):
 @pytest.mark.slow
 def test_security_review_leak_file_leaks_nothing(repo_root):
     source = (repo_root / "reference_solutions" / "xor.py").read_text() + LEAK_ATTACK
-    report = grade_source("xor", source, student_id="eve", launcher=PlainLauncher(),
+    report = grade_source("xor", source, student_id="eve", diagnoser=grader.diagnosis,
+                          launcher=PlainLauncher(),
                           seed_key=b"adversarial")
     hidden = [t for t in report.tests if t.visibility != "visible"]
     failed = [t for t in hidden if t.status != "passed"]
@@ -290,7 +292,8 @@ while True:
 def test_security_review_bomb_scores_zero_with_protocol_errors(repo_root):
     source = (repo_root / "reference_solutions" / "mlp_backprop.py").read_text() + BOMB_AT_IMPORT
     report: Report = grade_source("mlp_backprop", source, student_id="eve",
-                                  launcher=PlainLauncher(), seed_key=b"adversarial")
+                                  diagnoser=grader.diagnosis, launcher=PlainLauncher(),
+                                  seed_key=b"adversarial")
     assert report.outcome == "graded" and report.score == 0
     details = [t.staff_feedback or t.feedback for t in report.tests]
     assert "unreadable reply" in details[0] and "values" in details[0], details[0]

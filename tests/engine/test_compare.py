@@ -16,27 +16,27 @@ def test_equal_arrays_pass():
 
 
 def test_list_instead_of_array_is_a_type_error_with_a_hint():
-    msg = compare_array([[1.0, 2.0]], np.ones((1, 2)), **KW)
+    msg = str(compare_array([[1.0, 2.0]], np.ones((1, 2)), **KW))
     assert msg.startswith("mlp_forward: Y should be a numpy array of shape (1, 2)")
     assert "a list of length 1" in msg and "np.asarray" in msg
 
 
 def test_shape_must_match_exactly_even_when_broadcastable():
-    msg = compare_array(np.ones((1, 4)), np.ones((3, 4)), **KW)
+    msg = str(compare_array(np.ones((1, 4)), np.ones((3, 4)), **KW))
     assert "shape (1, 4), expected (3, 4)" in msg and "no broadcasting" in msg
     assert compare_array(np.ones(4), np.ones((4, 1)), **KW) is not None
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.complex128, np.bool_])
 def test_non_float_dtype_is_refused(dtype):
-    msg = compare_array(np.ones(3, dtype=dtype), np.ones(3), **KW)
+    msg = str(compare_array(np.ones(3, dtype=dtype), np.ones(3), **KW))
     assert f"dtype {np.dtype(dtype)}" in msg
 
 
 def test_inf_is_reported_with_its_first_index():
     got = np.ones((2, 3))
     got[1, 2] = np.inf
-    msg = compare_array(got, np.ones((2, 3)), **KW)
+    msg = str(compare_array(got, np.ones((2, 3)), **KW))
     assert "non-finite" in msg and "Y[1, 2]" in msg
 
 
@@ -45,7 +45,7 @@ def test_worst_entries_are_listed_worst_first_with_relative_error_and_tolerance(
     got = e.copy()
     got[3] += 0.5   # relative error 0.125
     got[7] += 4.0   # relative error 0.5: the worst
-    msg = compare_array(got, e, **KW)
+    msg = str(compare_array(got, e, **KW))
     assert "2 of 10 entries of Y are off" in msg
     assert msg.index("Y[7]") < msg.index("Y[3]")
     assert "expected 8, got 12" in msg and "relative error 5.00e-01" in msg
@@ -55,7 +55,7 @@ def test_worst_entries_are_listed_worst_first_with_relative_error_and_tolerance(
 def test_hidden_mode_never_shows_expected_values():
     e = np.array([0.123456, 0.5])
     got = np.array([0.9, 0.5])
-    msg = compare_array(got, e, reveal=False, **KW)
+    msg = str(compare_array(got, e, reveal=False, **KW))
     assert "0.123456" not in msg and "expected" not in msg
     assert "0.9" not in msg  # returned values could carry hidden inputs out
     assert "Y[0]" in msg and "relative error 6.29e+00" in msg
@@ -66,12 +66,12 @@ def test_scalar_checks():
     assert compare_scalar(2.0, 2.0, **kw) is None
     assert compare_scalar(np.float64(2.0), 2.0, **kw) is None
     assert compare_scalar(np.array(2.0), 2.0, **kw) is None
-    assert "float(x)" in compare_scalar(np.array([2.0]), 2.0, **kw)
-    assert "real number" in compare_scalar(True, 1.0, **kw)
-    assert "not a finite number" in compare_scalar(float("nan"), 1.0, **kw)
-    msg = compare_scalar(3.0, 2.0, **kw)
+    assert "float(x)" in str(compare_scalar(np.array([2.0]), 2.0, **kw))
+    assert "real number" in str(compare_scalar(True, 1.0, **kw))
+    assert "not a finite number" in str(compare_scalar(float("nan"), 1.0, **kw))
+    msg = str(compare_scalar(3.0, 2.0, **kw))
     assert "expected 2, got 3" in msg and "relative error 5.00e-01" in msg
-    hidden = compare_scalar(3.0, 2.0, reveal=False, **kw)
+    hidden = str(compare_scalar(3.0, 2.0, reveal=False, **kw))
     assert "expected" not in hidden and "3" not in hidden.replace("e-01", "")
     assert "relative error 5.00e-01" in hidden
 
@@ -87,14 +87,14 @@ def test_norm_relative_error():
 def test_returns_near_1e308_fail_with_a_message_and_no_overflow_warning():
     # pytest turns warnings into errors: an overflow RuntimeWarning would raise here
     got = np.array([1e308, -1e308, 1.0])
-    msg = compare_array(got, np.array([-1e308, 0.5, 1.0]), **KW)
+    msg = str(compare_array(got, np.array([-1e308, 0.5, 1.0]), **KW))
     assert msg.startswith("mlp_forward: 2 of 3 entries of Y are off")
     assert "got 1e+308 (relative error above 1e+308)" in msg
     assert "Y[2]" not in msg
-    hidden = compare_array(got, np.array([-1e308, 0.5, 1.0]), **KW, reveal=False)
+    hidden = str(compare_array(got, np.array([-1e308, 0.5, 1.0]), **KW, reveal=False))
     assert "relative error above 1e+308" in hidden and "1e+308 (" not in hidden
-    msg = compare_scalar(1e308, -1e308, function="mlp_loss", variable="the loss",
-                         rtol=1e-6, atol=1e-8)
+    msg = str(compare_scalar(1e308, -1e308, function="mlp_loss", variable="the loss",
+                         rtol=1e-6, atol=1e-8))
     assert msg == ("mlp_loss: the loss is off: expected -1e+308, got 1e+308 (relative error "
                    "above 1e+308; tolerance rtol=1e-06, atol=1e-08).")
 
@@ -106,3 +106,18 @@ def test_norm_relative_error_of_huge_finite_values_is_exact():
     assert norm_relative_error(huge, huge / 2) == pytest.approx(1 / 3)
     assert norm_relative_error(np.array([1.0, np.inf]), np.ones(2)) == float("inf")
     assert norm_relative_error(np.full(3, 1e-300), np.zeros(3)) == pytest.approx(0.0)
+
+
+def test_a_mismatch_carries_its_category_beside_its_text():
+    from grader.engine.compare import Category, Mismatch
+    from grader.engine.errors import CheckFailed
+
+    shape = compare_array(np.ones(2), np.ones(3), **KW)
+    assert isinstance(shape, Mismatch) and shape.category is Category.SHAPE
+    assert shape.category == "shape" and str(shape) == shape.text and "shape (2,)" in shape.text
+    assert compare_array(np.ones(3) * 2, np.ones(3), **KW).category is Category.VALUES
+    assert compare_scalar(float("nan"), 1.0, function="f", variable="x", rtol=1e-6,
+                          atol=1e-8).category is Category.NONFINITE
+    failed = CheckFailed(shape)
+    assert failed.message == shape.text and failed.category == "shape"
+    assert CheckFailed("plain words").category is None

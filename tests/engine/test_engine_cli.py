@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 from grader.engine import cli as engine_cli
-from grader.engine import launch
 from grader.engine.errors import GraderInfrastructureError
 
 GOOD = '''
@@ -67,9 +66,12 @@ def test_unknown_slug_and_missing_file_are_usage_errors(toy_dirs, submission, tm
 
 
 def test_without_a_sandbox_grading_fails_closed(toy_dirs, submission, monkeypatch):
+    from grader.cli import sandboxed_launcher  # the server's wiring of grade / check
+
     monkeypatch.setitem(sys.modules, "grader.sandbox", None)  # import now raises ImportError
     with pytest.raises(GraderInfrastructureError, match="sandboxed grading is unavailable"):
-        launch.default_launcher()
+        sandboxed_launcher()
+    # the engine's own commands have no sandbox wired in (a check kit's copy): they fail closed
     res = CliRunner().invoke(engine_cli.grade_cmd, ["toy", str(submission)])
     assert res.exit_code == 3
     assert "not your code's fault" in res.output

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+import grader.diagnosis
 from grader.engine.results import Report
 
 from engine_toy import GOOD
@@ -324,7 +325,8 @@ def test_a_child_that_cannot_start_is_our_fault_not_the_students(toy_dirs, tmp_p
     broken_python.write_text("#!/bin/sh\necho 'numpy: cannot open shared object' >&2\nexit 1\n")
     broken_python.chmod(0o755)
     with pytest.raises(GraderInfrastructureError, match="did not start"):
-        grade_source("toy", GOOD, launcher=PlainLauncher(python=str(broken_python)),
+        grade_source("toy", GOOD, diagnoser=grader.diagnosis,
+                     launcher=PlainLauncher(python=str(broken_python)),
                      seed_key=b"k")
 
 

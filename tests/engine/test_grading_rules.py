@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+import grader.diagnosis
 from grader.engine.compare import compare_array, compare_scalar
 from grader.engine.errors import StudentCallError
 from grader.engine.launch import PlainLauncher
@@ -23,7 +24,7 @@ def test_a_relative_error_of_five_times_rtol_fails_every_value_comparison():
     e = np.linspace(1.0, 2.0, 6).reshape(2, 3)
     assert compare_array(e * (1 + 0.5e-6), e, **KW) is None  # half of rtol: passes
     msg = compare_array(e * (1 + 5e-6), e, **KW)
-    assert msg is not None and "rtol=1e-06" in msg, msg
+    assert msg is not None and "rtol=1e-06" in str(msg), msg
     assert compare_scalar(1.0 + 5e-6, 1.0, function="loss", variable="L", rtol=1e-6,
                           atol=1e-8) is not None
     assert compare_scalar(1.0 + 0.5e-6, 1.0, function="loss", variable="L", rtol=1e-6,
@@ -120,7 +121,8 @@ def test_partial_credit_keeps_fractions_of_a_point(partial_assignment):
     check that crashes keeping its points."""
     from grader.engine import grade_source
 
-    report = grade_source("partial", "def f(x):\n    return x\n", launcher=PlainLauncher(),
+    report = grade_source("partial", "def f(x):\n    return x\n", diagnoser=grader.diagnosis,
+                          launcher=PlainLauncher(),
                           seed_key=b"rules")
     scores = {t.name: t.score for t in report.tests}
     assert scores == {"a third of a point": 0.3, "half of three points": 1.5,

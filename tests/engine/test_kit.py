@@ -189,6 +189,25 @@ def test_check_uses_a_kit_named_slug_kit_in_the_current_folder(kits, student_mac
     assert "Total: 13 / 13" in res.stdout and "check kit" in res.stdout
 
 
+def test_kit_and_server_write_the_same_report_text(kits, tmp_path):
+    """One runner (grader.engine.runner): a passing test reads "Passed." first in the kit as on
+    the server, and the kit's report carries what the file printed, as the server's does."""
+    from grader.engine import grade_source
+
+    source = _reference_source("xor") + "\nprint('hello from my file')\n"
+    kit_run = kitmod.check_with_kit("xor", source, kits["xor"], launcher=kitmod.PlainLauncher())
+    server = grade_source("xor", source, public_only=True, launcher=kitmod.PlainLauncher())
+    assert kit_run.server_only == []
+    kit_text = {t.name: (t.status, t.feedback) for t in kit_run.report.tests}
+    server_text = {t.name: (t.status, t.feedback) for t in server.tests}
+    assert kit_text == server_text
+    assert all(feedback.startswith("Passed.") for _, feedback in kit_text.values())
+    assert "hello from my file" in kit_run.report.output
+    assert kit_run.report.output == server.output
+    text = engine_cli.format_report(kit_run.report)
+    assert "  | hello from my file" in text
+
+
 def test_the_kits_own_engine_runs_check_inside_the_kit_folder(kits, student_machine):
     """What a student does: cd into the unpacked kit and run python -m grader (the kit's copy)."""
     sub = student_machine / "other_net.py"
@@ -226,14 +245,15 @@ def test_student_option_is_refused_with_a_kit(kits, student_machine):
 
 def test_without_a_sandbox_the_kit_says_to_add_no_sandbox(kits, student_machine, monkeypatch):
     from grader.engine import launch
+    from grader.engine.wiring import Wiring
 
     def unavailable():
         raise launch.SandboxUnavailable("no bubblewrap here")
 
-    monkeypatch.setattr(launch, "default_launcher", unavailable)
+    check = engine_cli.make_check_command(Wiring(sandboxed_launcher=unavailable))
     sub = student_machine / "mine.py"
     sub.write_text(_reference_source("xor"))
-    res = CliRunner().invoke(engine_cli.check_cmd, ["xor", str(sub), "--kit", str(kits["xor"])])
+    res = CliRunner().invoke(check, ["xor", str(sub), "--kit", str(kits["xor"])])
     assert res.exit_code == 3
     assert "no bubblewrap here" in res.stderr and "add --no-sandbox" in res.stderr
 

@@ -15,6 +15,7 @@ import json
 import numpy as np
 import pytest
 
+import grader.diagnosis
 from grader.engine import gradcheck, grade_source
 from grader.engine.assignment import load_assignment
 from grader.engine.engine import anonymous_variant
@@ -167,7 +168,7 @@ def test_the_lookup_file_does_answer_the_kits_variant(lookup_source, tmp_path):
 def test_the_lookup_file_scores_zero_when_graded(lookup_source, student):
     source, _ = lookup_source
     report = grade_source(SLUG, source, student_id=student, public_only=True,
-                          launcher=PlainLauncher())
+                          diagnoser=grader.diagnosis, launcher=PlainLauncher())
     assert report.outcome == "graded"
     assert report.score == 0, [(t.name, t.score) for t in report.tests if t.score]
     assert report.student_id == student

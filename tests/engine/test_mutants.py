@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+import grader.diagnosis
 from grader.engine import grade_source, load_assignment
 from grader.engine.launch import PlainLauncher
 from grader.engine.results import Report
@@ -31,7 +32,8 @@ def by_check(slug: str, report: Report) -> dict:
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.id)
 def test_mutant_loses_points_exactly_where_expected(mutant, launcher, repo_root):
     source = mutant.apply((repo_root / "reference_solutions" / f"{mutant.slug}.py").read_text())
-    report = grade_source(mutant.slug, source, student_id="mutant-student", launcher=launcher,
+    report = grade_source(mutant.slug, source, student_id="mutant-student",
+                          diagnoser=grader.diagnosis, launcher=launcher,
                           seed_key=KEY)
     assert report.outcome == "graded"
     results = by_check(mutant.slug, report)
@@ -50,7 +52,8 @@ def test_mutant_loses_points_exactly_where_expected(mutant, launcher, repo_root)
 @pytest.mark.parametrize("student", ["alice", "bob", None])
 def test_reference_solution_scores_the_maximum(slug, student, launcher, repo_root):
     source = (repo_root / "reference_solutions" / f"{slug}.py").read_text()
-    report = grade_source(slug, source, student_id=student, launcher=launcher, seed_key=KEY)
+    report = grade_source(slug, source, student_id=student, diagnoser=grader.diagnosis,
+                          launcher=launcher, seed_key=KEY)
     failed = {r.name: r.feedback for r in report.tests if r.status != "passed"}
     assert not failed
     assert report.score == report.max_score == load_assignment(slug).manifest.max_score
@@ -60,7 +63,8 @@ def test_reference_solution_scores_the_maximum(slug, student, launcher, repo_roo
 @pytest.mark.parametrize("slug", SLUGS)
 def test_starter_scores_zero_with_not_implemented_per_function(slug, launcher, repo_root):
     source = (repo_root / "assignments" / slug / "starter.py").read_text()
-    report = grade_source(slug, source, student_id="alice", launcher=launcher, seed_key=KEY)
+    report = grade_source(slug, source, student_id="alice", diagnoser=grader.diagnosis,
+                          launcher=launcher, seed_key=KEY)
     assert report.outcome == "graded" and report.score == 0
     for r in report.tests:
         assert r.score == 0 and r.status == "error"

@@ -17,6 +17,7 @@ import struct
 import numpy as np
 import pytest
 
+import grader.diagnosis
 from grader.engine.errors import ProtocolError
 from grader.engine.protocol import decode_message, encode_message
 from grader.engine.results import REPORT_BYTES, TEST_TEXT_BYTES, Report, TestResult, bounded_text
@@ -228,7 +229,8 @@ def test_reports_are_capped_per_test_and_per_report(grade_toy, source):
 def test_dict_keys_in_check_keys_feedback_are_capped(repo_root):
     from grader.engine import grade_source
     from grader.engine.launch import PlainLauncher
-    report = grade_source("xor", XOR_KEYS_BOMB, student_id="eve", launcher=PlainLauncher(),
+    report = grade_source("xor", XOR_KEYS_BOMB, student_id="eve", diagnoser=grader.diagnosis,
+                          launcher=PlainLauncher(),
                           seed_key=b"trusted-side")
     assert len(json.dumps(report.to_dict()).encode()) <= REPORT_BYTES
     for t in report.tests:

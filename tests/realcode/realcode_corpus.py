@@ -13,6 +13,7 @@ hidden tests' inputs are the same on every run.
 """
 from __future__ import annotations
 
+import grader.diagnosis
 import json
 import re
 from dataclasses import dataclass, field
@@ -77,7 +78,7 @@ def grade(entry: Entry):
     from grader.engine.launch import PlainLauncher
 
     return grade_source(entry.slug, entry.path.read_text(encoding="utf-8"), student_id=STUDENT_ID,
-                        launcher=PlainLauncher(), seed_key=SEED_KEY)
+                        diagnoser=grader.diagnosis, launcher=PlainLauncher(), seed_key=SEED_KEY)
 
 
 def verdicts(report) -> dict[str, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import grader.diagnosis
 from grader.engine import grade_source
 from grader.engine.results import Report
 from grader.sandbox.command import CHILD_ENV
@@ -28,9 +29,10 @@ SLUG = "chain_rule"
 
 def grade(launcher, source: str) -> Report:
     """Grade ``source`` as chain_rule with ``launcher`` and check the honest follow-up."""
-    report = grade_source(SLUG, source, launcher=launcher, student_id="mallory")
+    report = grade_source(SLUG, source, diagnoser=grader.diagnosis, launcher=launcher,
+                          student_id="mallory")
     honest = grade_source(SLUG, (REPO / "reference_solutions" / f"{SLUG}.py").read_text(),
-                          launcher=launcher, student_id="alice")
+                          diagnoser=grader.diagnosis, launcher=launcher, student_id="alice")
     assert honest.outcome == "graded"
     assert honest.score == honest.max_score, [t.feedback for t in honest.tests if t.score < t.max_score]
     return report

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import grader.diagnosis
 from grader.engine.errors import GraderInfrastructureError
 from grader.engine.launch import is_time_limit
 from grader.engine.manifest import Limits
@@ -218,7 +219,7 @@ def test_reference_solution_gets_full_marks(launcher, monkeypatch):
     from grader.engine import grade_source
     monkeypatch.setenv("GRADELAB_SEED_KEY", "sandbox-tests-seed-key")
     source = (REPO / "reference_solutions" / "chain_rule.py").read_text()
-    report = grade_source("chain_rule", source, launcher=launcher)
+    report = grade_source("chain_rule", source, diagnoser=grader.diagnosis, launcher=launcher)
     assert report.score == report.max_score
 
 

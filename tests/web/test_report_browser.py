@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+import grader.diagnosis
 from grader import create_app
 from grader.course.catalog import sync_assignments
 from grader.course.db import db
@@ -23,6 +24,7 @@ from grader.course.models import Assignment, GradingRun, Submission, User, utcno
 from grader.diagnosis import corpus
 from grader.engine import grade_source
 from grader.engine.launch import PlainLauncher
+from web_helpers import record_run
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
@@ -55,7 +57,8 @@ def _xor_source() -> str:
 
 
 def _store(app, username: str, slug: str, source: str) -> int:
-    report = grade_source(slug, source, launcher=PlainLauncher(), seed_key=b"report-e2e",
+    report = grade_source(slug, source, diagnoser=grader.diagnosis, launcher=PlainLauncher(),
+                          seed_key=b"report-e2e",
                           student_id=username)
     raw = source.encode()
     with app.app_context():
@@ -67,7 +70,7 @@ def _store(app, username: str, slug: str, source: str) -> int:
                          size_bytes=len(raw), status="queued", created_at=now, queued_at=now,
                          started_at=now)
         db.session.add(sub)
-        sub.record_run(GradingRun.from_report(report, worker_host="test"))
+        record_run(sub, GradingRun.from_report(report, worker_host="test"))
         db.session.commit()
         return sub.id
 
