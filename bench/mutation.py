@@ -53,7 +53,8 @@ def m(name: str, paths: str | tuple[str, ...], old: str, new: str, tests: list[s
 
 
 ENGINE = "grader/engine/"
-SERVICES = ("grader/course/services.py", "grader/web/services.py")
+RUNNER = (ENGINE + "runner.py", ENGINE + "engine.py")  # the per-test runner (older: engine.py)
+SERVICES = ("grader/course/deadlines.py", "grader/course/services.py", "grader/web/services.py")
 MUTANTS = [
     # comparison (grader/engine/compare.py)
     m("compare: rtol 10x in arrays", ENGINE + "compare.py",
@@ -70,7 +71,7 @@ MUTANTS = [
     m("compare: norm-relative error without ||n||", ENGINE + "compare.py",
       "denom = max(float(np.linalg.norm(a) + np.linalg.norm(n)),",
       "denom = max(float(np.linalg.norm(a) + np.linalg.norm(a)),", GRADCHECK),
-    # gradient check (grader/engine/gradcheck.py, testkit.py)
+    # gradient check (grader/engine/gradcheck.py, gradtest.py)
     m("gradcheck: pass threshold 100x", ENGINE + "gradcheck.py",
       "PASS_THRESHOLD = 1e-6", "PASS_THRESHOLD = 1e-4", GRADCHECK),
     m("gradcheck: fail threshold 10x", ENGINE + "gradcheck.py",
@@ -84,20 +85,20 @@ MUTANTS = [
     m("gradcheck: non-finite error not a fail", ENGINE + "gradcheck.py",
       "if not np.isfinite(error) or error > FAIL_THRESHOLD:", "if error > FAIL_THRESHOLD:",
       GRADCHECK),
-    m("gradcheck: recheck at the same point", ENGINE + "testkit.py",
+    m("gradcheck: recheck at the same point", (ENGINE + "gradtest.py", ENGINE + "testkit.py"),
       "else gradcheck.jitter(params, self.rng)", "else params", GRADCHECK),
-    m("gradcheck: recheck failure ignored", ENGINE + "testkit.py",
+    m("gradcheck: recheck failure ignored", (ENGINE + "gradtest.py", ENGINE + "testkit.py"),
       "results[i] = r2 if r2.failed else gradcheck.BlockResult(",
       "results[i] = r2 if False else gradcheck.BlockResult(", GRADCHECK),
-    # scoring (grader/engine/engine.py, testkit.py)
-    m("scoring: partial credit rounded to whole points", ENGINE + "engine.py",
+    # scoring (grader/engine/runner.py, testkit.py)
+    m("scoring: partial credit rounded to whole points", RUNNER,
       "round(spec.points * fraction, 6)", "round(spec.points * fraction)", SCORING),
-    m("scoring: partial credit counts as full", ENGINE + "engine.py",
+    m("scoring: partial credit counts as full", RUNNER,
       "if exc.status == \"failed\" and exc.fraction >= 1.0:",
       "if exc.status == \"failed\" and exc.fraction > 0.0:", SCORING),
     m("scoring: partial(1.0) is not a pass", ENGINE + "testkit.py",
       "        if fraction >= 1.0:", "        if fraction > 1.0:", SCORING),
-    m("scoring: crashed check keeps its points", ENGINE + "engine.py",
+    m("scoring: crashed check keeps its points", RUNNER,
       "status, fraction, category = \"error\", 0.0, \"internal\"",
       "status, fraction, category = \"error\", 1.0, \"internal\"", SCORING),
     # time limits of a call (grader/engine/session.py)
@@ -119,7 +120,7 @@ MUTANTS = [
     m("sandbox: no upper bound on a manifest's limits", "grader/sandbox/limits.py",
       "v = min(max(v, getattr(MIN, f.name)), getattr(MAX, f.name))",
       "v = max(v, getattr(MIN, f.name))", SANDBOX),
-    # late penalty (grader/course/services.py)
+    # late penalty (grader/course/deadlines.py)
     m("late: cap 0 read as no penalty", SERVICES,
       "cap = rules.late_max_percent if rules.late_max_percent > 0 else 100.0",
       "cap = rules.late_max_percent if rules.late_max_percent > 0 else 0.0", LATE),

@@ -19,7 +19,7 @@ from sqlalchemy import DateTime, Select, func, or_, select, type_coerce
 from grader.course.db import db
 from grader.course.models import Assignment, Extension, ScoreOverride, Submission, User
 from grader.course.rules import rules_for
-from grader.course.services import (
+from grader.course.deadlines import (
     deadlines_for,
     deadlines_with,
     late_days,

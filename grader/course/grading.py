@@ -132,12 +132,15 @@ def run_grading(submission_id: int, lost_holder: str | None = None) -> GradingOu
     db.session.commit()  # the student now sees "running"
     metrics.observe_claim(queued_at, lease, taken_over=prior_status == "running")
 
+    from grader import diagnosis
     from grader.engine import grade_source
+    from grader.sandbox import default_launcher
 
     log.info("grading %s (try %s)", slug, sub.grading_tries)
     heartbeat = _heartbeat(submission_id, lease, slug)
     try:
-        report = grade_source(slug, source, student_id=student)
+        report = grade_source(slug, source, student_id=student, launcher=default_launcher,
+                              diagnoser=diagnosis)
     except SoftTimeLimitExceeded:
         log.error("grading exceeded the task's soft time limit")
         return _infrastructure_failure(submission_id, lease, "the grader timed out")
@@ -264,22 +267,21 @@ def _store(submission_id: int, lease: datetime, report, *, created_at: datetime 
     before = db.session.execute(select(Submission.score, Submission.student_id,
                                        Submission.assignment_id)
                                 .where(Submission.id == submission_id)).one_or_none()
+    run = GradingRun.from_report(report, worker_host=worker_host())
     result = db.session.execute(
         update(Submission).where(*_holds(submission_id, lease))
-        .values(status=report.outcome, score=report.score, max_score=report.max_score,
-                error=report.error, finished_at=now, lease_expires_at=None)
+        .values(**run.submission_fields(now), lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         db.session.rollback()
         log.warning("lease lost (another worker took the job over); result discarded")
         return GradingOutcome("superseded")
-    run = GradingRun.from_report(report, worker_host=worker_host())
     run.submission_id = submission_id
     run.created_at = now
     db.session.add(run)
     if before is not None and before.score != report.score:
-        from grader.course.services import audit, fmt_points
+        from grader.course.audit import audit, fmt_points
 
         audit("grade", actor=None, student_id=before.student_id,
               assignment_id=before.assignment_id, submission_id=submission_id,

@@ -294,19 +294,6 @@ class Submission(db.Model):
         """True once grading has finished one way or another."""
         return self.status in FINAL_STATUSES
 
-    def record_run(self, run: GradingRun) -> None:
-        """Attach a finished ``run``, copy its score and outcome, and stamp ``finished_at``.
-
-        The caller (``grader.course.grading.run_grading``) adds and commits in one transaction.
-        Manual overrides live in :class:`ScoreOverride` and are never touched here.
-        """
-        self.runs.append(run)  # cascades the run into the submission's session
-        self.status = run.outcome
-        self.score = run.score
-        self.max_score = run.max_score
-        self.error = run.error
-        self.finished_at = run.created_at or utcnow()
-
     def to_dict(self, *, precise: bool = True) -> dict[str, Any]:
         """Return the submission's state without its source or report.
 
@@ -342,7 +329,6 @@ class GradingRun(db.Model):
     max_score: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # Report.to_dict()
-    results: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # per-test dicts
     duration_s: Mapped[float | None] = mapped_column(Float)
     worker_host: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -358,9 +344,28 @@ class GradingRun(db.Model):
             grader_version=str(data.get("grader_version", "")), seed=seed,
             outcome=data.get("outcome", "error"), score=data.get("score"),
             max_score=data.get("max_score"), error=data.get("error"), report=data,
-            results=list(data.get("tests", [])), duration_s=data.get("duration_s"),
+            duration_s=data.get("duration_s"),
             worker_host=worker_host, created_at=utcnow(),
         )
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        """The per-test result dicts (``TestResult.to_dict()``): the report's ``tests``, the one
+        place they are stored."""
+        return list((self.report or {}).get("tests") or [])
+
+    @results.setter
+    def results(self, value: list[dict[str, Any]]) -> None:
+        # a new dict, so that the JSON column sees the change
+        self.report = {**(self.report or {}), "tests": list(value)}
+
+    def submission_fields(self, finished_at: datetime) -> dict[str, Any]:
+        """What this run sets on its submission: its outcome as ``status``, ``score``,
+        ``max_score``, ``error`` and ``finished_at``. The grading job
+        (:func:`grader.course.grading.run_grading`) writes them in the same transaction as the
+        run, under its lease; manual overrides (:class:`ScoreOverride`) are never touched."""
+        return {"status": self.outcome, "score": self.score, "max_score": self.max_score,
+                "error": self.error, "finished_at": finished_at}
 
     def to_dict(self) -> dict[str, Any]:
         """Return the run with its per-test results."""

@@ -18,7 +18,7 @@ import redis
 from grader import create_app
 from grader.course.db import db
 from grader.course.models import Assignment, GradingRun, Submission, User, utcnow
-from web_helpers import PASSWORD, TESTS, csrf_from, report_for, write_manifest
+from web_helpers import PASSWORD, TESTS, csrf_from, record_run, report_for, write_manifest
 
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('GRADELAB_TEST_REDIS_DB_WEB', '0')}"
 
@@ -145,7 +145,7 @@ def make_submission(app) -> Callable[..., int]:
             if scores is not None:
                 slug = db.session.get(Assignment, assignment_id).slug
                 sub.started_at = when
-                sub.record_run(GradingRun.from_report(report_for(slug, scores), worker_host="test"))
+                record_run(sub, GradingRun.from_report(report_for(slug, scores), worker_host="test"))
             if status is not None:
                 sub.status = status
             db.session.commit()

@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 from grader import create_app
 from grader.course.db import db
 from grader.course.models import Assignment, AuditEvent, GradingRun, Submission, User, utcnow
-from web_helpers import TESTS, report_for, write_manifest
+from web_helpers import TESTS, record_run, report_for, write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
@@ -42,7 +42,7 @@ def add_graded(student: User, assignment: Assignment, scores, when) -> Submissio
                      filename="s.py", source=b"x = 1\n", sha256="0" * 64, size_bytes=6,
                      status="queued", created_at=when, queued_at=when, started_at=when)
     db.session.add(sub)
-    sub.record_run(GradingRun.from_report(report_for(assignment.slug, scores)))
+    record_run(sub, GradingRun.from_report(report_for(assignment.slug, scores)))
     return sub
 
 

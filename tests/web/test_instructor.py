@@ -6,7 +6,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from web_helpers import csrf_from, report_for
+from web_helpers import csrf_from, record_run, report_for
 
 from grader.course.db import db
 from grader.course.models import Extension, GradingRun, ScoreOverride, Submission, utcnow
@@ -84,7 +84,7 @@ def test_regrade_all_and_old_vs_new_scores(app, client, course):
     assert "2 submission(s) of mlp queued for regrading" in response.get_data(as_text=True)
     with app.app_context():  # a worker finishes the regrade of attempt 1 with a better score
         sub = db.session.get(Submission, course["first"])
-        sub.record_run(GradingRun.from_report(report_for("mlp", (6.0, 2.0))))
+        record_run(sub, GradingRun.from_report(report_for("mlp", (6.0, 2.0))))
         db.session.commit()
     html = client.get("/instructor/assignments/mlp/regrade").get_data(as_text=True)
     assert '<td class="num previous">6</td>' in html and '<td class="num latest">8</td>' in html
@@ -101,7 +101,7 @@ def test_override_is_marked_and_survives_a_regrade(app, client, course):
                 data={"csrf_token": csrf_from(page)})
     with app.app_context():
         sub = db.session.get(Submission, course["second"])
-        sub.record_run(GradingRun.from_report(report_for("mlp", (0.0, 0.0))))
+        record_run(sub, GradingRun.from_report(report_for("mlp", (0.0, 0.0))))
         db.session.commit()
         book = build_gradebook()
         cell = [c for (sid, _), c in book.cells.items() if sid == course["ada"]][0]

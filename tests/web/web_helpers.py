@@ -45,3 +45,13 @@ def report_for(slug: str, scores: tuple[float, float], *, error: str | None = No
                                 visibility=spec["visibility"]))
     return Report(slug=slug, score=sum(scores), max_score=10.0, tests=tests,
                   outcome="error" if error else "graded", error=error, grader_version="test")
+
+
+def record_run(sub, run) -> None:
+    """Attach a finished grading ``run`` to ``sub`` as the grading job stores it (the run's
+    ``submission_fields``: outcome, score, max score, error, finished_at); the caller commits."""
+    from grader.course.models import utcnow
+
+    sub.runs.append(run)  # cascades the run into the submission's session
+    for name, value in run.submission_fields(run.created_at or utcnow()).items():
+        setattr(sub, name, value)
