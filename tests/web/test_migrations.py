@@ -199,3 +199,66 @@ def test_upgrade_from_before_course_settings_on_sqlite(tmp_path):
 def test_upgrade_from_before_course_settings_on_postgresql(make_postgres_database):
     url = make_postgres_database("gradelab_webtest_settings")
     upgrade_from_before_settings_and_check(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+BEFORE_RESULTS_ONCE = "a8e4c61d2f57"  # main's head before 3b8f1d6c2e47 (grading_run.results)
+
+
+def grading_run_results_migration_check(uri: str) -> None:
+    """From the schema with the ``results`` copy up to head: a run's per-test results are
+    its report's tests (a report without them gets the old copy); down again: the column is
+    back, filled from the report."""
+    import json
+
+    from sqlalchemy import text
+
+    tests = [{"name": "t1", "score": 1.0}, {"name": "t2", "score": 0.0}]
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": uri})
+    with app.app_context():
+        upgrade(revision=BEFORE_RESULTS_ONCE)
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO \"user\" (id, username, name, email, role, created_at) "
+                              "VALUES (2, 'ada', '', '', 'student', '2026-01-01')"))
+            conn.execute(text(
+                "INSERT INTO assignment (id, slug, title, max_attempts, score_policy, "
+                "hidden_feedback, late_percent_per_day, late_max_percent, rate_limit_max, "
+                "rate_limit_window_s, max_score, tests, active, synced_at) VALUES (1, 'a', 'A', 0, "
+                "'best', 'always', 0, 0, 0, 3600, 10, '[]', true, '2026-01-01')"))
+            conn.execute(text(
+                "INSERT INTO submission (id, student_id, assignment_id, attempt, filename, source, "
+                "sha256, size_bytes, status, created_at, queued_at, grading_tries, send_pending) "
+                "VALUES "
+                "(1, 2, 1, 1, 'a.py', :src, '', 1, 'graded', '2026-01-02', '2026-01-02', 0, false)"),
+                {"src": b"x"})
+            for run_id, report in ((1, {"score": 1.0, "tests": tests}), (2, {"score": 1.0})):
+                conn.execute(text(
+                    "INSERT INTO grading_run (id, submission_id, grader_version, outcome, score, "
+                    "report, results, created_at) VALUES (:id, 1, 'engine-1', 'graded', 1.0, "
+                    ":report, :results, '2026-01-02')"),
+                    {"id": run_id, "report": json.dumps(report), "results": json.dumps(tests)})
+        upgrade()
+        with db.engine.connect() as conn:
+            assert "results" not in {c["name"] for c in inspect(conn).get_columns("grading_run")}
+            assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+        from grader.course.models import GradingRun
+
+        runs = db.session.query(GradingRun).order_by(GradingRun.id).all()
+        assert [run.results for run in runs] == [tests, tests]
+        assert runs[0].report == {"score": 1.0, "tests": tests}
+        db.session.remove()
+        downgrade(revision=BEFORE_RESULTS_ONCE)
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT results FROM grading_run ORDER BY id")).scalars().all()
+        assert [r if isinstance(r, list) else json.loads(r) for r in rows] == [tests, tests]
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_grading_run_results_migration_on_sqlite(tmp_path):
+    grading_run_results_migration_check(f"sqlite:///{tmp_path / 'results.sqlite3'}")
+
+
+@pytest.mark.postgres
+def test_grading_run_results_migration_on_postgresql(make_postgres_database):
+    url = make_postgres_database("gradelab_webtest_results")
+    grading_run_results_migration_check(url.replace("postgresql://", "postgresql+psycopg://", 1))

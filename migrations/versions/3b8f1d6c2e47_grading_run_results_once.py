@@ -4,8 +4,8 @@ held a second copy of the same list).
 Rows whose report lacks its tests (none are known; written defensively) get them from
 ``results`` before the column is dropped. Downgrade restores the column from the report.
 
-Revision ID: a9e4c2d7b631
-Revises: e5b17a3c9d42
+Revision ID: 3b8f1d6c2e47
+Revises: a8e4c61d2f57
 Create Date: 2026-12-07 07:20:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a9e4c2d7b631'
-down_revision = 'e5b17a3c9d42'
+revision = '3b8f1d6c2e47'
+down_revision = 'a8e4c61d2f57'
 branch_labels = None
 depends_on = None
 
