@@ -119,15 +119,8 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
         None when acceptable, else a feedback message for the student.
     """
     expected = np.asarray(expected)
-    want = f"a numpy array of shape {expected.shape}"
     if not isinstance(got, np.ndarray):
-        hint = ""
-        if isinstance(got, (list, tuple)):
-            hint = " (wrap it with np.asarray, or build it with numpy operations)"
-        elif as_real_scalar(got) is not None and expected.ndim:
-            hint = " (a single number: did you sum over every axis instead of axis=0?)"
-        return Mismatch(f"{function}: {variable} should be {want}, but it is "
-                        f"{describe(got)}{hint}.", "type")
+        return _type_mismatch(got, expected, function, variable)
     if got.shape != expected.shape:
         return Mismatch(f"{function}: {variable} has shape {got.shape}, expected "
                         f"{expected.shape}. Shapes must match exactly (no broadcasting); check "
@@ -154,6 +147,27 @@ def compare_array(got: Any, expected: np.ndarray, *, function: str, variable: st
             bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
     if not bad.any():
         return None
+    return _values_mismatch(got, expected, bad, function=function, variable=variable, rtol=rtol,
+                            atol=atol, reveal=reveal, worst=worst)
+
+
+def _type_mismatch(got: Any, expected: np.ndarray, function: str, variable: str) -> Mismatch:
+    """``got`` is not an ndarray: say what it is, with a hint for a list or a lone number."""
+    want = f"a numpy array of shape {expected.shape}"
+    hint = ""
+    if isinstance(got, (list, tuple)):
+        hint = " (wrap it with np.asarray, or build it with numpy operations)"
+    elif as_real_scalar(got) is not None and expected.ndim:
+        hint = " (a single number: did you sum over every axis instead of axis=0?)"
+    return Mismatch(f"{function}: {variable} should be {want}, but it is "
+                    f"{describe(got)}{hint}.", "type")
+
+
+def _values_mismatch(got: np.ndarray, expected: np.ndarray, bad: np.ndarray, *, function: str,
+                     variable: str, rtol: float, atol: float, reveal: bool,
+                     worst: int) -> Mismatch:
+    """The ``values`` mismatch: how many entries are off (``bad``) and the ``worst`` of them,
+    ranked by how far past the tolerance they are (with values only when ``reveal``)."""
     g = got.astype(np.float64)
     e = expected.astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):  # finite, but the differences may overflow

@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,8 +22,31 @@ from grader.engine.compare import as_real_scalar, compare_array, describe
 from grader.engine.errors import CheckFailed
 from grader.engine.gradcheck import format_worst
 
-if TYPE_CHECKING:
-    from grader.engine.testkit import TestContext
+
+class CheckTools(Protocol):
+    """What a gradient check uses of its test's context (``testkit.TestContext`` has it all):
+    seeded ``rng``, ``hidden``, tolerances, per-call ``time_limit``, calls into the student's
+    child, the test's feedback (``fail``, ``note``) and records of failed comparisons."""
+
+    rng: np.random.Generator
+    hidden: bool
+    rtol: float
+    atol: float
+    time_limit: float | None
+    _runner: Any
+
+    def call(self, fn: str, *args: Any, time_limit: float | None = None) -> Any: ...
+    def unpack(self, value: Any, n: int, *, function: str | None = None,
+               names: Sequence[str] | None = None) -> Any: ...
+    def fail(self, message: Any) -> None: ...
+    def note(self, message: str) -> None: ...
+    def _pick(self, out: Any, index: int | None, fn: str, names: Sequence[str] | None) -> Any: ...
+    def _grad_blocks(self, grads: Any, params: Any, blocks: list[gradcheck.Block],
+                     fn: str) -> list[np.ndarray]: ...
+    def _record(self, function: str, variable: str, got: Any, expected: Any,
+                msg: Any) -> None: ...
+    def _redacting(self) -> Any: ...
+    def _relative_error(self, error: float, *, thresholds: bool = True) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,7 @@ class GradientCheck:
     ``fail``/``note``/``_record``, so the feedback and the records are the test's own.
     """
 
-    def __init__(self, ctx: TestContext, request: GradRequest) -> None:
+    def __init__(self, ctx: CheckTools, request: GradRequest) -> None:
         self.request = request
         # The test's tools (TestContext): same rng, tolerances, calls, feedback and records.
         self.rng, self.hidden, self.rtol, self.atol = ctx.rng, ctx.hidden, ctx.rtol, ctx.atol
@@ -345,4 +368,4 @@ def _unsentence(message: str) -> str:
     return message[:-1] if message.endswith(".") else message
 
 
-__all__ = ["GradRequest", "GradientCheck", "LOSS_ERROR_DEFINITION"]
+__all__ = ["CheckTools", "GradRequest", "GradientCheck", "LOSS_ERROR_DEFINITION"]
