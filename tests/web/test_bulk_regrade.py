@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from web_helpers import csrf_from, report_for
+from web_helpers import csrf_from, record_run, report_for
 
 from grader.course import bulk_regrade
 from grader.course.db import db
@@ -109,7 +109,7 @@ def test_progress_json_follows_the_runs(app, client, login, course):
     assert data["counts"] == {"queued": 1, "running": 0, "final": 3}
     with app.app_context():
         sub = db.session.get(Submission, course["bob1"])
-        sub.record_run(GradingRun.from_report(report_for("mlp", (6.0, 4.0))))
+        record_run(sub, GradingRun.from_report(report_for("mlp", (6.0, 4.0))))
         db.session.commit()
     rows = {r["id"]: r for r in client.get("/instructor/assignments/mlp/regrade.json")
             .get_json()["submissions"]}

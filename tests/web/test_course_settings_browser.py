@@ -29,7 +29,7 @@ from grader.course.models import (
     User,
     utcnow,
 )
-from web_helpers import TESTS, report_for, write_manifest
+from web_helpers import TESTS, record_run, report_for, write_manifest
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -60,7 +60,7 @@ def add_graded(student: User, assignment: Assignment, scores, when) -> Submissio
                      filename="s.py", source=b"x = 1\n", sha256="0" * 64, size_bytes=6,
                      status="queued", created_at=when, queued_at=when, started_at=when)
     db.session.add(sub)
-    sub.record_run(GradingRun.from_report(report_for(assignment.slug, scores)))
+    record_run(sub, GradingRun.from_report(report_for(assignment.slug, scores)))
     return sub
 
 
@@ -338,7 +338,7 @@ def test_regrade_confirmation_and_live_comparison(site, browser):
             .filter(User.username == "cy").one()
         row = page.locator(f'tr[data-submission="{cy_sub.id}"]')
         expect(row.locator(".status")).to_have_text("queued")
-        cy_sub.record_run(GradingRun.from_report(report_for("mlp", (6.0, 4.0))))
+        record_run(cy_sub, GradingRun.from_report(report_for("mlp", (6.0, 4.0))))
         db.session.commit()
     expect(row.locator("td.latest")).to_have_text("10", timeout=15_000)
     expect(row.locator("td.change")).to_have_text("+2")
