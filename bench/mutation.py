@@ -149,6 +149,9 @@ def run(mutant: Mutant, repo: Path, python: str, timeout: float) -> tuple[str, f
     if not tests:
         return "skipped", 0.0, "no test file"
     with tempfile.TemporaryDirectory(prefix="gradelab-mutant-") as tmp:
+        # The sandbox's own uid must read the copy's stub.py and child.py (mkdtemp makes 0700;
+        # without this every sandbox test fails to start and each sandbox mutant looks killed).
+        os.chmod(tmp, 0o755)
         copy = Path(tmp) / "repo"
         copy_repo(repo, copy)
         (copy / path).write_text(text.replace(mutant.old, mutant.new))
