@@ -118,6 +118,17 @@ def test_output_is_capped_then_killed(launcher):
     assert handle.output_total() > FAST.output_bytes
 
 
+def test_output_is_killed_near_its_kill_size_not_later(launcher):
+    """Mutant: the output kill factor 100x (a child may flood the host with 100x the bytes)."""
+    from grader.sandbox.limits import MIB, output_kill_bytes
+
+    handle, _ = run_until_dead(launcher, "import sys\nwhile True:\n    sys.stdout.write('y' * 9999)\n")
+    assert handle.death_reason() == "output too large"
+    kill = max(1 * MIB, 64 * FAST.output_bytes)  # the rule: 64 x output_bytes, at least 1 MiB
+    assert output_kill_bytes(FAST) == kill
+    assert kill <= handle.output_total() <= kill + MIB  # at most a pipe's worth past the size
+
+
 def test_small_output_is_kept_whole(launcher):
     handle = launcher.start(b"print('hello from the student')\n", FAST)
     try:
