@@ -144,7 +144,9 @@ def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
     body: list[str] = []
     futures: list[str] = []
     for number, cell in enumerate(code, start=1):
-        text = _cell_text(cell, number).replace("\r\n", "\n")
+        # Python reads a bare "\r" as a line end too: a magic line "%x\rimport os" must not hide
+        # live code behind the comment it becomes.
+        text = _cell_text(cell, number).replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
         tags = _cell_tags(cell, number)
         if SKIP_TAG in tags or (lines and SKIP_COMMENT.match(lines[0])):

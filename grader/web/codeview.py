@@ -19,16 +19,24 @@ _LINE_REF = re.compile(r"\b([Ll]ine) (\d+)\b")
 #: shown as plain escaped text, so that a page stays within a few times the upload's size (an
 #: upload of 256 KiB of empty lines made a 23 MB page). Honest files have a few hundred lines.
 MAX_NUMBERED_LINES = 5000
+#: Python's line ends (the tokenizer reads a bare carriage return as one too), so that line
+#: numbers here are the interpreter's: a file with "\r" line ends was shown as one long line.
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def source_lines(source: str) -> list[str]:
+    r"""``source`` split at Python's line ends (``\r\n``, ``\r``, ``\n``); line N is item N-1."""
+    return _LINE_END.split(source)
 
 
 def numbered(source: str) -> bool:
     """Whether ``source`` is short enough to be shown with line numbers (and notebook cells)."""
-    return source.count("\n") < MAX_NUMBERED_LINES
+    return len(_LINE_END.findall(source)) < MAX_NUMBERED_LINES
 
 
 def referenced_lines(texts: Iterable[str | None], source: str) -> set[int]:
     """Line numbers of ``source`` that tracebacks or syntax errors in ``texts`` point at."""
-    count = source.count("\n") + 1
+    count = len(_LINE_END.findall(source)) + 1
     found = set()
     for text in texts:
         for match in _LINE_REF.finditer(text or ""):
@@ -47,7 +55,7 @@ def numbered_code(source: str, highlight: set[int]) -> Markup:
     if not numbered(source):
         return Markup(escape(source))
     out = []
-    for number, line in enumerate(source.split("\n"), start=1):
+    for number, line in enumerate(source_lines(source), start=1):
         cls = "line hl" if number in highlight else "line"
         label = ' aria-label="line named in the feedback"' if number in highlight else ""
         out.append(f'<span class="{cls}" id="L{number}"{label}><span class="ln" aria-hidden="true">'

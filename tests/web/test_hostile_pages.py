@@ -71,3 +71,16 @@ def test_a_picture_is_drawn_once_however_often_it_is_requested(app, client, stud
         assert client.get(f"/submissions/{sid}/tests/0/figures/0.svg").status_code == 200
         assert client.get(f"/submissions/{sid}/tests/0/figures/1.svg").status_code == 404
     assert calls == ["heatmap", "nonsense"]
+
+
+def test_bare_carriage_returns_are_line_ends_in_the_code_view():
+    """Python reads a bare "\\r" as a line end: a file with "\\r" line ends was shown as one
+    line, so "line 3" in a traceback pointed nowhere and the lines the interpreter ran were not
+    the lines the page numbered."""
+    source = "import numpy as np\rdef f(x):\r    return 1 / 0\r\nf(1)\n"
+    lines = source.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    compile(source, "s.py", "exec")  # the interpreter's own numbering: line 3 is the return
+    html = str(numbered_code(source, {3}))
+    assert f'id="L{len(lines)}"' in html and f'id="L{len(lines) + 1}"' not in html
+    third = html.split('id="L3"', 1)[1].split("</span></span>", 1)[0]
+    assert "line named in the feedback" in third and "return 1 / 0" in third

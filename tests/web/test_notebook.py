@@ -218,3 +218,16 @@ def test_relabelling_many_line_mentions_scans_the_source_once(monkeypatch):
     assert out.count("cell 2, line 998") == 200 and "line 2001" not in out
     assert notebook.relabel_lines("line 3", src) == "cell 1, line 1"
     assert counting.calls <= 2 * 2004  # at most a pass over the lines, not one per mention
+
+
+def test_a_carriage_return_cannot_hide_live_code_behind_a_commented_magic():
+    """A magic line "%x\\rimport os" was commented out as one line on the page while Python,
+    which reads a bare "\\r" as a line end, ran the "import os" after it."""
+    converted = notebook.notebook_to_source(make_nb(new_code_cell("%pwd\rhidden = 1\nshown = 2")))
+    assert "\r" not in converted.source
+    lines = converted.source.split("\n")
+    assert "hidden = 1" in lines and "shown = 2" in lines  # shown as the live code it is
+    assert any(line.startswith("pass  # gradelab: not Python: %pwd") for line in lines)
+    namespace: dict = {}
+    exec(compile(converted.source, "nb.py", "exec"), namespace)
+    assert namespace["hidden"] == 1 and namespace["shown"] == 2
