@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from grader.course.db import db
 from grader.course.models import AssignmentSettings, Assignment, AuditEvent, Submission, User, utcnow
@@ -177,7 +178,7 @@ def save_rules(actor: User, assignment: Assignment, new: Rules, reason: str, *,
             audit("grade", actor=actor, student_id=change.student.id, assignment_id=assignment.id,
                   old=fmt_points(change.old_score), new=fmt_points(change.new_score),
                   reason=f"course settings changed ({what}): {reason.strip()}")
-    db.session.commit()
+    _commit_or_refuse(assignment)
     log.info("%s changed the settings of %s (%s); %d counted score(s) changed",
              actor.username, assignment.slug, ", ".join(names) or "back to the manifest",
              sum(1 for c in changes if c.old_score != c.new_score))
@@ -187,6 +188,26 @@ def save_rules(actor: User, assignment: Assignment, new: Rules, reason: str, *,
         if change.old_score != change.new_score:
             schedule_passback(change.student.id, assignment.id)
     return changes
+
+
+def _commit_or_refuse(assignment: Assignment) -> None:
+    """Commit the settings change, or refuse it when another instructor stored the first
+    settings row of ``assignment`` at the same moment (the one-row-per-assignment constraint):
+    nothing of this change is kept, and the message says to reload and look again.
+
+    Raises :class:`grader.course.services.GradeChangeRefused` in that case.
+    """
+    slug = assignment.slug
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        db.session.rollback()
+        log.warning("settings of %s: concurrent first save refused (%s)", slug,
+                    type(exc.orig).__name__)
+        raise GradeChangeRefused(
+            "Someone else saved the settings of this assignment at the same moment; nothing of "
+            "your change was stored. Reload the page, check their values, and save again."
+        ) from exc
 
 
 def reset_rules(actor: User, assignment: Assignment, reason: str) -> list[ScoreChange]:
@@ -225,6 +246,6 @@ def release_hidden_results(actor: User, assignment: Assignment, reason: str = ""
     audit("release", actor=actor, assignment_id=assignment.id, old="hidden-test results: not released",
           new=f"hidden-test results: released {now:%Y-%m-%d %H:%M:%S} UTC",
           reason=(reason or "").strip() or "released by hand")
-    db.session.commit()
+    _commit_or_refuse(assignment)
     log.info("%s released the hidden-test results of %s", actor.username, assignment.slug)
     return now

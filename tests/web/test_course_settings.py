@@ -273,3 +273,30 @@ def test_student_list_follows_the_effective_due_dates(app, client, login, make_u
     login("ada")
     html = client.get("/").get_data(as_text=True)
     assert html.index("Assignment second") < html.index("Assignment first")
+
+
+def test_a_concurrent_first_save_is_refused_with_a_reason_not_an_error(app, course):
+    """Two instructors saving the first settings of one assignment at the same moment: the
+    second insert broke the one-row-per-assignment constraint and was a 500."""
+    from sqlalchemy.orm import Session
+
+    with app.app_context():
+        assignment, prof = objects(course["aid"])
+        assert assignment.settings is None  # what this instructor's request has seen
+        rules = rules_for(assignment)
+        with Session(db.engine) as other:  # the other instructor's request commits first
+            row = AssignmentSettings(assignment_id=assignment.id, updated_by_id=prof.id,
+                                     updated_at=utcnow())
+            for name in course_settings.RULE_FIELDS:
+                setattr(row, name, getattr(rules, name))
+            row.max_attempts = 7
+            other.add(row)
+            other.commit()
+        audits = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
+        with pytest.raises(services.GradeChangeRefused, match="at the same moment"):
+            course_settings.save_rules(prof, assignment, rules.with_changes(max_attempts=1),
+                                       "one attempt only")
+        db.session.expire_all()
+        assignment = db.session.get(Assignment, course["aid"])
+        assert rules_for(assignment).max_attempts == 7  # the other instructor's value stands
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)) == audits
