@@ -36,7 +36,10 @@ def _figure(width_in: float, height_in: float):
 def _svg(fig, title: str, desc: str, extra: str = "") -> str:
     """Serialise ``fig`` as an inline SVG element with accessible title and description."""
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    # bbox_inches="tight": a title wider than its narrow axes (a 2-column heatmap) reached past
+    # the figure's left edge and lost its first letters ("our error").
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None},
+                bbox_inches="tight", pad_inches=0.04)
     text = buf.getvalue()
     text = text[text.index("<svg"):]  # drop the XML declaration and DOCTYPE (inline use)
     text = re.sub(r"<metadata>.*?</metadata>", "", text, flags=re.S)

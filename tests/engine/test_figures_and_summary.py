@@ -164,3 +164,28 @@ def test_plots_option_skips_a_picture_it_cannot_draw(tmp_path):
     report = Report("mlp_backprop", 0.0, 3.0, [_failed(FEEDBACK, figures=[broken, good])])
     files = write_plots(report, str(tmp_path / "plots"))
     assert list(files) == [(0, 1)]
+
+
+@pytest.mark.parametrize("shape", [(1, 2), (1, 4), (4, 5), (2, 1), (1, 1), (3, 40)])
+def test_every_heatmap_title_lies_inside_the_picture(shape):
+    """A 2-column block's title ("your error (yours − expected)") is wider than its axes: it
+    reached past the figure's left edge and students read "our error"."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    from grader.engine.plots import render_figure
+
+    err = np.linspace(-1.0, 1.0, shape[0] * shape[1]).reshape(shape)
+    svg = render_figure({"kind": "heatmap", "function": "f", "block": "b", "shape": list(shape),
+                         "error": err.tolist(), "expected": (err * 2).tolist()})
+    root = ET.fromstring(svg)
+    width = float(root.get("viewBox").split()[2])
+    texts = [t for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("text-anchor")]
+    titles = [t for t in texts if (t.text or "").startswith(("your error", "expected values"))]
+    assert len(titles) == 2
+    font = FontProperties(family="DejaVu Sans", size=9)
+    for text in titles:
+        half = TextPath((0, 0), text.text, prop=font).get_extents().width / 2
+        x = float(text.get("x"))
+        assert text.get("text-anchor") == "middle"
+        assert x - half >= -0.5 and x + half <= width + 0.5, (text.text, x, half, width)
