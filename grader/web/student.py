@@ -168,9 +168,11 @@ def submission(submission_id: int):
     source = sub.source_text
     # a notebook of absurdly many lines is shown as plain text (codeview.MAX_NUMBERED_LINES)
     is_notebook = notebook.is_converted(source) and numbered(source)
+    from grader.course.grade_changes import current_override
+
     return render_template(
         "student/submission.html", sub=sub, results=services.feedback_for(current_user, sub),
-        queue=estimate(sub),
+        queue=estimate(sub), override=current_override(sub.student, sub.assignment),
         history=history, regrade_form=ConfirmForm(),
         notebook_cells=notebook.code_cells(source) if is_notebook else None,
         notebook_notices=notebook.notices_of(source) if is_notebook else [],

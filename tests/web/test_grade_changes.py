@@ -214,3 +214,7 @@ def test_student_sees_the_reason_of_an_override(app, client, course, login):
     login("ada")
     assert "derivation missing" in client.get("/").get_data(as_text=True)
     assert "Reason: derivation missing" in client.get("/assignments/mlp").get_data(as_text=True)
+    # the submission page says which score counts (it showed only the graded 10 / 10)
+    page = client.get(f"/submissions/{course['sid']}").get_data(as_text=True)
+    assert 'id="override-note"' in page and "7.5 / 10" in page and "derivation missing" in page
+    assert "set by instructor" not in client.get("/").get_data(as_text=True)  # a TA may set it
