@@ -126,8 +126,9 @@ def estimate(sub: Submission) -> QueueEstimate | None:
         wait = None if first is None or first.wait_s is None or pass_s is None else (
             first.wait_s + pass_s)
         attempt = earlier.attempt if earlier is not None else None
-        text = (f"{describe(wait)}: waits for your attempt {attempt} to finish, then joins the "
-                f"queue (one queued attempt per student and assignment)"
+        known = f"{describe(wait)}: " if wait is not None else ""
+        text = (f"{known}queued behind your attempt {attempt}: it joins the queue when that "
+                f"one is graded (one queued attempt per student and assignment)"
                 if attempt is not None else "waits to join the queue")
         return QueueEstimate("held", first.ahead if first else 0, graders, per_job, wait,
                              waits_for=attempt, text=text)

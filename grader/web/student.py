@@ -90,7 +90,8 @@ def assignment(slug: str):
         except services.SubmissionRefused as exc:
             flash(str(exc), "error")
             return _assignment_page(assignment, form, exc.http_status)
-        flash(f"Attempt {submission.attempt} received; grading has started.", "info")
+        flash(f"Attempt {submission.attempt} received; it is queued for grading (this page "
+              "shows where it stands).", "info")
         return redirect(url_for("student.submission", submission_id=submission.id))
     if form.errors:
         for errors in form.errors.values():

@@ -32,7 +32,8 @@ def test_burst_of_one_student_waits_behind_others_first_submissions(
         # What the API says while nobody grades: held attempts wait for the previous one.
         held = _queue(rows[burst[1]])
         assert held["state"] == "held" and held["waits_for"] == 1
-        assert "waits for your attempt 1" in held["text"]
+        assert "queued behind your attempt 1" in held["text"]
+        assert not held["text"].startswith("unknown")  # no estimate yet: none given, no "unknown:"
         first_other = _queue(rows[firsts[0]])
         assert first_other["state"] == "queued" and first_other["ahead"] == 1
         last_other = _queue(rows[firsts[-1]])
