@@ -322,7 +322,7 @@ class GradebookQuery:
 
         section = (args.get("section") or "").strip() or None
         if section is not None and section not in sections:
-            problems.append(f"No section '{section}' among yours; showing every section.")
+            problems.append(f"No section '{section}' among yours; showing all of your sections.")
             section = None
         status = (args.get("status") or "").strip() or None
         if status is not None and status not in STATUS_FILTERS:
@@ -342,6 +342,8 @@ class GradebookQuery:
             low, high = high, low
         per_page = integer("per_page", 50)
         if per_page not in PER_PAGE_CHOICES:
+            problems.append(f"{per_page} rows per page is not offered (choose "
+                            f"{', '.join(str(n) for n in PER_PAGE_CHOICES)}); showing 50.")
             per_page = 50
         return cls(search=(args.get("q") or "").strip()[:200], section=section, status=status,
                    column=column, score_min=low, score_max=high, sort=sort,

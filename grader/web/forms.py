@@ -75,7 +75,9 @@ class OverrideForm(FlaskForm):
 
     student = StringField("Student", validators=[DataRequired(), Length(max=300)],
                           render_kw=STUDENT_PICKER)
-    score = FloatField("Score (points)", validators=[InputRequired(), finite, NumberRange(min=0)])
+    # The range 0..max is the service's (grade_changes.check_override_score): one message that
+    # states the range for 30 on a 10-point assignment and for -1 alike.
+    score = FloatField("Score (points)", validators=[InputRequired(), finite])
     comment = TextAreaField("Reason (the student sees it)", validators=[DataRequired(), Length(max=2000)])
 
 

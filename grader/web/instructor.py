@@ -242,7 +242,7 @@ def override(slug: str):
     form = OverrideForm(prefix="ov")
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
-            flash(f"Override not saved: {field}: {'; '.join(errors)}", "error")
+            flash(f"Override not saved: {form[field].label.text}: {'; '.join(errors)}", "error")
         return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
     student = _picked_student(form.student.data)
     if student is None:
@@ -268,7 +268,7 @@ def extension(slug: str):
     form = ExtensionForm(prefix="ext")
     if not form.validate_on_submit():
         for field, errors in form.errors.items():
-            flash(f"Extension not saved: {field}: {'; '.join(errors)}", "error")
+            flash(f"Extension not saved: {form[field].label.text}: {'; '.join(errors)}", "error")
         return render_template("instructor/assignment.html", **assignment_context(assignment)), 400
     student = _picked_student(form.student.data)
     if student is None:
@@ -472,7 +472,8 @@ def bulk_extensions():
                       "error")
             elif request.form.get("action") == "grant":
                 granted = bulk.grant_extensions(current_user, assignment, check)
-                flash(f"{granted} extension(s) on {assignment.slug} granted; each is in the "
+                flash(f"{granted} extension(s) on {assignment.title} ({assignment.slug}) granted; "
+                      "each is in the "
                       "student's history.", "info")
                 return redirect(url_for("instructor.bulk_extensions", assignment=assignment.slug))
             else:

@@ -218,7 +218,7 @@ def test_picker_and_bulk_extensions_with_audit_rows(site, browser):
     lines.fill("s0002,+2,letter 7\ns0003,+1\nada,+36h")
     page.get_by_label("Default reason").fill("accommodation")
     page.get_by_role("button", name="Grant extensions").click()
-    expect(page.locator(".flash.info")).to_contain_text("3 extension(s) on xor granted")
+    expect(page.locator(".flash.info")).to_contain_text("3 extension(s) on Features for XOR (xor) granted")
     added = events(app, "extension")[before:]
     assert [(e["student"], e["reason"], e["actor"]) for e in added] == [
         ("s0002", "letter 7", "prof"), ("s0003", "accommodation", "prof"),

@@ -116,11 +116,11 @@ def test_page_shows_titles_sort_links_and_refuses_bad_arguments_gently(client, l
     assert "Backprop through an MLP" in html and "Features for XOR" in html
     assert 'aria-sort="descending"' in html
     assert html.index(">ada</a>") < html.index(">bob</a>") < html.index(">dee_x</a>") < html.index(">cy</a>")
-    bad = client.get("/instructor/?sort=nope&status=lost&score_min=abc&section=Z&page=x")
+    bad = client.get("/instructor/?sort=nope&status=lost&score_min=abc&section=Z&page=x&per_page=7")
     text = html_unescape(bad.get_data(as_text=True))
     assert bad.status_code == 200
     for message in ("Cannot sort by 'nope'", "Unknown status 'lost'", "'abc' is not a number",
-                    "No section 'Z'"):
+                    "No section 'Z'", "7 rows per page is not offered"):
         assert message in text
 
 
