@@ -286,7 +286,9 @@ def _store(submission_id: int, lease: datetime, report, *, created_at: datetime 
         audit("grade", actor=None, student_id=before.student_id,
               assignment_id=before.assignment_id, submission_id=submission_id,
               old=fmt_points(before.score), new=fmt_points(report.score),
-              reason=f"graded ({report.outcome}) by grader {run.grader_version}")
+              reason=("autograded" if report.outcome == "graded" else
+                      f"autograded ({report.outcome.replace('_', ' ')})")
+              + f" by grader version {run.grader_version}")
     db.session.commit()
     log.info("stored %s: %s / %s", report.outcome, report.score, report.max_score)
     metrics.GRADING_TIME.observe(report.duration_s)

@@ -198,6 +198,7 @@ def test_regrade_and_grading_leave_history_rows(app, client, course):
         grading._store(sub.id, lease, report_for("mlp", (6.0, 1.0)))
     [grade] = _events(app, "grade")
     assert (grade["actor"], grade["old_value"], grade["new_value"]) == (None, "10", "7")
+    assert grade["reason"].startswith("autograded by grader version ")  # not "graded (graded)"
 
 
 def test_instructor_sees_the_history_on_the_student_page(app, client, course):

@@ -331,3 +331,12 @@ def test_pictures_follow_the_hidden_test_rules(app, client, make_user, make_assi
     assert f"/submissions/{subs[0]}/tests/1/figures/0.svg" not in page
     assert client.get(f"/submissions/{subs[1]}/tests/1/figures/0.svg").status_code == 404
     assert client.get(f"/submissions/{subs[0]}/tests/0/figures/5.svg").status_code == 404
+
+
+def test_pages_name_a_favicon_that_is_served(client):
+    """Every page asked for /favicon.ico and got a 404 (a console error on every page)."""
+    html = client.get("/login").get_data(as_text=True)
+    assert 'rel="icon"' in html and "favicon.svg" in html
+    with client.get("/static/favicon.svg") as icon:  # a file response: closed after reading
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+        assert icon.get_data(as_text=True).startswith("<svg")
