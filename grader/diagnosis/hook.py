@@ -146,4 +146,10 @@ def one_per_mistake(results: list[Any]) -> None:
                 continue
             diagnosis["repeat_of"] = first
             diagnosis["message"] = (f"Probably the same mistake as in \u201c{first}\u201d above, "
-                                    f"{str(diagnosis.get('title') or diagnosis.get('key')).lower()}.")
+                                    f"{_lower_first(str(diagnosis.get('title') or diagnosis.get('key')))}.")
+
+
+def _lower_first(title: str) -> str:
+    """``title`` with only its first letter lowered: "Sum instead of mean (factor N)" keeps the
+    batch size's capital N (``str.lower`` made it "factor n")."""
+    return title[:1].lower() + title[1:]

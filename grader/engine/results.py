@@ -150,7 +150,9 @@ def diagnosis_parts(diagnosis: Any) -> tuple[str, str]:
     """Split :func:`diagnosis_text` into a short lead ("Probably:") and the rest, for emphasis."""
     text = diagnosis_text(diagnosis)
     lead, sep, rest = text.partition(": ")
-    if sep and len(lead) <= 60:
+    # a colon inside a quoted test name ("the same mistake as in “mlp_backward: ...”") is not
+    # the end of a lead: the emphasis stopped mid-sentence there
+    if sep and len(lead) <= 60 and not any(q in lead for q in "\u201c\u201d\"'"):
         return f"{lead}:", rest
     return "", text
 

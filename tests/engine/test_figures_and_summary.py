@@ -189,3 +189,20 @@ def test_every_heatmap_title_lies_inside_the_picture(shape):
         x = float(text.get("x"))
         assert text.get("text-anchor") == "middle"
         assert x - half >= -0.5 and x + half <= width + 0.5, (text.text, x, half, width)
+
+
+def test_the_emphasised_lead_of_a_diagnosis_stops_at_its_own_colon_not_a_quoted_one():
+    from grader.engine.results import diagnosis_parts
+
+    assert diagnosis_parts({"message": "Probably: your dW1 equals the correct one times N."}) == (
+        "Probably:", "your dW1 equals the correct one times N.")
+    repeat = ("Probably the same mistake as in \u201cmlp_backward: matches the reference "
+              "gradient\u201d above, sum instead of mean (factor N).")
+    assert diagnosis_parts({"message": repeat}) == ("", repeat)  # bold stopped mid-name
+
+
+def test_a_repeated_diagnosis_keeps_the_capitals_of_its_title():
+    from grader.diagnosis.hook import _lower_first
+
+    assert _lower_first("Sum instead of mean (factor N)") == "sum instead of mean (factor N)"
+    assert _lower_first("") == ""
