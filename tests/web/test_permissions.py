@@ -270,6 +270,7 @@ def test_ask_for_a_regrade(app, client, login, course, role, own, other):
 def test_ta_sees_no_regrade_all_button(client, login, course):
     html = as_role(client, login, "ta_all").get("/instructor/assignments/mlp").get_data(as_text=True)
     assert "Regrade every submission" not in html and "Every submission, old vs new score" in html
+    assert "LMS connections" not in html  # a page a TA gets a 404 for is not in their menu
 
 
 def test_roles_cannot_be_changed_on_the_web(app, client, login, course):
