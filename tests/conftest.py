@@ -40,6 +40,36 @@ def _fresh_settings() -> Iterator[None]:
     settings.use(None)
 
 
+@pytest.fixture(autouse=True)
+def _repository_deadlines_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the repository's own assignments open whatever today's date is.
+
+    Their manifests carry this term's real dates (xor was due 2026-12-04, hard deadline
+    2026-12-07): a test that loads them into the database turned late (-30 %) and would then be
+    refused, as the calendar moved on. Every manifest under ``<repo>/assignments`` that the
+    catalog loads (:func:`grader.course.catalog.sync_assignments`) is due 7 days from now, its
+    hard deadline the same gap after that as in the file; the files and the engine's parse of
+    them are untouched. Tests about lateness make their own assignments with explicit dates.
+    """
+    import dataclasses
+    import datetime as dt
+
+    from grader.course import catalog
+
+    real = catalog.load_manifest
+    ours = (REPO_ROOT / "assignments").resolve()
+
+    def load_manifest(path, *args, **kwargs):
+        manifest = real(path, *args, **kwargs)
+        if Path(path).resolve().parent.parent != ours or manifest.due is None:
+            return manifest
+        due = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0) + dt.timedelta(days=7)
+        hard = None if manifest.hard_deadline is None else due + (manifest.hard_deadline - manifest.due)
+        return dataclasses.replace(manifest, due=due, hard_deadline=hard)
+
+    monkeypatch.setattr(catalog, "load_manifest", load_manifest)
+
+
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 

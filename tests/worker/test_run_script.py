@@ -23,6 +23,25 @@ import pytest
 
 from worker_helpers import REPO, reference
 
+
+def open_assignments(dest):
+    """A copy of the repository's assignments whose due dates are 7 days from now (hard
+    deadlines the same gap later as in the files): their real term dates (xor due 2026-12-04)
+    made this upload late, then refused, as the calendar moved on. Returns the folder."""
+    import datetime as dt
+    import shutil
+
+    folder = dest / "assignments"
+    shutil.copytree(REPO / "assignments", folder)
+    due = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(days=7)
+    for manifest in folder.glob("*/manifest.toml"):
+        text = manifest.read_text()
+        text = re.sub(r'(?m)^due = ".*"$', f'due = "{due:%Y-%m-%dT%H:%M:%SZ}"', text)
+        text = re.sub(r'(?m)^hard_deadline = ".*"$',
+                      f'hard_deadline = "{due + dt.timedelta(days=3):%Y-%m-%dT%H:%M:%SZ}"', text)
+        manifest.write_text(text)
+    return folder
+
 RUN_SH = REPO / "scripts" / "run.sh"
 
 
@@ -343,6 +362,7 @@ def test_run_script_restarts_a_killed_worker_while_the_web_answers(tmp_path):
         "GRADELAB_CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}",
         "GRADELAB_BEAT_SCHEDULE": str(tmp_path / "beat-schedule"),
         "GRADELAB_WORKER_CONCURRENCY": "1",
+        "GRADELAB_ASSIGNMENTS_DIR": str(open_assignments(tmp_path)),
     })
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
