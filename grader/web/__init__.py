@@ -42,6 +42,7 @@ def init_app(app: Flask) -> None:
                       similarity.bp, lti.bp, api.bp, ops.bp):
         app.register_blueprint(blueprint)
     errors.register(app)
+    app.add_url_rule("/favicon.svg", "favicon", _favicon)
     from grader.web.cli import register as register_commands
 
     register_commands(app.cli)  # also `flask --app grader create-user ...`
@@ -65,3 +66,21 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict:
         return {"course_title": app.config["COURSE_TITLE"]}
+
+
+#: The site icon, served from memory: a static-file response left its file open when a browser
+#: dropped the connection (a ResourceWarning in the live-server browser test).
+_FAVICON_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" '
+                'height="32" rx="6" fill="#0969da"/><path d="M8 17l5 5 11-12" stroke="#fff" '
+                'stroke-width="4" fill="none" stroke-linecap="round" stroke-linejoin="round"/>'
+                '</svg>')
+
+
+def _favicon():
+    """``GET /favicon.svg``: the site icon (SVG, cached for a day, no login needed)."""
+    from flask import Response
+
+    response = Response(_FAVICON_SVG, mimetype="image/svg+xml")
+    response.cache_control.max_age = 86400
+    response.cache_control.public = True
+    return response
