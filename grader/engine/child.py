@@ -145,7 +145,9 @@ def encode(x, blobs, depth, where):
             raise Unsendable(f"{where} is a numpy array of dtype {x.dtype}; return an array of "
                              "numbers (e.g. float64), not objects or strings")
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(x), allow_pickle=False)
+        # np.ascontiguousarray makes a 0-d array 1-d: a b2 of shape () arrived as (1,)
+        np.save(buf, x if x.flags.c_contiguous else np.ascontiguousarray(x),
+                allow_pickle=False)
         blobs.append(buf.getvalue())
         return {"$": "nd", "i": len(blobs) - 1}
     if isinstance(x, np.generic) and type(x).__module__ == "numpy" and x.dtype.kind in "biufc":

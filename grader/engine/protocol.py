@@ -106,7 +106,9 @@ def _encode(x: Any, blobs: list[bytes], depth: int, top: bool = False) -> Any:
         if x.dtype.kind not in _DTYPE_KINDS or x.dtype.fields is not None:
             raise ProtocolError(f"cannot send an array of dtype {x.dtype}")
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(x), allow_pickle=False)
+        # not np.ascontiguousarray: it makes a 0-d array 1-d (shape () must stay ())
+        np.save(buf, x if x.flags.c_contiguous else np.ascontiguousarray(x),
+                allow_pickle=False)
         blobs.append(buf.getvalue())
         return {"$": "nd", "i": len(blobs) - 1}
     if isinstance(x, dict):

@@ -42,6 +42,11 @@ VALUES = [
     np.zeros((0, 3)), np.float64(1.25), np.int64(7),
     [1.0, np.ones(2)], (1, (2.0, "x")), {"W1": np.eye(2), "b1": np.zeros(2), 3: "int key"},
     [{"W": np.ones((2, 3)), "b": np.ones(2)}, {"W": np.ones((1, 2)), "b": np.ones(1)}],
+    # a 0-d array stays 0-d (np.ascontiguousarray made it shape (1,): a b2 of shape () passed
+    # as (1,), a loss returned as np.squeeze(cost) failed as "not a number"); strided and
+    # Fortran-ordered arrays keep their shape and values
+    np.array(2.5), {"b2": np.ones((1, 1)).squeeze()}, np.arange(12.0).reshape(3, 4)[:, ::2],
+    np.asfortranarray(np.arange(6.0).reshape(2, 3)),
 ]
 
 
