@@ -17,6 +17,7 @@ from grader.engine.assignment import load_assignment
 from grader.engine.phases import PhaseClock
 from grader.engine.results import Report, TestResult
 from grader.engine.runner import Suite, all_failed, run_tests
+from grader.engine.seeds import file_variant
 from grader.engine.seeds import seed_key as resolve_key
 from grader.engine.session import Session
 from grader.engine.threads import limit_blas_threads
@@ -36,10 +37,13 @@ def grade_source(slug: str, source: str | bytes, *, launcher: LauncherOrFactory,
     Args:
         slug: assignment folder name, e.g. ``"mlp_backprop"``.
         source: the submitted file (str, or bytes in UTF-8).
-        student_id: selects the student's input variant. None (or ""): a fresh random
-            variant per call (:func:`anonymous_variant`), never the fixed anonymous variant
-            whose reference outputs a student check kit ships: a file that only looks its
-            arguments up in the kit's table would otherwise get every visible point.
+        student_id: with the file's bytes, selects the input variant
+            (:func:`grader.engine.seeds.file_variant`): the same file of the same student gets
+            the same inputs every time, another file other inputs (expected values shown in
+            one attempt's feedback cannot be replayed by the next). None (or ""): a fresh
+            random variant per call (:func:`anonymous_variant`), never the fixed anonymous
+            variant whose reference outputs a student check kit ships: a file that only looks
+            its arguments up in the kit's table would otherwise get every visible point.
         public_only: run only ``visible`` tests (the student's ``check``).
         launcher: how to start the child: a ``Launcher``, or a function returning one that is
             called only when a child is needed (``grader.sandbox.default_launcher``: sandboxed,
@@ -78,8 +82,9 @@ def grade_source(slug: str, source: str | bytes, *, launcher: LauncherOrFactory,
     if len(raw) > MAX_SOURCE_BYTES:
         return report(all_failed(tests, "not graded: the file is too large"),
                       f"Your file is {len(raw)} bytes; the limit is {MAX_SOURCE_BYTES}.")
-    suite = Suite(slug, checks, assignment.reference_module(), student_id or anonymous_variant(),
-                  seed_key=key, diagnoser=diagnoser)
+    variant = file_variant(student_id, raw) if student_id else anonymous_variant()
+    suite = Suite(slug, checks, assignment.reference_module(), variant, seed_key=key,
+                  diagnoser=diagnoser)
     session = Session(resolve_launcher(launcher), raw, assignment.manifest.limits)
     session.phases = clock
     run = run_tests(suite, tests, session)

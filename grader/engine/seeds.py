@@ -1,10 +1,17 @@
-"""Seeds of test inputs: per test, assignment and student; secret for hidden tests.
+"""Seeds of test inputs: per test, assignment, student and submitted file; secret for hidden tests.
 
-A visible test's seed is ``SHA-256("gradelab-public|<slug>|<check>|<student>")``, so a student
-reproduces it with ``python -m grader check`` (with ``--student`` set to their id). A hidden test's
-seed is ``HMAC-SHA256(GRADELAB_SEED_KEY, "gradelab-hidden|<slug>|<check>|<student>")``; the key
-lives only on the grading server, so the student cannot compute the hidden inputs. Without the
-variable the key kept in ``instance/seed_key`` is used (:func:`seed_key`).
+A visible test's seed is ``SHA-256("gradelab-public|<slug>|<check>|<variant>")``, so a student
+reproduces it with ``python -m grader check`` (with ``--student`` set to their id, on the same
+file). A hidden test's seed is ``HMAC-SHA256(GRADELAB_SEED_KEY,
+"gradelab-hidden|<slug>|<check>|<variant>")``; the key lives only on the grading server, so the
+student cannot compute the hidden inputs. Without the variable the key kept in
+``instance/seed_key`` is used (:func:`seed_key`).
+
+The *variant* of a graded file is :func:`file_variant`: the student id and the SHA-256 of the
+file. The same file gets the same inputs (and score) every time it is graded; any other file
+gets other inputs, so expected values read from one attempt's feedback (worst entries, heatmaps)
+are of no use in the next attempt: a file that looks its arguments up in a table of them
+scores nothing (issue 10: points for work not done).
 """
 from __future__ import annotations
 
@@ -82,6 +89,12 @@ def seed_key(explicit: bytes | str | None = None) -> bytes:
                     "per-process key", ENV_KEY, key_file())
         _process_key = secrets.token_bytes(32)
     return _process_key
+
+
+def file_variant(student_id: str, source: bytes) -> str:
+    """Return the input variant of one file of one student: ``"<student_id>|file:<hex>"``, the
+    first 128 bits of the file's SHA-256 (``source``: the exact bytes graded)."""
+    return f"{student_id}|file:{hashlib.sha256(source).hexdigest()[:32]}"
 
 
 def test_seed(slug: str, check: str, student_id: str | None, *, hidden: bool,

@@ -85,7 +85,7 @@ def test_hidden_train_xor_feedback_hides_the_seeds():
 
     from grader.engine import grade_source
     from grader.engine.launch import PlainLauncher
-    from grader.engine.seeds import test_seed
+    from grader.engine.seeds import file_variant, test_seed
 
     from grader.engine import load_assignment, seqtest
 
@@ -96,7 +96,8 @@ def test_hidden_train_xor_feedback_hides_the_seeds():
     report = grade_source(SLUG, source, student_id="bob",
                           diagnoser=grader.diagnosis, launcher=PlainLauncher(), seed_key=key)
     checks = load_assignment(SLUG).tests_module()
-    rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_hidden", "bob", hidden=True,
+    variant = file_variant("bob", source.encode())  # the inputs of this file of bob's
+    rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_hidden", variant, hidden=True,
                                           key=key))
     seeds = []
     for _ in range(seqtest.MAX_RUNS):  # the draws of check_train_xor_hidden, in order
@@ -106,7 +107,7 @@ def test_hidden_train_xor_feedback_hides_the_seeds():
     assert hidden.score == 0 and "hidden run 1" in hidden.staff_feedback
     assert not any(s in hidden.feedback or s in hidden.staff_feedback for s in seeds)
     # Positive control: the same derivation finds the public test's seed in its feedback.
-    public_rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_public", "bob",
+    public_rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_public", variant,
                                                  hidden=False))
     checks._xor_task(public_rng)
     (public,) = [t for t in report.tests if t.name.startswith("train_xor") and t.visibility == "visible"]
