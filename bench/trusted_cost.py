@@ -17,6 +17,9 @@ measured; the sandbox adds nothing to it):
      mlp_backprop 0.47x; after xor 1.9x, chain_rule 2.3x, mlp_backprop 0.7x (chain_rule's
      honest file costs the host only 0.08 s: the floor keeps one 5.7 MB reply from failing the
      later tests);
+     mlp_backprop also: a trained network padded to 26 000 hidden units of zero weights
+     (float16: cheap to read, costly to evaluate): 6.5 s of host CPU for 1.4 s of the child's
+     before its forward pass was charged to the budget, about 1.1 s after (issue 10);
   3. the largest report JSON provoked: 20 000 long dict keys, a 3 MB exception message,
      10 MB of printed output (goal <= 256 KiB, ``results.REPORT_BYTES``).
 
@@ -79,6 +82,24 @@ _REPLY = _frame('{"kind":"reply","ok":true,"values":["' + "x" * (8 * 1024 * 1024
 ''',
 }
 
+#: Patterns appended to the honest file as Python (not a reply takeover): a check's own work on a
+#: value of the student's size (issue 10: train_digits's forward pass, ``TestContext.charged``).
+SOURCE_PATTERNS = {
+    "mlp_backprop": {"net padded to 26 000 float16 units": '''
+
+_trained = train_digits
+
+
+def train_digits(X_train, y_train, seed):
+    (first, last), activation = _trained(X_train, y_train, seed)
+    pad = 26000 - first["W"].shape[0]
+    return [{"W": np.concatenate([first["W"], np.zeros((pad, 64))]).astype(np.float16),
+             "b": np.concatenate([first["b"], np.zeros(pad)]).astype(np.float16)},
+            {"W": np.concatenate([last["W"], np.zeros((10, pad))], axis=1).astype(np.float16),
+             "b": last["b"].astype(np.float16)}], activation
+'''},
+}
+
 BIG_REPORTS = {
     "20 000 long dict keys": ("xor", '''
 def threshold_xor_params():
@@ -131,6 +152,8 @@ def main() -> None:
         rows = [("honest (reference)", measure(slug, honest_src))]
         rows += [(name, measure(slug, honest_src + TAKEOVER % {"setup": setup}))
                  for name, setup in PATTERNS.items()]
+        rows += [(name, measure(slug, honest_src + extra))
+                 for name, extra in SOURCE_PATTERNS.get(slug, {}).items()]
         for name, (cpu, reading, child, wall, size) in rows:
             print(f"{slug:14} {name:32} {cpu:8.2f}s {reading:7.3f}s {child:8.2f}s "
                   f"{wall:5.1f}s {size:8d}B")

@@ -336,7 +336,8 @@ def _digits_run(ctx: TestContext, seed: int, task,
     try:
         out = ctx.call("train_digits", X_tr, y_tr, seed)
         params, activation = ctx.unpack(out, 2, names=("params", "activation"))
-        params = _validate_network(ctx, params, activation)
+        with ctx.charged():  # the network's size is the student's choice (issue 10, class 7)
+            params = _validate_network(ctx, params, activation)
     except StudentCallError as exc:
         if exc.kind in ("missing", "not_implemented"):
             raise
@@ -344,7 +345,7 @@ def _digits_run(ctx: TestContext, seed: int, task,
         return 0.0, str(exc.message)
     except CheckFailed as exc:
         return 0.0, str(exc.message)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"), ctx.charged():
         logits = ctx.ref.deep_forward(params, X_te, activation)
     if not np.all(np.isfinite(logits)):
         return 0.0, "train_digits: your network gives non-finite logits on held-out digits."

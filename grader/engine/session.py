@@ -249,8 +249,16 @@ class Session:
         return self.cpu_spent + (current or 0.0)
 
     def trusted_cpu(self) -> float:
-        """CPU seconds the grading process spent reading this submission's frames."""
+        """CPU seconds the grading process spent reading this submission's frames, and computing
+        with what they held where the check charged it (:meth:`charge`)."""
         return self.reading_cpu_s
+
+    def charge(self, cpu_s: float) -> None:
+        """Add ``cpu_s`` seconds of the grading process's CPU to :meth:`trusted_cpu`: a check's
+        work whose size the student's code chose (``TestContext.charged``: a forward pass
+        through a returned network of the student's size), read under the same budget. Past
+        the budget the next call fails as the student's timeout."""
+        self.reading_cpu_s += max(float(cpu_s), 0.0)
 
     def _decode(self, read: Any, *, budgeted: bool = True) -> dict[str, Any]:
         """``decode_message(read())``, its CPU time charged to the trusted-side budget.

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import time
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any, Protocol
@@ -220,6 +221,26 @@ class TestContext:
         with self._redacting():
             return self._runner.call_many(
                 fn, args_list, self.time_limit if time_limit is None else time_limit)
+
+    @contextlib.contextmanager
+    def charged(self) -> Iterator[None]:
+        """Charge the CPU time of the ``with`` block to the submission's trusted-side budget.
+
+        For trusted work whose size the student's returns chose rather than the assignment (a
+        forward pass through a returned network of any width, converting its arrays): without
+        it, a network padded with units that change nothing (a 64-26000-10 float16 net, 3 MB a
+        reply) cost the grading process 6.5 s of CPU for 1.4 s of the child's. The time is
+        added to what reading replies costs (``Session.charge``); once the budget (max(0.1 s,
+        0.2 x the children's CPU)) is used up, the next call fails as the student's timeout.
+        The block itself runs to its end (bound it by size checks first).
+        """
+        t0 = time.thread_time()
+        try:
+            yield
+        finally:
+            charge = getattr(self._runner, "charge", None)
+            if charge is not None:
+                charge(time.thread_time() - t0)
 
     # ----------------------------------------------------------------- structure helpers
     def unpack(self, value: Any, n: int, *, function: str | None = None,
