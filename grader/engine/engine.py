@@ -38,9 +38,10 @@ def grade_source(slug: str, source: str | bytes, *, launcher: LauncherOrFactory,
         slug: assignment folder name, e.g. ``"mlp_backprop"``.
         source: the submitted file (str, or bytes in UTF-8).
         student_id: with the file's bytes, selects the input variant
-            (:func:`grader.engine.seeds.file_variant`): the same file of the same student gets
-            the same inputs every time, another file other inputs (expected values shown in
-            one attempt's feedback cannot be replayed by the next). None (or ""): a fresh
+            (:func:`grader.engine.seeds.file_variant`, keyed by ``seed_key``): the same file
+            of the same student gets the same inputs every time, another file other inputs
+            (expected values shown in one attempt's feedback cannot be replayed by the next,
+            and no one without the key can choose a file for its visible inputs). None (or ""): a fresh
             random variant per call (:func:`anonymous_variant`), never the fixed anonymous
             variant whose reference outputs a student check kit ships: a file that only looks
             its arguments up in the kit's table would otherwise get every visible point.
@@ -67,7 +68,7 @@ def grade_source(slug: str, source: str | bytes, *, launcher: LauncherOrFactory,
     checks = assignment.tests_module()
     assignment.reference_module()
     raw = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-    key = resolve_key(seed_key) if any(t.hidden for t in tests) else None
+    key = resolve_key(seed_key) if student_id or any(t.hidden for t in tests) else None
     clock = PhaseClock()
     clock.add("setup", time.monotonic() - t0, time.process_time() - cpu_t0)
 
@@ -82,7 +83,7 @@ def grade_source(slug: str, source: str | bytes, *, launcher: LauncherOrFactory,
     if len(raw) > MAX_SOURCE_BYTES:
         return report(all_failed(tests, "not graded: the file is too large"),
                       f"Your file is {len(raw)} bytes; the limit is {MAX_SOURCE_BYTES}.")
-    variant = file_variant(student_id, raw) if student_id else anonymous_variant()
+    variant = file_variant(student_id, raw, key) if student_id and key else anonymous_variant()
     suite = Suite(slug, checks, assignment.reference_module(), variant, seed_key=key,
                   diagnoser=diagnoser)
     session = Session(resolve_launcher(launcher), raw, assignment.manifest.limits)

@@ -7,11 +7,14 @@ file). A hidden test's seed is ``HMAC-SHA256(GRADELAB_SEED_KEY,
 student cannot compute the hidden inputs. Without the variable the key kept in
 ``instance/seed_key`` is used (:func:`seed_key`).
 
-The *variant* of a graded file is :func:`file_variant`: the student id and the SHA-256 of the
+The *variant* of a graded file is :func:`file_variant`: the student id and a keyed hash of the
 file. The same file gets the same inputs (and score) every time it is graded; any other file
 gets other inputs, so expected values read from one attempt's feedback (worst entries, heatmaps)
 are of no use in the next attempt: a file that looks its arguments up in a table of them
-scores nothing (issue 10: points for work not done).
+scores nothing (issue 10: points for work not done). The hash is keyed with the seed key, so
+that no one without it can tell a file's visible inputs before it is graded either: with a
+public hash a student could try comment after comment offline until the visible inputs avoid
+the case their code gets wrong (all nine t > 0 in one draw of 512).
 """
 from __future__ import annotations
 
@@ -91,10 +94,12 @@ def seed_key(explicit: bytes | str | None = None) -> bytes:
     return _process_key
 
 
-def file_variant(student_id: str, source: bytes) -> str:
+def file_variant(student_id: str, source: bytes, key: bytes) -> str:
     """Return the input variant of one file of one student: ``"<student_id>|file:<hex>"``, the
-    first 128 bits of the file's SHA-256 (``source``: the exact bytes graded)."""
-    return f"{student_id}|file:{hashlib.sha256(source).hexdigest()[:32]}"
+    first 128 bits of ``HMAC-SHA256(key, "gradelab-file|" + SHA-256(source))`` (``source``: the
+    exact bytes graded; ``key``: the seed key, :func:`seed_key`)."""
+    digest = hmac.new(key, b"gradelab-file|" + hashlib.sha256(source).digest(), hashlib.sha256)
+    return f"{student_id}|file:{digest.hexdigest()[:32]}"
 
 
 def test_seed(slug: str, check: str, student_id: str | None, *, hidden: bool,

@@ -96,7 +96,7 @@ def test_hidden_train_xor_feedback_hides_the_seeds():
     report = grade_source(SLUG, source, student_id="bob",
                           diagnoser=grader.diagnosis, launcher=PlainLauncher(), seed_key=key)
     checks = load_assignment(SLUG).tests_module()
-    variant = file_variant("bob", source.encode())  # the inputs of this file of bob's
+    variant = file_variant("bob", source.encode(), key)  # the inputs of this file of bob's
     rng = np.random.default_rng(test_seed(SLUG, "check_train_xor_hidden", variant, hidden=True,
                                           key=key))
     seeds = []

@@ -32,10 +32,35 @@ def _scores(report) -> dict[str, float]:
     return {t.name: t.score for t in report.tests if t.part in PARTS}
 
 
-def test_file_variant_depends_on_student_and_exact_bytes() -> None:
-    assert file_variant("ada", b"x = 1\n") == file_variant("ada", b"x = 1\n")
-    assert file_variant("ada", b"x = 1\n") != file_variant("ada", b"x = 1 \n")
-    assert file_variant("ada", b"x = 1\n") != file_variant("bob", b"x = 1\n")
+def test_file_variant_depends_on_student_exact_bytes_and_the_key() -> None:
+    assert file_variant("ada", b"x = 1\n", KEY) == file_variant("ada", b"x = 1\n", KEY)
+    assert file_variant("ada", b"x = 1\n", KEY) != file_variant("ada", b"x = 1 \n", KEY)
+    assert file_variant("ada", b"x = 1\n", KEY) != file_variant("bob", b"x = 1\n", KEY)
+    # keyed: without the server's key no one can tell which inputs a file will get
+    assert file_variant("ada", b"x = 1\n", KEY) != file_variant("ada", b"x = 1\n", b"other")
+
+
+def test_visible_inputs_of_a_file_cannot_be_chosen_without_the_key(tmp_path) -> None:
+    """With a public hash of the file, a student could vary a comment offline until the
+    visible inputs avoid the case their code gets wrong; the key makes that impossible."""
+    log = tmp_path / "t.jsonl"
+    source = f"""
+import json
+import numpy as np
+
+def multivariate_dfdt(t):
+    with open({str(log)!r}, "a") as f:
+        f.write(json.dumps(t.tolist()) + "\\n")
+    return np.zeros_like(t)
+"""
+    seen = []
+    for key in (KEY, KEY, b"another-server-key"):
+        log.unlink(missing_ok=True)
+        grade_source("chain_rule", source, student_id="ada", launcher=PlainLauncher(),
+                     seed_key=key, public_only=True)
+        seen.append(log.read_text().splitlines()[0])
+    assert seen[0] == seen[1]  # the same file and key: the same visible inputs
+    assert seen[0] != seen[2]  # another key: other visible inputs
 
 
 def test_lookup_table_of_an_earlier_attempts_inputs_scores_nothing(tmp_path) -> None:
