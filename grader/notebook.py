@@ -22,6 +22,7 @@ import functools
 import json
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 MARKER = re.compile(r"^# %% \[cell (\d+)\]$")
 _MARKER_LINE = re.compile(r"^# %% \[cell (\d+)\]$", re.MULTILINE)
@@ -111,6 +112,23 @@ def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
         NotebookError: not JSON, not a notebook nbformat can read (version 4 expected), or no
             code cell at all.
     """
+    nb = _read_notebook(raw)
+    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    if not code:
+        raise NotebookError("The notebook has no code cells: put your functions in code cells.")
+    out = ConvertedNotebook(source="", cells=0)
+    body: list[str] = []
+    futures: list[str] = []
+    for number, cell in enumerate(code, start=1):
+        _convert_cell(cell, number, out, body, futures)
+    header = [HEADER] + [NOTICE_PREFIX + n for n in out.notices] + sorted(set(futures))
+    out.source = "\n".join(header + body).rstrip("\n") + "\n"
+    return out
+
+
+def _read_notebook(raw: bytes | str) -> Any:
+    """Decode, parse and check a notebook (outputs dropped, :func:`_stripped`); return
+    nbformat's version-4 notebook node. Raises :class:`NotebookError` with what is wrong."""
     import nbformat
 
     try:
@@ -130,52 +148,50 @@ def notebook_to_source(raw: bytes | str) -> ConvertedNotebook:
                             "'nbformat' and 'cells' fields). Save it from Jupyter or Colab.")
     text = _stripped(data)
     try:
-        nb = nbformat.reads(text, as_version=4)
+        return nbformat.reads(text, as_version=4)
     except (json.JSONDecodeError, ValueError) as exc:
         raise NotebookError("The file is not a Jupyter notebook (its JSON cannot be read: "
                             f"{str(exc)[:200]}).") from exc
     except Exception as exc:  # nbformat raises its own validation and reader errors
         raise NotebookError(f"The notebook cannot be read: {type(exc).__name__}: "
                             f"{str(exc)[:200]}") from exc
-    code = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-    if not code:
-        raise NotebookError("The notebook has no code cells: put your functions in code cells.")
-    out = ConvertedNotebook(source="", cells=0)
-    body: list[str] = []
-    futures: list[str] = []
-    for number, cell in enumerate(code, start=1):
-        # Python reads a bare "\r" as a line end too: a magic line "%x\rimport os" must not hide
-        # live code behind the comment it becomes.
-        text = _cell_text(cell, number).replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        tags = _cell_tags(cell, number)
-        if SKIP_TAG in tags or (lines and SKIP_COMMENT.match(lines[0])):
-            out.skipped.append(number)
-            out.notices.append(f"cell {number} was left out (marked to skip grading).")
-            continue
-        out.cells += 1
-        body.append(f"# %% [cell {number}]")
-        if lines and lines[0].lstrip().startswith("%%"):
-            out.notices.append(f"cell {number} starts with the cell magic "
-                               f"{lines[0].strip()[:40]!r}: the whole cell was commented out "
-                               "(it is not Python).")
-            body += [f"# {line}" if line else "#" for line in lines]
-            continue
-        for i, line in enumerate(lines, start=1):
-            if IPYTHON_LINE.match(line):
-                kind = "shell command" if line.lstrip().startswith("!") else "IPython magic"
-                out.notices.append(f"cell {number}, line {i}: the {kind} "
-                                   f"{line.strip()[:60]!r} was commented out (it is not Python).")
-                indent = line[: len(line) - len(line.lstrip())]
-                body.append(f"{indent}pass  # gradelab: not Python: {line.strip()}")
-            elif FUTURE_IMPORT.match(line.rstrip()):  # must be the file's first statement
-                futures.append(line.rstrip())
-                body.append(f"pass  # gradelab: moved to the top: {line.strip()}")
-            else:
-                body.append(line)
-    header = [HEADER] + [NOTICE_PREFIX + n for n in out.notices] + sorted(set(futures))
-    out.source = "\n".join(header + body).rstrip("\n") + "\n"
-    return out
+
+
+def _convert_cell(cell: Any, number: int, out: ConvertedNotebook, body: list[str],
+                  futures: list[str]) -> None:
+    """Append code cell ``number`` (1-based) to ``body`` under its ``# %% [cell N]`` marker:
+    IPython lines (magics, shell commands) become ``pass`` with a comment, a cell magic
+    comments the whole cell out, ``from __future__`` imports move to ``futures`` (the file's
+    top); a cell marked to skip is left out. Notices and counts go to ``out``."""
+    # Python reads a bare "\r" as a line end too: a magic line "%x\rimport os" must not hide
+    # live code behind the comment it becomes.
+    text = _cell_text(cell, number).replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    tags = _cell_tags(cell, number)
+    if SKIP_TAG in tags or (lines and SKIP_COMMENT.match(lines[0])):
+        out.skipped.append(number)
+        out.notices.append(f"cell {number} was left out (marked to skip grading).")
+        return
+    out.cells += 1
+    body.append(f"# %% [cell {number}]")
+    if lines and lines[0].lstrip().startswith("%%"):
+        out.notices.append(f"cell {number} starts with the cell magic "
+                           f"{lines[0].strip()[:40]!r}: the whole cell was commented out "
+                           "(it is not Python).")
+        body += [f"# {line}" if line else "#" for line in lines]
+        return
+    for i, line in enumerate(lines, start=1):
+        if IPYTHON_LINE.match(line):
+            kind = "shell command" if line.lstrip().startswith("!") else "IPython magic"
+            out.notices.append(f"cell {number}, line {i}: the {kind} "
+                               f"{line.strip()[:60]!r} was commented out (it is not Python).")
+            indent = line[: len(line) - len(line.lstrip())]
+            body.append(f"{indent}pass  # gradelab: not Python: {line.strip()}")
+        elif FUTURE_IMPORT.match(line.rstrip()):  # must be the file's first statement
+            futures.append(line.rstrip())
+            body.append(f"pass  # gradelab: moved to the top: {line.strip()}")
+        else:
+            body.append(line)
 
 
 def is_converted(source: str) -> bool:

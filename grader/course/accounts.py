@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from grader.course.audit import audit
 from grader.course.db import db
 from grader.course.models import (
     MIN_PASSWORD_LENGTH,
@@ -23,7 +24,6 @@ from grader.course.models import (
     iso,
     utcnow,
 )
-from grader.course.services import audit
 
 log = logging.getLogger(__name__)
 

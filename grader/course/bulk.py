@@ -1,7 +1,7 @@
 """Bulk extensions (accommodations): many students' due dates from a pasted list or a CSV file.
 
 All or nothing: every line is checked first (a known student the staff member may see, a date,
-the extension rule of :func:`grader.course.services.check_extension`, a reason); one bad line
+the extension rule of :func:`grader.course.grade_changes.check_extension`, a reason); one bad line
 and nothing is stored, and every problem is listed with its line number. Otherwise every
 extension and its audit row are stored in one transaction.
 
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 
-from grader.course import services
+from grader.course import grade_changes
 from grader.course.db import db
 from grader.course.models import Assignment, User
 from grader.course.rules import rules_for
@@ -134,8 +134,8 @@ def check_lines(viewer: User, assignment: Assignment, text: str, *,
         seen[username.lower()] = number
         try:
             due = parse_due(cells[1] if len(cells) > 1 else "", assignment, default_due)
-            services.check_extension(assignment, due, now=now, confirm_past=confirm_past)
-        except (ValueError, services.GradeChangeRefused) as exc:
+            grade_changes.check_extension(assignment, due, now=now, confirm_past=confirm_past)
+        except (ValueError, grade_changes.GradeChangeRefused) as exc:
             result.problems.append((number, shown, str(exc)))
             continue
         reason = (cells[2] if len(cells) > 2 else "") or default_reason.strip()
@@ -153,15 +153,15 @@ def check_lines(viewer: User, assignment: Assignment, text: str, *,
 def grant_extensions(viewer: User, assignment: Assignment, check: BulkCheck) -> int:
     """Store every extension of a checked list with its audit row in one transaction.
 
-    Raises :class:`grader.course.services.GradeChangeRefused` when ``check`` has problems
+    Raises :class:`grader.course.grade_changes.GradeChangeRefused` when ``check`` has problems
     (nothing stored). Returns how many extensions were stored. The LMS gets the new counted
     scores afterwards.
     """
     if not check.ok:
-        raise services.GradeChangeRefused("The list has problems; nothing was stored.")
+        raise grade_changes.GradeChangeRefused("The list has problems; nothing was stored.")
     try:
         for line in check.lines:
-            services.stage_extension(viewer, line.student, assignment, line.due_at, line.reason)
+            grade_changes.stage_extension(viewer, line.student, assignment, line.due_at, line.reason)
         db.session.commit()
     except Exception:
         db.session.rollback()

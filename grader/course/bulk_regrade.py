@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import func, select
 
 from grader.course import services, waiting
+from grader.course.audit import audit
 from grader.course.db import db
+from grader.course.grade_changes import GradeChangeRefused
 from grader.course.models import FINAL_STATUSES, Assignment, GradingRun, Submission, User
-from grader.course.services import GradeChangeRefused
 
 SCOPES = {"all": "every submission", "counted": "counted attempts only",
           "students": "selected students"}
@@ -40,7 +41,7 @@ def select_submissions(viewer: User, assignment: Assignment, scope: str,
     """The finished submissions of ``assignment`` that a regrade of ``scope`` requeues, among
     the students ``viewer`` may see, by student and attempt.
 
-    Raises :class:`grader.course.services.GradeChangeRefused` for an unknown scope, an empty
+    Raises :class:`grader.course.grade_changes.GradeChangeRefused` for an unknown scope, an empty
     list of students, or usernames that are not students of the course (all named).
     """
     from grader.course.gradebook import build_gradebook, students_for
@@ -117,7 +118,7 @@ def regrade_selected(actor: User, assignment: Assignment, subs: list[Submission]
     """Requeue ``subs`` (one ``regrade`` audit row each, reason naming the scope) and add one
     summary ``regrade`` row for the request; returns the number requeued."""
     label = SCOPES.get(scope, scope)
-    services.audit("regrade", actor=actor, assignment_id=assignment.id,
+    audit("regrade", actor=actor, assignment_id=assignment.id,
                    old=None, new=f"{len(subs)} submission(s) queued",
                    reason=f"regrade of {assignment.slug}: {label}")
     for sub in subs:  # each regrade commits (with the summary row on the first)

@@ -17,6 +17,7 @@ with ``--queues grading,...`` also consumes ``grading_resume`` and gets this ord
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 import threading
@@ -89,9 +90,61 @@ def broker_url(app: Flask) -> str:
     return f"sqla+sqlite:///{Path(app.instance_path) / 'broker.sqlite3'}"
 
 
+#: How the workers and the web app talk to the broker: a worker waits for a broker that is down
+#: (Redis restarting) instead of exiting; publishing fails fast (the sweeper sends the job later).
+BROKER_CONNECTION: dict[str, Any] = {
+    "broker_connection_retry_on_startup": True,
+    "broker_connection_max_retries": None,
+    "broker_connection_timeout": 3.0,
+    "task_publish_retry_policy": {
+        "max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1,
+    },
+}
+#: How a job is delivered: no results kept; acknowledged after it ran, so that a job whose worker
+#: died is delivered again; one job at a time per worker process.
+DELIVERY: dict[str, Any] = {
+    "task_ignore_result": True,
+    "result_backend": None,
+    "task_acks_late": True,
+    "task_reject_on_worker_lost": True,
+    "task_acks_on_failure_or_timeout": True,
+    "worker_prefetch_multiplier": 1,
+    "worker_max_tasks_per_child": 200,
+    "worker_hijack_root_logger": False,
+    "worker_send_task_events": False,
+}
+
+
 def celery_config(app: Flask) -> dict[str, Any]:
     """Build Celery's configuration mapping from ``app.config`` (which holds :data:`DEFAULTS`:
-    :func:`grader.create_app` loads them with the other settings)."""
+    :func:`grader.create_app` loads them with the other settings).
+
+    Raises :class:`ConfigurationError` when the heartbeat cannot keep a job's lease
+    (:func:`check_lease`). ``app.config["CELERY"]`` (a mapping) overrides any key.
+    """
+    check_lease(app)
+    url = broker_url(app)
+    cfg: dict[str, Any] = {
+        # copies: a Celery app may change its settings' nested dicts
+        "broker_url": url, **copy.deepcopy(BROKER_CONNECTION), **DELIVERY, **routing(),
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "task_always_eager": bool(app.config["CELERY_TASK_ALWAYS_EAGER"]),
+        "task_eager_propagates": True,
+        **beat_schedule(app),
+    }
+    transport = transport_options(url)
+    if transport is not None:
+        cfg["broker_transport_options"] = transport
+    cfg.update(app.config.get("CELERY", {}))
+    return cfg
+
+
+def check_lease(app: Flask) -> None:
+    """Raise :class:`ConfigurationError` unless ``0 < GRADING_HEARTBEAT_SECONDS <=
+    GRADING_LEASE_SECONDS / 2`` (seconds): a slower heartbeat lets a live job lose its lease."""
     lease, beat = (float(app.config["GRADING_LEASE_SECONDS"]),
                    float(app.config["GRADING_HEARTBEAT_SECONDS"]))
     if not 0 < beat <= lease / 2:
@@ -99,61 +152,52 @@ def celery_config(app: Flask) -> dict[str, Any]:
             f"GRADELAB_GRADING_HEARTBEAT_SECONDS ({beat:g}) must be positive and at most half of "
             f"GRADELAB_GRADING_LEASE_SECONDS ({lease:g}), or a live job loses its lease"
         )
-    url = broker_url(app)
-    cfg: dict[str, Any] = {
-        "broker_url": url,
-        "broker_connection_retry_on_startup": True,
-        # A worker waits for a broker that is down (Redis restarting) instead of exiting.
-        "broker_connection_max_retries": None,
-        "broker_connection_timeout": 3.0,
-        # Publishing must fail fast when the broker is down: the sweeper sends the job later.
-        "task_publish_retry_policy": {
-            "max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1,
-        },
-        "task_ignore_result": True,
-        "result_backend": None,
-        "task_acks_late": True,
-        "task_reject_on_worker_lost": True,
-        "task_acks_on_failure_or_timeout": True,
-        "worker_prefetch_multiplier": 1,
-        "worker_max_tasks_per_child": 200,
-        "worker_hijack_root_logger": False,
-        "worker_send_task_events": False,
+
+
+def routing() -> dict[str, Any]:
+    """The queues (consumed in :data:`CONSUME_ORDER`) and which task goes to which: grading jobs
+    to :data:`GRADING_QUEUE`, the sweeper, similarity reports and LTI passback to
+    :data:`MAINTENANCE_QUEUE` (never delaying a grading job)."""
+    return {
         "task_default_queue": GRADING_QUEUE,
         "task_queues": [Queue(name) for name in CONSUME_ORDER],
         "task_routes": {
             SWEEP_TASK: {"queue": MAINTENANCE_QUEUE},
-            SIMILARITY_TASK: {"queue": MAINTENANCE_QUEUE},  # never delays a grading job
+            SIMILARITY_TASK: {"queue": MAINTENANCE_QUEUE},
             LTI_PASSBACK_TASK: {"queue": MAINTENANCE_QUEUE},
         },
-        "task_serializer": "json",
-        "accept_content": ["json"],
-        "timezone": "UTC",
-        "enable_utc": True,
-        "task_always_eager": bool(app.config["CELERY_TASK_ALWAYS_EAGER"]),
-        "task_eager_propagates": True,
-        # Beat writes its schedule file after every task it sends (compose's health check).
+    }
+
+
+def beat_schedule(app: Flask) -> dict[str, Any]:
+    """Celery beat's settings: the sweeper every ``SWEEP_INTERVAL_SECONDS`` (a send expires
+    after one interval); the schedule file written after every send (compose's health check)."""
+    interval = float(app.config["SWEEP_INTERVAL_SECONDS"])
+    return {
         "beat_sync_every": 1,
         "beat_schedule": {
             "sweep-submissions": {
                 "task": SWEEP_TASK,
-                "schedule": float(app.config["SWEEP_INTERVAL_SECONDS"]),
-                "options": {"expires": float(app.config["SWEEP_INTERVAL_SECONDS"])},
+                "schedule": interval,
+                "options": {"expires": interval},
             },
         },
     }
+
+
+def transport_options(url: str) -> dict[str, Any] | None:
+    """The broker's transport options for ``url``: Redis gets the visibility timeout and the
+    queues looked at in :data:`CONSUME_ORDER` (not round robin); the SQLite broker waits for its
+    one writer instead of failing with "database is locked"; None for any other broker."""
     if url.startswith(("redis://", "rediss://", "redis+socket://")):
-        cfg["broker_transport_options"] = {
+        return {
             "visibility_timeout": VISIBILITY_TIMEOUT_S,
             "socket_connect_timeout": 3,
-            # Look at the queues in the worker's order (CONSUME_ORDER), not round robin.
             "queue_order_strategy": "priority",
         }
-    elif url.startswith("sqla+sqlite"):
-        # SQLite: one writer at a time; wait instead of failing with "database is locked".
-        cfg["broker_transport_options"] = {"connect_args": {"timeout": 30}}
-    cfg.update(app.config.get("CELERY", {}))
-    return cfg
+    if url.startswith("sqla+sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    return None
 
 
 def visibility_timeout(celery_app: Celery) -> float:

@@ -18,7 +18,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from grader.course.audit import audit, fmt_points
 from grader.course.db import db
+from grader.course.grade_changes import GradeChangeRefused
 from grader.course.models import AssignmentSettings, Assignment, AuditEvent, Submission, User, utcnow
 from grader.course.rules import (
     FIELD_LABELS,
@@ -29,7 +31,6 @@ from grader.course.rules import (
     manifest_rules,
     rules_for,
 )
-from grader.course.services import GradeChangeRefused, audit, fmt_points
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def save_rules(actor: User, assignment: Assignment, new: Rules, reason: str, *,
     per student whose counted score changes, in one transaction; then schedules the LTI
     passback of those students. ``released_at`` is kept while the release stays ``manual``.
 
-    Raises :class:`grader.course.services.GradeChangeRefused` for a value out of range, an empty
+    Raises :class:`grader.course.grade_changes.GradeChangeRefused` for a value out of range, an empty
     reason, or when nothing changes.
     """
     if not (reason or "").strip():
@@ -195,7 +196,7 @@ def _commit_or_refuse(assignment: Assignment) -> None:
     settings row of ``assignment`` at the same moment (the one-row-per-assignment constraint):
     nothing of this change is kept, and the message says to reload and look again.
 
-    Raises :class:`grader.course.services.GradeChangeRefused` in that case.
+    Raises :class:`grader.course.grade_changes.GradeChangeRefused` in that case.
     """
     slug = assignment.slug
     try:

@@ -64,50 +64,20 @@ def seed_course(n_students: int = 2000, *, sections: tuple[str, ...] = tuple("AB
         raise ValueError("no assignments to seed submissions for; run sync-assignments first")
     if staff is None:
         staff = db.session.scalar(select(User).where(User.role == "instructor").order_by(User.id))
-    taken = set(db.session.scalars(select(User.username).where(User.username.like(f"{prefix}%"))))
-    students = []
-    for i in range(1, n_students + 1):
-        username = f"{prefix}{i:04d}"
-        if username in taken:
-            raise ValueError(f"user {username} exists already; seed an empty course")
-        first, last = rng.choice(FIRST), rng.choice(LAST)
-        students.append(User(username=username, role="student", name=f"{first} {last}",
-                             email=f"{first.lower()}.{username}@example.edu",
-                             section=rng.choice(sections) if sections else "", created_at=now))
+    students = _new_students(n_students, prefix=prefix, sections=sections, now=now, rng=rng)
     db.session.add_all(students)
     db.session.flush()
     submissions = overrides = extensions = 0
     for student in students:
         for assignment in assignments:
-            due = assignment.due_at or now
-            maximum = assignment.max_score or 10.0
             if rng.random() < 0.08:
                 continue
-            skill = rng.betavariate(5, 2)
-            for attempt in range(1, rng.randint(1, 4) + 1):
-                when = due - timedelta(hours=rng.uniform(1, 240))
-                if rng.random() < 0.15:
-                    when = due + timedelta(hours=rng.uniform(0.1, 72))
-                roll = rng.random()
-                status = "not_gradable" if roll < 0.04 else "error" if roll < 0.08 else "graded"
-                score = None if status == "not_gradable" else \
-                    round(min(maximum, maximum * skill * rng.uniform(0.6, 1.15)), 2)
-                sub = Submission(student_id=student.id, assignment_id=assignment.id,
-                                 attempt=attempt, filename="solution.py", source=SOURCE,
-                                 sha256=hashlib.sha256(SOURCE).hexdigest(),
-                                 size_bytes=len(SOURCE), status=status, created_at=when,
-                                 queued_at=when, started_at=when,
-                                 finished_at=when + timedelta(seconds=20), score=score,
-                                 max_score=maximum,
-                                 error="seeded: the grader failed" if status != "graded" else None)
-                sub.runs.append(_run(assignment, status, score, maximum, when, rng))
-                db.session.add(sub)
-                submissions += 1
+            submissions += _seed_attempts(student, assignment, now=now, rng=rng)
             if staff is not None and rng.random() < 0.02:
                 db.session.add(ScoreOverride(
                     student_id=student.id, assignment_id=assignment.id,
-                    score=round(rng.uniform(0.5, 1.0) * maximum, 1), comment="seeded: oral exam",
-                    created_by_id=staff.id, created_at=now))
+                    score=round(rng.uniform(0.5, 1.0) * (assignment.max_score or 10.0), 1),
+                    comment="seeded: oral exam", created_by_id=staff.id, created_at=now))
                 overrides += 1
             if staff is not None and assignment.due_at is not None and rng.random() < 0.03:
                 db.session.add(Extension(
@@ -119,6 +89,52 @@ def seed_course(n_students: int = 2000, *, sections: tuple[str, ...] = tuple("AB
             db.session.flush()
     db.session.commit()
     return SeedResult(len(students), submissions, overrides, extensions)
+
+
+def _new_students(n_students: int, *, prefix: str, sections: tuple[str, ...], now: datetime,
+                  rng: random.Random) -> list[User]:
+    """``n_students`` new students ``<prefix>0001``... with random names and sections (not yet
+    added to the session). Raises ``ValueError`` when one of the usernames is taken."""
+    taken = set(db.session.scalars(select(User.username).where(User.username.like(f"{prefix}%"))))
+    students = []
+    for i in range(1, n_students + 1):
+        username = f"{prefix}{i:04d}"
+        if username in taken:
+            raise ValueError(f"user {username} exists already; seed an empty course")
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        students.append(User(username=username, role="student", name=f"{first} {last}",
+                             email=f"{first.lower()}.{username}@example.edu",
+                             section=rng.choice(sections) if sections else "", created_at=now))
+    return students
+
+
+def _seed_attempts(student: User, assignment: Assignment, *, now: datetime,
+                   rng: random.Random) -> int:
+    """Add 1-4 graded (~4 % ``not_gradable``, ~4 % ``error``) attempts of ``student`` with
+    their runs, ~15 % of them up to 3 days late; return how many."""
+    due = assignment.due_at or now
+    maximum = assignment.max_score or 10.0
+    skill = rng.betavariate(5, 2)
+    attempts = rng.randint(1, 4)
+    for attempt in range(1, attempts + 1):
+        when = due - timedelta(hours=rng.uniform(1, 240))
+        if rng.random() < 0.15:
+            when = due + timedelta(hours=rng.uniform(0.1, 72))
+        roll = rng.random()
+        status = "not_gradable" if roll < 0.04 else "error" if roll < 0.08 else "graded"
+        score = None if status == "not_gradable" else \
+            round(min(maximum, maximum * skill * rng.uniform(0.6, 1.15)), 2)
+        sub = Submission(student_id=student.id, assignment_id=assignment.id,
+                         attempt=attempt, filename="solution.py", source=SOURCE,
+                         sha256=hashlib.sha256(SOURCE).hexdigest(),
+                         size_bytes=len(SOURCE), status=status, created_at=when,
+                         queued_at=when, started_at=when,
+                         finished_at=when + timedelta(seconds=20), score=score,
+                         max_score=maximum,
+                         error="seeded: the grader failed" if status != "graded" else None)
+        sub.runs.append(_run(assignment, status, score, maximum, when, rng))
+        db.session.add(sub)
+    return attempts
 
 
 def _run(assignment: Assignment, status: str, score: float | None, maximum: float,

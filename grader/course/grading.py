@@ -101,6 +101,28 @@ def run_grading(submission_id: int, lost_holder: str | None = None) -> GradingOu
     if sub is None:
         log.warning("submission %s does not exist; job dropped", submission_id)
         return GradingOutcome("missing")
+    not_now = _without_grading(sub, lost_holder)
+    if not_now is not None:
+        return not_now
+    prior_status, queued_at = sub.status, sub.queued_at or sub.created_at
+    lease = _claim(sub)
+    if lease is None:
+        log.info("another worker claimed the job first; duplicate job skipped")
+        metrics.REDELIVERIES.inc()
+        return GradingOutcome("skipped")
+    slug, source, student = sub.assignment.slug, sub.source, sub.student.username
+    created_at, first = sub.created_at, not sub.runs
+    db.session.commit()  # the student now sees "running"
+    metrics.observe_claim(queued_at, lease, taken_over=prior_status == "running")
+    log.info("grading %s (try %s)", slug, sub.grading_tries)
+    return _grade_claimed(submission_id, lease, slug, source, student, created_at=created_at,
+                          first=first)
+
+
+def _without_grading(sub: Submission, lost_holder: str | None) -> GradingOutcome | None:
+    """The outcome of a job that must not grade ``sub``, or None to go on: a duplicate job
+    (already graded by this grader version, or another live process holds the lease) is
+    ``skipped``; a submission out of tries ends ``not_gradable`` (:func:`give_up`)."""
     version = grader_version()
     if already_graded(sub, version):
         log.info("already %s by grader %s; duplicate job skipped", sub.status, version)
@@ -120,23 +142,18 @@ def run_grading(submission_id: int, lost_holder: str | None = None) -> GradingOu
             "instructor can regrade it."
         )
         return give_up(sub, reason, lease=(sub.status, sub.started_at))
+    return None
 
-    prior_status, queued_at = sub.status, sub.queued_at or sub.created_at
-    lease = _claim(sub)
-    if lease is None:
-        log.info("another worker claimed the job first; duplicate job skipped")
-        metrics.REDELIVERIES.inc()
-        return GradingOutcome("skipped")
-    slug, source, student = sub.assignment.slug, sub.source, sub.student.username
-    created_at, first = sub.created_at, not sub.runs
-    db.session.commit()  # the student now sees "running"
-    metrics.observe_claim(queued_at, lease, taken_over=prior_status == "running")
 
+def _grade_claimed(submission_id: int, lease: datetime, slug: str, source: bytes, student: str,
+                   *, created_at: datetime, first: bool) -> GradingOutcome:
+    """Grade a claimed submission in the sandbox, the lease renewed meanwhile, and store the
+    report under the lease (:func:`_store`); an engine failure is ours
+    (:func:`_infrastructure_failure`), never the student's."""
     from grader import diagnosis
     from grader.engine import grade_source
     from grader.sandbox import default_launcher
 
-    log.info("grading %s (try %s)", slug, sub.grading_tries)
     heartbeat = _heartbeat(submission_id, lease, slug)
     try:
         report = grade_source(slug, source, student_id=student, launcher=default_launcher,

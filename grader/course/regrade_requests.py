@@ -4,7 +4,7 @@ by an instructor or a TA of the student's section from a queue.
 A student asks (:func:`ask`) with a message; staff answer (:func:`answer`) with words only,
 with a regrade of the submission (:func:`grader.course.services.regrade`), or with a manual
 score through the bounded, audited override path
-(:func:`grader.course.services.override_score`). The student sees the answer on the submission
+(:func:`grader.course.grade_changes.override_score`). The student sees the answer on the submission
 page. Asking writes a ``regrade_request`` audit row, answering a ``regrade_answer`` row (plus
 the ``regrade`` or ``override`` row of the action).
 """
@@ -14,10 +14,11 @@ import logging
 
 from sqlalchemy import select
 
-from grader.course import services
+from grader.course import grade_changes, services
+from grader.course.audit import audit
 from grader.course.db import db
+from grader.course.grade_changes import GradeChangeRefused
 from grader.course.models import RegradeRequest, Submission, User, utcnow
-from grader.course.services import GradeChangeRefused
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def askable_tests(user: User, submission: Submission) -> list[str]:
 def ask(student: User, submission: Submission, test_name: str, message: str) -> RegradeRequest:
     """Store a regrade request of ``student`` about test ``test_name`` of ``submission``.
 
-    Raises :class:`grader.course.services.GradeChangeRefused` (nothing stored) when the
+    Raises :class:`grader.course.grade_changes.GradeChangeRefused` (nothing stored) when the
     submission is not the student's or not graded, the test is not one of its tests, the
     message is empty or longer than :data:`MAX_TEXT`, the same test already has an open
     request, or the student has :data:`MAX_OPEN_PER_STUDENT` open requests.
@@ -69,7 +70,7 @@ def ask(student: User, submission: Submission, test_name: str, message: str) -> 
                          assignment_id=submission.assignment_id, test_name=test_name[:300],
                          message=message, status="open", created_at=utcnow(), answer="")
     db.session.add(row)
-    services.audit("regrade_request", actor=student, student_id=student.id,
+    audit("regrade_request", actor=student, student_id=student.id,
                    assignment_id=submission.assignment_id, submission_id=submission.id,
                    old=None, new=f"asked about: {test_name}"[:200], reason=message)
     db.session.commit()
@@ -108,10 +109,10 @@ def answer(staff: User, request: RegradeRequest, text: str, action: str = "answe
     """Answer ``request``: ``action`` ``answer`` (words only), ``regrade`` (requeue the
     submission) or ``override`` (manual ``score`` in ``[0, max]``, the answer as its reason).
 
-    Raises :class:`grader.course.services.GradeChangeRefused` (nothing stored) when ``staff``
+    Raises :class:`grader.course.grade_changes.GradeChangeRefused` (nothing stored) when ``staff``
     may not see the student, the request is answered already, the answer is empty or too long,
     the action is unknown, or the override score is refused by
-    :func:`grader.course.services.check_override_score`.
+    :func:`grader.course.grade_changes.check_override_score`.
     """
     if not staff.is_staff or not staff.can_see_student(request.student):
         raise GradeChangeRefused("You cannot answer requests of this student.")
@@ -128,14 +129,14 @@ def answer(staff: User, request: RegradeRequest, text: str, action: str = "answe
     if action == "override":
         if score is None:
             raise GradeChangeRefused("Give the manual score in points.")
-        services.check_override_score(assignment, score)
+        grade_changes.check_override_score(assignment, score)
     request.status, request.resolution = "answered", action
     request.answer, request.answered_at, request.answered_by_id = text, utcnow(), staff.id
-    services.audit("regrade_answer", actor=staff, student_id=request.student_id,
+    audit("regrade_answer", actor=staff, student_id=request.student_id,
                    assignment_id=request.assignment_id, submission_id=request.submission_id,
                    old=f"open: {request.test_name}"[:200], new=action, reason=text)
     if action == "override":  # commits the answer with the override and its audit row
-        services.override_score(staff, request.student, assignment, score,
+        grade_changes.override_score(staff, request.student, assignment, score,
                                 f"{text} (regrade request #{request.id})")
     elif action == "regrade":  # commits too
         services.regrade(request.submission, staff, reason=f"regrade request #{request.id}")

@@ -21,10 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterator
-
-if TYPE_CHECKING:  # pragma: no cover
-    from grader.course.models import Assignment
+from typing import Any, Iterator, Protocol
 
 RELEASES = ("now", "due_date", "manual")
 #: The manifest's ``hidden_feedback`` values as releases.
@@ -92,10 +89,39 @@ FIELD_LABELS = {
 #: Fields whose change can change a late penalty (the preview lists the students concerned).
 PENALTY_FIELDS = ("due_at", "late_percent_per_day", "late_max_percent")
 
+
+class SettingsRow(Protocol):
+    """What :func:`rules_for` reads of an instructor's settings row
+    (:class:`grader.course.models.AssignmentSettings`)."""
+
+    due_at: datetime | None
+    hard_deadline_at: datetime | None
+    max_attempts: int
+    late_percent_per_day: float
+    late_max_percent: float
+    hidden_release: str
+    released_at: datetime | None
+
+
+class RuledAssignment(Protocol):
+    """What :func:`rules_for` reads of an assignment (:class:`grader.course.models.Assignment`,
+    which this module does not import: the models stand on the rules, not the reverse): the
+    manifest's values as copied by ``sync-assignments`` and the settings row, if any."""
+
+    id: int
+    due_at: datetime | None
+    hard_deadline_at: datetime | None
+    max_attempts: int
+    late_percent_per_day: float
+    late_max_percent: float
+    hidden_feedback: str
+    settings: SettingsRow | None
+
+
 _ASSUMED: ContextVar[dict[int, Rules] | None] = ContextVar("gradelab_assumed_rules", default=None)
 
 
-def manifest_rules(assignment: Assignment) -> Rules:
+def manifest_rules(assignment: RuledAssignment) -> Rules:
     """Return the manifest's rules of ``assignment`` (as copied by ``sync-assignments``)."""
     return Rules(
         due_at=assignment.due_at, hard_deadline_at=assignment.hard_deadline_at,
@@ -106,7 +132,7 @@ def manifest_rules(assignment: Assignment) -> Rules:
     )
 
 
-def rules_for(assignment: Assignment) -> Rules:
+def rules_for(assignment: RuledAssignment) -> Rules:
     """Return the rules that apply to ``assignment``: the instructor's settings row when there
     is one, else the manifest's defaults (:func:`manifest_rules`).
 
@@ -126,7 +152,7 @@ def rules_for(assignment: Assignment) -> Rules:
 
 
 @contextmanager
-def assuming(assignment: Assignment, rules: Rules) -> Iterator[None]:
+def assuming(assignment: RuledAssignment, rules: Rules) -> Iterator[None]:
     """Within the block, :func:`rules_for` returns ``rules`` for ``assignment`` (this thread or
     task only); nothing is written to the database."""
     current = dict(_ASSUMED.get() or {})

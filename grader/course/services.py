@@ -2,7 +2,8 @@
 
 Views and the API call these; tests call them directly. Deadlines and the late penalty live in
 :mod:`grader.course.deadlines`, overrides and extensions in :mod:`grader.course.grade_changes`,
-the audit trail in :mod:`grader.course.audit`; their names are re-exported here for the views.
+the audit trail in :mod:`grader.course.audit`; code in ``grader/`` imports them from there
+(their names are still re-exported here, for the tests that call ``services.override_score``...).
 Every refusal a student can cause is a :class:`SubmissionRefused` whose message says what to
 do; nothing is stored when one is raised.
 """

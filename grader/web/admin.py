@@ -15,7 +15,7 @@ from flask_login import current_user
 
 from grader.course import course_settings
 from grader.course.rules import FIELD_LABELS, PENALTY_FIELDS, RELEASE_LABELS, Rules, manifest_rules
-from grader.course.services import GradeChangeRefused
+from grader.course.grade_changes import GradeChangeRefused
 from grader.web.auth import staff_required
 from grader.web.forms import ReasonForm, SettingsForm
 from grader.web.student import get_assignment

@@ -6,15 +6,16 @@ from functools import wraps
 from typing import Any, Callable
 
 from flask import Blueprint, g, jsonify, request, url_for
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import selectinload
 
 from grader.course import services
 from grader.web.auth import user_for_token
 from grader.web.errors import error_response
 from grader.web.extensions import csrf, db
 from grader.course.gradebook import build_gradebook, gradebook_csv, students_for
-from grader.web.instructor import csv_response
-from grader.course.models import Assignment
+from grader.web.instructor.gradebook_page import csv_response
+from grader.course.models import STATUSES, Assignment, Submission, User
 from grader.web.openapi import openapi_document
 
 log = logging.getLogger(__name__)
@@ -94,42 +95,16 @@ def list_submissions():
     (a TA: their sections). ``page`` (1-based), ``per_page`` (1-100, default 20), optional
     ``assignment`` (slug), ``status`` and, for staff, ``student`` (username). The answer has
     ``total``, ``pages`` and ``next``/``prev`` URLs (also a ``Link`` header)."""
-    from sqlalchemy import func
-    from sqlalchemy.orm import selectinload
-
-    from grader.course.models import STATUSES, Submission, User
-
-    user = g.api_user
-    args = request.args
-
-    def positive(name: str, default: int) -> int | None:
-        text = (args.get(name) or "").strip()
-        if not text:
-            return default
-        return int(text) if text.isdigit() and int(text) > 0 else None
-
-    page, per_page = positive("page", 1), positive("per_page", 20)
+    user, args = g.api_user, request.args
+    page, per_page = _positive(args, "page", 1), _positive(args, "per_page", 20)
     if page is None or per_page is None or per_page > MAX_PER_PAGE:
         return error_response(400, f"page must be a positive integer and per_page an integer "
                                    f"from 1 to {MAX_PER_PAGE}.")
-    query = select(Submission).join(User, Submission.student_id == User.id)
-    if user.is_staff:
-        scope = user.section_scope
-        if scope is not None:
-            query = query.where(User.section.in_(scope))
-        if args.get("student"):
-            query = query.where(User.username == args["student"])
-    else:
-        query = query.where(Submission.student_id == user.id)
-    if args.get("assignment"):
-        query = query.join(Assignment, Submission.assignment_id == Assignment.id).where(
-            Assignment.slug == args["assignment"])
     status = (args.get("status") or "").strip()
-    if status:
-        if status not in STATUSES:
-            return error_response(400, f"Unknown status {status!r}; use one of "
-                                       f"{', '.join(STATUSES)}.")
-        query = query.where(Submission.status == status)
+    if status and status not in STATUSES:
+        return error_response(400, f"Unknown status {status!r}; use one of "
+                                   f"{', '.join(STATUSES)}.")
+    query = _submissions_query(user, args, status)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     pages = max(1, -(-total // per_page))
     rows = db.session.scalars(query.options(selectinload(Submission.student),
@@ -152,6 +127,35 @@ def list_submissions():
     if links:
         response.headers["Link"] = ", ".join(links)
     return response
+
+
+def _positive(args: Any, name: str, default: int) -> int | None:
+    """The positive integer query argument ``name``; ``default`` when absent; None when bad."""
+    text = (args.get(name) or "").strip()
+    if not text:
+        return default
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _submissions_query(user: User, args: Any, status: str) -> Select:
+    """The SELECT of the submissions ``user`` may list (a student: their own; staff: the
+    course's, a TA their sections), filtered by the ``student`` (staff only) and ``assignment``
+    arguments and by ``status`` (a valid status, or empty for any)."""
+    query = select(Submission).join(User, Submission.student_id == User.id)
+    if user.is_staff:
+        scope = user.section_scope
+        if scope is not None:
+            query = query.where(User.section.in_(scope))
+        if args.get("student"):
+            query = query.where(User.username == args["student"])
+    else:
+        query = query.where(Submission.student_id == user.id)
+    if args.get("assignment"):
+        query = query.join(Assignment, Submission.assignment_id == Assignment.id).where(
+            Assignment.slug == args["assignment"])
+    if status:
+        query = query.where(Submission.status == status)
+    return query
 
 
 @bp.get("/submissions/<int:submission_id>")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from markupsafe import Markup, escape
 
 from grader.engine import summary
-from grader.notebook import is_converted, relabel_lines
+from grader.notebook import is_converted
 
 _LINE_REF = re.compile(r"\b([Ll]ine) (\d+)\b")
 #: Most lines shown with numbers and anchors (about 90 bytes of markup each); a longer file is

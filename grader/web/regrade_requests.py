@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from grader.course import regrade_requests as rr
 from grader.course.db import db
 from grader.course.models import RegradeRequest, Submission
-from grader.course.services import GradeChangeRefused
+from grader.course.grade_changes import GradeChangeRefused
 from grader.web.auth import staff_required
 from grader.web.forms import RegradeAnswerForm, RegradeRequestForm
 from grader.web.student import get_visible_submission

@@ -13,6 +13,7 @@ from grader.engine.errors import AssignmentError, GraderInfrastructureError, Unk
 from grader.course import kits, services
 from grader.course.catalog import assignment_folder
 from grader.course.db import db
+from grader.course.deadlines import deadlines_for
 from grader.web.forms import ConfirmForm, UploadForm
 from grader.course.gradebook import build_gradebook
 from grader.course.models import Assignment, Submission
@@ -50,7 +51,7 @@ def index():
     # by the effective due date (course settings win over the manifest's), undated last
     assignments.sort(key=lambda a: (a.rules.due_at is None, a.rules.due_at or 0, a.slug))
     book = build_gradebook([current_user], assignments)
-    rows = [(a, book.cell(current_user, a), services.deadlines_for(current_user, a))
+    rows = [(a, book.cell(current_user, a), deadlines_for(current_user, a))
             for a in assignments]
     return render_template("student/index.html", rows=rows)
 
@@ -64,7 +65,7 @@ def _assignment_page(assignment: Assignment, form: UploadForm, status: int = 200
     return render_template(
         "student/assignment.html", assignment=assignment, form=form, history=history,
         cell=book.cell(current_user, assignment),
-        deadlines=services.deadlines_for(current_user, assignment),
+        deadlines=deadlines_for(current_user, assignment),
         attempts_used=services.attempts_used(current_user, assignment),
         spec_html=render_spec(assignment_folder(assignment) / "spec.md"),
         has_starter=(assignment_folder(assignment) / "starter.py").is_file(),

@@ -11,7 +11,8 @@ from sqlalchemy import event
 
 from grader.course import services
 from grader.course.db import db
-from grader.course.gradebook import GradebookQuery, build_gradebook, query_gradebook
+from grader.course.gradebook import build_gradebook
+from grader.course.gradebook_query import GradebookQuery, query_gradebook
 from grader.course.models import Assignment, User, utcnow
 
 
