@@ -101,11 +101,23 @@ def check_forward_values(ctx: TestContext) -> None:
     ctx.check_array(Y, ctx.ref.mlp_forward(params, X), name="Y")
 
 
+def _edge_sizes(ctx: TestContext) -> list[list[int]]:
+    """Two size sets (N, D, H, K) at the edges of the contract: one output unit (K = 1) and a
+    batch of one example (N = 1), the other sizes distinct. A squeeze, a sum over every axis or
+    a mean over all N*K entries that is right whenever N, K >= 2 is wrong here."""
+    return [_sizes(ctx, 2, 12, 3) + [1], [1] + _sizes(ctx, 2, 12, 3)]
+
+
 def check_forward_hidden(ctx: TestContext) -> None:
-    """Forward pass on other sizes, including a batch of 2 and a large pre-activation."""
+    """Forward pass on other sizes, including a batch of 2, a large pre-activation, one output
+    unit and a batch of one."""
     for sizes in (_sizes(ctx, 2, 12), [2] + _sizes(ctx, 3, 12, 3)):
         params, X, _ = _mlp_case(ctx, sizes)
         X[0] *= 30.0  # saturates the sigmoid: a naive 1/(1+exp(-z)) still works, overflow must not
+        Y = ctx.call("mlp_forward", params, X)
+        ctx.check_array(Y, ctx.ref.mlp_forward(params, X), name="Y")
+    for sizes in _edge_sizes(ctx):
+        params, X, _ = _mlp_case(ctx, sizes)
         Y = ctx.call("mlp_forward", params, X)
         ctx.check_array(Y, ctx.ref.mlp_forward(params, X), name="Y")
 
@@ -136,10 +148,14 @@ def check_backward_finite_differences(ctx: TestContext) -> None:
 
 
 def check_backward_hidden(ctx: TestContext) -> None:
-    """Reference check on other sizes, including a batch of 2."""
+    """Reference check on other sizes: a batch of 2, one output unit, a batch of one."""
     params, X, T = _mlp_case(ctx, [2] + _sizes(ctx, 3, 12, 3))
     ctx.check_grads("mlp_backward", params, X, T, reference=ctx.ref.mlp_backward,
                     loss_fn="mlp_loss", mode="full")
+    for sizes in _edge_sizes(ctx):
+        params, X, T = _mlp_case(ctx, sizes)
+        ctx.check_grads("mlp_backward", params, X, T, reference=ctx.ref.mlp_backward,
+                        loss_fn="mlp_loss", mode="full")
 
 
 # ------------------------------------------------------------------------ deep_loss_and_grads
@@ -151,12 +167,16 @@ def check_deep_sigmoid(ctx: TestContext) -> None:
 
 
 def check_deep_tanh_relu(ctx: TestContext) -> None:
-    """tanh (depth 3) and ReLU (depth 4, inputs away from kinks) networks, and two sigmoid
-    networks with confident predictions (in-row logit gaps of 500 and 1000)."""
+    """tanh (depth 3) and ReLU (depth 4, inputs away from kinks) networks, two sigmoid
+    networks with confident predictions (in-row logit gaps of 500 and 1000), and the edges of
+    the contract: a network of one layer (softmax regression, no hidden layer) and a ReLU
+    network on a batch of one example."""
     n, d, h1, h2, h3, k = _sizes(ctx, 2, 12, 6)
     ctx.score_outputs(_check_deep(ctx, [d, h1, h2, k], n, "tanh")
                       + _check_deep(ctx, [d, h1, h2, h3, k], n, "relu")
-                      + _confident_checks(ctx, *_sizes(ctx, 4, 12, 4)))
+                      + _confident_checks(ctx, *_sizes(ctx, 4, 12, 4))
+                      + _check_deep(ctx, [d, k], n, "tanh")
+                      + _check_deep(ctx, [d, h1, k], 1, "relu"))
 
 
 def check_deep_mnist_size(ctx: TestContext) -> None:
@@ -328,13 +348,16 @@ def _validate_network(ctx: TestContext, params, activation) -> list[dict[str, np
 
 
 def _digits_run(ctx: TestContext, seed: int, task,
-                call_errors: list[StudentCallError]) -> tuple[float, str | None]:
+                call_errors: list[StudentCallError],
+                returned: list[tuple[int, Any, Any]] | None = None) -> tuple[float, str | None]:
     """Train once; return (held-out accuracy, None) or (0.0, why the run failed). A failed call
     (exception, timeout; appended to ``call_errors``) or a network of the wrong form is a failed
-    run, with accuracy 0."""
+    run, with accuracy 0. Every returned value is appended to ``returned`` as (seed, task, out)."""
     X_tr, y_tr, X_te, y_te = task
     try:
         out = ctx.call("train_digits", X_tr, y_tr, seed)
+        if returned is not None:
+            returned.append((seed, task, out))
         params, activation = ctx.unpack(out, 2, names=("params", "activation"))
         with ctx.charged():  # the network's size is the student's choice (issue 10, class 7)
             params = _validate_network(ctx, params, activation)
@@ -371,9 +394,11 @@ def check_train_digits(ctx: TestContext) -> None:
     rngs = dict(draws)
     accuracies: list[float] = []
     call_errors: list[StudentCallError] = []
+    returned: list[tuple[int, Any, Any]] = []
 
     def trial(seed: int) -> str | None:
-        accuracy, problem = _digits_run(ctx, seed, _digits_task(rngs[seed]), call_errors)
+        accuracy, problem = _digits_run(ctx, seed, _digits_task(rngs[seed]), call_errors,
+                                        returned)
         accuracies.append(accuracy)
         if problem:
             return f"run {len(accuracies)}: {problem}"
@@ -388,7 +413,33 @@ def check_train_digits(ctx: TestContext) -> None:
                f"{record.successes} of {len(record.results)} fresh tasks (lowest "
                f"{min(accuracies):.3f}, median {float(np.median(accuracies)):.3f}). The rule: "
                f"{seqtest.RULE}.")
+    repeat = _digits_repeat_problem(ctx, returned[:1])
+    if repeat and record.credit > seqtest.REPEAT_CREDIT_CAP:
+        ctx.partial(seqtest.REPEAT_CREDIT_CAP, message + " " + repeat)
     if record.passed:
         ctx.note(message)
         return
-    ctx.partial(record.credit, message + " " + " ".join(record.messages[:3]))
+    ctx.partial(record.credit, message + " " + " ".join(record.messages[:3])
+                + (" " + repeat if repeat else ""))
+
+
+def _digits_repeat_problem(ctx: TestContext, first: list[tuple[int, Any, Any]]) -> str | None:
+    """Call train_digits again with the arguments of its first returned run; return why the
+    result is not reproducible (another network), or None (the same network, nothing returned
+    to compare, or the repeat itself failed: a failed call is not held against the trainer)."""
+    if not first:
+        return None
+    seed, (X_tr, y_tr, _, _), out = first[0]
+    try:
+        again = ctx.call("train_digits", X_tr, y_tr, seed)
+    except StudentCallError as exc:
+        if exc.kind in ("missing", "not_implemented"):
+            raise
+        return None
+    if seqtest.same_result(out, again):
+        return None
+    return ("train_digits returned another network when called again with the same X_train, "
+            "y_train and seed (run 1), so its score would change from one grading to the next. "
+            "Draw every random number (initial weights, minibatch order) from "
+            "rng = np.random.default_rng(seed), not from np.random.rand, np.random.seed or the "
+            "clock. The rule: " + seqtest.REPEAT_RULE + ".")

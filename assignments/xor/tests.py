@@ -262,10 +262,12 @@ def _xor_network_solves(ctx: TestContext, out, X: np.ndarray, t: np.ndarray,
 
 
 def _train_once(ctx: TestContext, seed: int, X: np.ndarray, t: np.ndarray, label: str,
-                call_errors: list[StudentCallError] | None = None) -> str | None:
+                call_errors: list[StudentCallError] | None = None,
+                returned: list[tuple[int, np.ndarray, np.ndarray, object]] | None = None
+                ) -> str | None:
     """Train for one seed; None on success, else why not (in hidden tests an exception or a
     timeout of the student's train_xor for this seed is a failed seed, appended to
-    ``call_errors``)."""
+    ``call_errors``). Every returned value is appended to ``returned`` as (seed, X, t, out)."""
     if not ctx.hidden:
         out = ctx.call("train_xor", X, t, seed)  # one run: a failed call ends the test
     else:
@@ -276,6 +278,8 @@ def _train_once(ctx: TestContext, seed: int, X: np.ndarray, t: np.ndarray, label
                 raise
             call_errors.append(exc)
             return f"{label}: {exc.message}"
+    if returned is not None:
+        returned.append((seed, X, t, out))
     try:
         return _xor_network_solves(ctx, out, X, t, label)
     except CheckFailed as exc:
@@ -303,20 +307,48 @@ def check_train_xor_hidden(ctx: TestContext) -> None:
     tasks = {seed: (X, t) for seed, X, t in draws}
     runs: list[int] = []
     call_errors: list[StudentCallError] = []
+    returned: list[tuple[int, np.ndarray, np.ndarray, object]] = []
 
     def trial(seed: int) -> str | None:
         runs.append(seed)
         X, t = tasks[seed]
-        return _train_once(ctx, seed, X, t, f"train_xor (hidden run {len(runs)})", call_errors)
+        return _train_once(ctx, seed, X, t, f"train_xor (hidden run {len(runs)})", call_errors,
+                           returned)
 
     record = seqtest.run(trial, [seed for seed, _, _ in draws])
     if record.successes == 0 and len(call_errors) == record.failures:
         raise call_errors[-1]  # no run returned anything: the call's own error is the feedback
     summary = (f"train_xor: trained successfully on {record.successes} of {len(record.results)} "
                f"hidden tasks and seeds. The rule: {seqtest.RULE}.")
+    repeat = _repeat_problem(ctx, returned[:1])
+    if repeat and record.credit > seqtest.REPEAT_CREDIT_CAP:
+        ctx.partial(seqtest.REPEAT_CREDIT_CAP, summary + " " + repeat)
     if record.passed:
         ctx.note(summary)
         return
     ctx.partial(record.credit,
                 summary + " " + " ".join(record.messages[:3]) + " Make training reliable: more "
-                "hidden units, a larger learning rate, more steps, or a restart when it fails.")
+                "hidden units, a larger learning rate, more steps, or a restart when it fails."
+                + (" " + repeat if repeat else ""))
+
+
+def _repeat_problem(ctx: TestContext, first: list[tuple[int, np.ndarray, np.ndarray, object]]
+                    ) -> str | None:
+    """Call train_xor again with the arguments of its first returned run; return why the
+    result is not reproducible (other weights), or None (same weights, nothing returned to
+    compare, or the repeat itself failed: a failed call is not held against the trainer)."""
+    if not first:
+        return None
+    seed, X, t, out = first[0]
+    try:
+        again = ctx.call("train_xor", X, t, seed)
+    except StudentCallError as exc:
+        if exc.kind in ("missing", "not_implemented"):
+            raise
+        return None
+    if seqtest.same_result(out, again):
+        return None
+    return ("train_xor returned other weights when called again with the same X, t and seed "
+            f"(hidden run 1), so its score would change from one grading to the next. Draw every "
+            "random number from rng = np.random.default_rng(seed) (not np.random.rand, "
+            "np.random.seed or the clock). The rule: " + seqtest.REPEAT_RULE + ".")

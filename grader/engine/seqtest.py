@@ -33,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: PASS_AFTER[f] = successes needed for full marks once there have been f failures.
 PASS_AFTER: tuple[int, ...] = (22, 36, 45)
 #: Failures that end the test without full marks.
@@ -149,3 +151,46 @@ def run(trial: Callable[[int], str | None], seeds: Sequence[int]) -> Record:
         if verdict(record.successes, record.failures) is not None:
             break
     return record
+
+
+#: A trainer whose repeated run (same arguments) returns other weights gets at most this share of
+#: the test's points: its score would change from one regrade to the next (the specs require the
+#: same weights for the same arguments, i.e. randomness drawn from ``default_rng(seed)`` only).
+REPEAT_CREDIT_CAP = 0.5
+#: Tolerances of the repeat comparison: far above float64 rounding (single-threaded numpy gives
+#: bit-identical results for the same arguments), far below what another random draw changes.
+REPEAT_RTOL = 1e-6
+REPEAT_ATOL = 1e-9
+REPEAT_RULE = ("the same arguments must give the same weights: one run is repeated, and a "
+               f"trainer whose repeat returns other weights gets at most "
+               f"{REPEAT_CREDIT_CAP:.0%} of the points")
+
+
+def same_result(first: object, second: object) -> bool:
+    """True when two decoded return values of the student's trainer are the same network.
+
+    Args:
+        first, second: plain data decoded from the sandbox (numpy arrays, numbers, str, None,
+            and lists / tuples / dicts of those), e.g. ``{"W1": (H, 2) array, ...}`` or
+            ``([{"W": ..., "b": ...}, ...], "relu")``.
+
+    Returns:
+        True when both have the same structure (types, keys, lengths), strings are equal and
+        every array / number pair has the same shape and agrees within ``REPEAT_RTOL`` /
+        ``REPEAT_ATOL`` (NaN equals NaN). Never raises.
+    """
+    if isinstance(first, dict) and isinstance(second, dict):
+        return first.keys() == second.keys() and all(same_result(first[k], second[k])
+                                                     for k in first)
+    if isinstance(first, (list, tuple)) and isinstance(second, (list, tuple)):
+        return type(first) is type(second) and len(first) == len(second) and all(
+            same_result(a, b) for a, b in zip(first, second))
+    if isinstance(first, (str, type(None))) or isinstance(second, (str, type(None))):
+        return first == second
+    try:
+        a, b = np.asarray(first), np.asarray(second)
+        if a.shape != b.shape or a.dtype.kind not in "biuf" or b.dtype.kind not in "biuf":
+            return a.shape == b.shape and bool(np.all(a == b))
+        return bool(np.allclose(a, b, rtol=REPEAT_RTOL, atol=REPEAT_ATOL, equal_nan=True))
+    except Exception:  # noqa: BLE001 - untrusted values: anything odd is "not the same"
+        return False

@@ -27,6 +27,25 @@ MUTANTS = [
         {"check_forward_values", "check_forward_hidden", "check_loss_values"},
         ["mlp_forward", "mlp_loss"],
         id="forward-uses-tanh-backward-still-sigmoid"),
+    # The edges of the contract (skeptic corpus, 2026-12-07): mistakes that are right whenever
+    # N >= 2, K >= 2 and the network has a hidden layer, caught by the hidden tests only.
+    pytest.param('"b2": Y_bar.sum(axis=0),', '"b2": Y_bar.sum(axis=0, keepdims=True).squeeze(),',
+                 {"check_backward_hidden"}, ["mlp_backward", "shape"],
+                 id="b2-squeezed-wrong-for-one-output"),
+    pytest.param('    return H @ params["W2"].T + params["b2"]\n',
+                 '    return np.squeeze(H @ params["W2"].T + params["b2"])\n',
+                 {"check_forward_hidden"}, ["mlp_forward", "shape"],
+                 id="forward-squeezed-wrong-for-one-output-or-one-example"),
+    pytest.param("Y_bar = (Y - T) / X.shape[0]", "Y_bar = (Y - T) / len(np.squeeze(X))",
+                 {"check_backward_hidden"}, ["mlp_backward"],
+                 id="batch-size-from-squeezed-input-wrong-for-one-example"),
+    pytest.param('    logits = Hs[-1] @ params[-1]["W"].T + params[-1]["b"]',
+                 '    logits = _activate(Zs[-1], activation) @ params[-1]["W"].T + params[-1]["b"]',
+                 {"check_deep_tanh_relu"}, ["deep_loss_and_grads"],
+                 id="deep-crashes-without-a-hidden-layer"),
+    pytest.param("    n = X.shape[0]\n    Hs, Zs = [X], []", "    n = len(np.squeeze(X))\n    Hs, Zs = [X], []",
+                 {"check_deep_tanh_relu"}, ["deep_loss_and_grads"],
+                 id="deep-batch-size-wrong-for-one-example"),
 ]
 
 EQUIVALENT = [

@@ -123,3 +123,50 @@ def test_rule_verdicts_and_simulation_agree_with_the_exact_probability():
                                range(seqtest.MAX_RUNS)).passed for _ in range(n))
         exact = seqtest.full_marks_probability(p)
         assert abs(hits / n - exact) < 4 * np.sqrt(exact * (1 - exact) / n) + 1e-3
+
+
+# A reliable trainer (the reference, restarts included) that ignores its seed: the initial
+# weights come from the global np.random, so the same arguments give other weights on every
+# call (real learner code does this: np.random.rand / np.random.uniform without a generator).
+UNSEEDED_XOR = '''
+_good_train_xor = train_xor
+
+def train_xor(X, t, seed):
+    return _good_train_xor(X, t, int(np.random.randint(0, 2**31 - 1)))
+'''
+
+UNSEEDED_DIGITS = '''
+_good_train_digits = train_digits
+
+def train_digits(X_train, y_train, seed):
+    return _good_train_digits(X_train, y_train, int(np.random.randint(0, 2**31 - 1)))
+'''
+
+
+def test_unseeded_xor_trainer_gets_at_most_half_of_the_points():
+    hidden = _test("xor", _grade("xor", reference_source("xor") + UNSEEDED_XOR),
+                   "check_train_xor_hidden")
+    assert hidden.score == seqtest.REPEAT_CREDIT_CAP * hidden.max_score, hidden.staff_feedback
+    assert "returned other weights when called again" in hidden.staff_feedback
+    assert "default_rng(seed)" in hidden.staff_feedback
+
+
+def test_unseeded_digits_trainer_gets_at_most_half_of_the_points():
+    digits = _test("mlp_backprop",
+                   _grade("mlp_backprop", reference_source("mlp_backprop") + UNSEEDED_DIGITS),
+                   "check_train_digits")
+    assert digits.score == seqtest.REPEAT_CREDIT_CAP * digits.max_score, digits.staff_feedback
+    assert "returned another network when called again" in digits.staff_feedback
+
+
+def test_same_result_compares_networks_not_identities():
+    net = {"W1": np.ones((4, 2)), "b1": np.zeros(4), "W2": np.ones((1, 4)), "b2": np.zeros(1)}
+    assert seqtest.same_result(net, {k: v.copy() for k, v in net.items()})
+    assert seqtest.same_result(([{"W": np.eye(2), "b": np.zeros(2)}], "relu"),
+                               ([{"W": np.eye(2), "b": np.zeros(2)}], "relu"))
+    assert not seqtest.same_result(net, {**net, "b2": np.full(1, 1e-3)})
+    assert not seqtest.same_result(net, {**net, "b2": np.zeros(())})  # shape differs
+    assert not seqtest.same_result(([{"W": np.eye(2), "b": np.zeros(2)}], "relu"),
+                                   ([{"W": np.eye(2), "b": np.zeros(2)}], "tanh"))
+    assert not seqtest.same_result([np.eye(2)], (np.eye(2),))
+    assert seqtest.same_result(np.array([np.nan]), np.array([np.nan]))
