@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from grader.course import grade_changes
 from grader.course.db import db
+from grader.course.lti import schedule_passback
 from grader.course.models import Assignment, User
 from grader.course.rules import rules_for
 
@@ -167,8 +168,6 @@ def grant_extensions(viewer: User, assignment: Assignment, check: BulkCheck) -> 
         db.session.rollback()
         raise
     log.info("%s granted %d extensions on %s", viewer.username, len(check.lines), assignment.slug)
-    from grader.course.lti import schedule_passback
-
     for line in check.lines:
         schedule_passback(line.student.id, assignment.id)
     return len(check.lines)

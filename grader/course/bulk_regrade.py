@@ -20,6 +20,7 @@ from grader.course import services, waiting
 from grader.course.audit import audit
 from grader.course.db import db
 from grader.course.grade_changes import GradeChangeRefused
+from grader.course.gradebook import build_gradebook, students_for
 from grader.course.models import FINAL_STATUSES, Assignment, GradingRun, Submission, User
 
 SCOPES = {"all": "every submission", "counted": "counted attempts only",
@@ -44,8 +45,6 @@ def select_submissions(viewer: User, assignment: Assignment, scope: str,
     Raises :class:`grader.course.grade_changes.GradeChangeRefused` for an unknown scope, an empty
     list of students, or usernames that are not students of the course (all named).
     """
-    from grader.course.gradebook import build_gradebook, students_for
-
     if scope not in SCOPES:
         raise GradeChangeRefused(f"Choose what to regrade: {', '.join(SCOPES)}.")
     students = students_for(viewer)

@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from grader.course.audit import audit, fmt_points
 from grader.course.db import db
 from grader.course.grade_changes import GradeChangeRefused
+from grader.course.gradebook import build_gradebook
+from grader.course.lti import schedule_passback
 from grader.course.models import AssignmentSettings, Assignment, AuditEvent, Submission, User, utcnow
 from grader.course.rules import (
     FIELD_LABELS,
@@ -114,8 +116,6 @@ def preview_rules(assignment: Assignment, new: Rules) -> list[ScoreChange]:
     inside :func:`grader.course.rules.assuming`), so the preview is what the gradebook will say.
     Nothing is stored.
     """
-    from grader.course.gradebook import build_gradebook
-
     students = _students_with_work(assignment)
     if not students:
         return []
@@ -183,8 +183,6 @@ def save_rules(actor: User, assignment: Assignment, new: Rules, reason: str, *,
     log.info("%s changed the settings of %s (%s); %d counted score(s) changed",
              actor.username, assignment.slug, ", ".join(names) or "back to the manifest",
              sum(1 for c in changes if c.old_score != c.new_score))
-    from grader.course.lti import schedule_passback
-
     for change in changes:
         if change.old_score != change.new_score:
             schedule_passback(change.student.id, assignment.id)

@@ -15,6 +15,8 @@ from sqlalchemy import select
 from grader.course.audit import audit, fmt_points
 from grader.course.db import db
 from grader.course.deadlines import current_extension, extended_hard_deadline
+from grader.course.gradebook import build_gradebook
+from grader.course.lti import schedule_passback
 from grader.course.models import Assignment, Extension, ScoreOverride, User, iso, utcnow
 from grader.course.rules import rules_for
 
@@ -67,8 +69,6 @@ def override_score(instructor: User, student: User, assignment: Assignment,
     if previous is not None:
         old = fmt_points(previous.score)
     else:
-        from grader.course.gradebook import build_gradebook
-
         old = fmt_points(build_gradebook([student], [assignment]).cell(student, assignment).score)
     row = ScoreOverride(student_id=student.id, assignment_id=assignment.id, score=score,
                         comment=comment.strip(), created_by_id=instructor.id, created_at=utcnow())
@@ -78,8 +78,6 @@ def override_score(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s overrode %s/%s to %s", instructor.username, student.username,
              assignment.slug, score)
-    from grader.course.lti import schedule_passback
-
     schedule_passback(student.id, assignment.id)  # the LMS gets the new counted score
     return row
 
@@ -103,8 +101,6 @@ def remove_override(instructor: User, student: User, assignment: Assignment,
     for row in rows:
         row.removed_at, row.removed_by_id = now, instructor.id
     db.session.flush()
-    from grader.course.gradebook import build_gradebook
-
     new = build_gradebook([student], [assignment]).cell(student, assignment).score
     audit("override_removed", actor=instructor, student_id=student.id,
           assignment_id=assignment.id, old=fmt_points(current.score), new=fmt_points(new),
@@ -112,8 +108,6 @@ def remove_override(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s removed the override of %s/%s", instructor.username, student.username,
              assignment.slug)
-    from grader.course.lti import schedule_passback
-
     schedule_passback(student.id, assignment.id)  # the counted score may have changed
 
 
@@ -169,8 +163,6 @@ def grant_extension(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s extended %s/%s to %s", instructor.username, student.username,
              assignment.slug, iso(due_at))
-    from grader.course.lti import schedule_passback
-
     schedule_passback(student.id, assignment.id)  # the counted score may have changed
     return ext
 
@@ -212,8 +204,6 @@ def remove_extension(instructor: User, student: User, assignment: Assignment,
     db.session.commit()
     log.info("%s removed the extension of %s/%s", instructor.username, student.username,
              assignment.slug)
-    from grader.course.lti import schedule_passback
-
     schedule_passback(student.id, assignment.id)  # the counted score may have changed
 
 

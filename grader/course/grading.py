@@ -33,7 +33,9 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from grader.course import fairness, metrics
+from grader.course.audit import audit, fmt_points
 from grader.course.db import db
+from grader.course.lti import schedule_passback
 from grader.course.models import FINAL_STATUSES, GradingRun, Submission, utcnow
 
 log = logging.getLogger(__name__)
@@ -298,8 +300,6 @@ def _store(submission_id: int, lease: datetime, report, *, created_at: datetime 
     run.created_at = now
     db.session.add(run)
     if before is not None and before.score != report.score:
-        from grader.course.audit import audit, fmt_points
-
         audit("grade", actor=None, student_id=before.student_id,
               assignment_id=before.assignment_id, submission_id=submission_id,
               old=fmt_points(before.score), new=fmt_points(report.score),
@@ -321,8 +321,6 @@ def _store(submission_id: int, lease: datetime, report, *, created_at: datetime 
 
 def _passback(submission_id: int) -> None:
     """Tell the LMS (LTI grade link, if any) that the counted score may have changed."""
-    from grader.course.lti import schedule_passback
-
     row = db.session.execute(select(Submission.student_id, Submission.assignment_id)
                              .where(Submission.id == submission_id)).first()
     if row is not None:

@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from grader.course.celery_app import LTI_PASSBACK_TASK
 from grader.course.db import db
+from grader.course.gradebook import build_gradebook
 from grader.course.models import (
     ROLES,
     Assignment,
@@ -235,8 +236,6 @@ def sign_in(data: dict[str, Any]) -> tuple[User, Assignment | None]:
 
 def counted_score(user: User, assignment: Assignment) -> tuple[float | None, float]:
     """Return ``(counted score or None, max score)`` as the gradebook shows them."""
-    from grader.course.gradebook import build_gradebook
-
     cell = build_gradebook([user], [assignment]).cell(user, assignment)
     return cell.score, cell.max_score
 

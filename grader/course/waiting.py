@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from grader.course.db import db
+from grader.course.fairness import earlier_pending
 from grader.course.models import GradingRun, Submission, utcnow
 
 #: Seconds of recent gradings that give the throughput.
@@ -118,8 +119,6 @@ def estimate(sub: Submission) -> QueueEstimate | None:
         text = "being graded now" + (f", {describe(wait)} left" if wait is not None else "")
         return QueueEstimate("running", 0, graders, per_job, wait, text=text)
     if sub.queued_at is None:  # held: waits for the student's own earlier submission
-        from grader.course.fairness import earlier_pending
-
         earlier = earlier_pending(sub)
         first = estimate(earlier) if earlier is not None else None
         pass_s = None if unknown else (_queue_length() + 1) * per_job / graders
