@@ -117,8 +117,8 @@ def sweep_submissions(self) -> dict[str, int]:
 
 @shared_task(bind=True, name=SIMILARITY_TASK, ignore_result=True)
 def similarity_report(self, report_id: int) -> str:
-    """Compute similarity report ``report_id`` (:func:`grader.course.similarity.run_report`)."""
-    from grader.course.similarity import run_report
+    """Compute similarity report ``report_id`` (:func:`grader.course.similarity_report.run_report`)."""
+    from grader.course.similarity_report import run_report
 
     return run_report(report_id)
 

@@ -7,16 +7,15 @@ comments does not hide a copy. The assignment's starter code is boilerplate: its
 removed from every submission first, so code every student was given matches nothing.
 
 One submission per student: the last one they uploaded (what they finally handed in). The result
-is plain data (stored as JSON by the report job); the side-by-side view highlights the matched
-character ranges of both files.
+is plain data, stored as JSON by the report job (:mod:`grader.course.similarity_report`); the
+side-by-side view highlights the matched character ranges of both files. Nothing here touches
+the database.
 """
 from __future__ import annotations
 
 import io
 from dataclasses import asdict, dataclass, field
 from typing import Any
-
-from grader.course.celery_app import SIMILARITY_TASK
 
 #: copydetect's noise threshold k, in characters of the normalised code (identifiers become
 #: one placeholder character): shorter matches are ignored.
@@ -132,82 +131,3 @@ def segments(text: str, slices: list[list[int]] | list[tuple[int, int]]) -> list
     if pos < len(text):
         out.append((text[pos:], False))
     return out
-
-
-#: How many pairs a report keeps (most similar first).
-KEEP_PAIRS = 100
-
-
-def latest_sources(assignment_id: int) -> dict[str, tuple[int, str]]:
-    """Return ``{username: (submission id, source)}``: each student's last upload of the
-    assignment (instructors' own test uploads excluded)."""
-    from sqlalchemy import func, select
-
-    from grader.course.db import db
-    from grader.course.models import Submission, User
-
-    last = (select(Submission.student_id, func.max(Submission.attempt).label("attempt"))
-            .where(Submission.assignment_id == assignment_id)
-            .group_by(Submission.student_id).subquery())
-    rows = db.session.execute(
-        select(User.username, Submission.id, Submission.source)
-        .join(Submission, Submission.student_id == User.id)
-        .join(last, (last.c.student_id == Submission.student_id)
-              & (last.c.attempt == Submission.attempt))
-        .where(Submission.assignment_id == assignment_id, User.role == "student")).all()
-    return {name: (sid, bytes(src).decode("utf-8", "replace")) for name, sid, src in rows}
-
-
-def run_report(report_id: int) -> str:
-    """Compute similarity report ``report_id`` (idempotent: a finished report is left as it
-    is) and store its pairs; return its status. Any error is stored on the report for the
-    instructor ("failed") rather than raised: the job is not retried."""
-    from grader.course.catalog import assignment_folder
-    from grader.course.db import db
-    from grader.course.models import SimilarityReport, utcnow
-
-    report = db.session.get(SimilarityReport, report_id)
-    if report is None or report.status in ("done", "failed"):
-        return report.status if report else "missing"
-    report.status = "running"
-    db.session.commit()
-    try:
-        sources = latest_sources(report.assignment_id)
-        starter_path = assignment_folder(report.assignment) / "starter.py"
-        starter = starter_path.read_text("utf-8") if starter_path.is_file() else ""
-        pairs = compare_all({name: text for name, (_, text) in sources.items()}, starter)
-        report.pairs = [p.to_dict() | {"a_submission": sources[p.a][0],
-                                       "b_submission": sources[p.b][0]}
-                        for p in pairs[:KEEP_PAIRS]]
-        report.students = len(sources)
-        report.status = "done"
-    except Exception as exc:  # noqa: BLE001 - stored for the instructor, never retried
-        db.session.rollback()
-        report = db.session.get(SimilarityReport, report_id)
-        report.status = "failed"
-        report.error = f"{type(exc).__name__}: {exc}"[:2000]
-    report.finished_at = utcnow()
-    db.session.commit()
-    return report.status
-
-
-def request_report(assignment, user) -> "SimilarityReport":  # noqa: F821
-    """Store a queued report for ``assignment`` requested by ``user``, commit, then send the
-    job. If the broker cannot be reached the report is marked failed with the reason."""
-    from grader.course.db import db
-    from grader.course.models import SimilarityReport, utcnow
-    from grader.course.queue import celery
-
-    report = SimilarityReport(assignment_id=assignment.id, requested_by_id=user.id)
-    db.session.add(report)
-    db.session.commit()
-    app_celery = celery()
-    try:
-        app_celery.tasks[SIMILARITY_TASK].apply_async(args=[report.id])
-    except Exception as exc:  # noqa: BLE001 - any broker failure is shown, nothing is lost
-        if app_celery.conf.task_always_eager:
-            raise
-        report.status, report.error = "failed", f"the job queue cannot be reached ({exc}); try again"
-        report.finished_at = utcnow()
-        db.session.commit()
-    return report

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from grader.course.db import db
 from grader.course.models import SimilarityReport, Submission
-from grader.course.similarity import FLAG_AT, request_report, segments
+from grader.course.similarity import FLAG_AT, segments
+from grader.course.similarity_report import request_report
 from grader.web.auth import instructor_required
 from grader.web.forms import ConfirmForm
 from grader.web.student import get_assignment

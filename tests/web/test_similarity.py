@@ -9,7 +9,8 @@ import similarity_corpus as corpus
 
 from grader.course.db import db
 from grader.course.models import SimilarityReport
-from grader.course.similarity import FLAG_AT, compare_all, run_report, segments
+from grader.course.similarity import FLAG_AT, compare_all, segments
+from grader.course.similarity_report import run_report
 
 
 def test_planted_copies_rank_first_and_honest_pairs_stay_below_the_flag():
