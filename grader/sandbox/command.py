@@ -61,11 +61,16 @@ _PRELUDE = ('exec 3<&0 4>&1 0</dev/null 1>&2; '
 #: Host facts under ``/proc`` that a submission has no use for and that tell it about the
 #: machine and its other tenants (boot parameters, boot id, load, memory, pressure stall
 #: information): bound over with ``/dev/null`` inside the sandbox (reads give nothing).
+#: ``/proc/stat`` (every CPU's busy and idle time) and ``/proc/uptime`` (the host's idle
+#: seconds) tell the host's load as well as ``/proc/loadavg`` does, to the jiffy; the
+#: ``/proc/sys/fs`` counters of open files, inodes and dentries move with other tenants' work.
 MASKED_PROC_FILES = ("/proc/cmdline", "/proc/sys/kernel/random/boot_id", "/proc/loadavg",
                      "/proc/meminfo", "/proc/pressure/cpu", "/proc/pressure/io",
                      "/proc/pressure/memory", "/proc/pressure/irq", "/proc/vmstat",
                      "/proc/zoneinfo", "/proc/buddyinfo", "/proc/diskstats", "/proc/swaps",
-                     "/proc/interrupts", "/proc/softirqs", "/proc/schedstat")
+                     "/proc/interrupts", "/proc/softirqs", "/proc/schedstat", "/proc/stat",
+                     "/proc/uptime", "/proc/sys/fs/file-nr", "/proc/sys/fs/inode-nr",
+                     "/proc/sys/fs/dentry-state")
 
 
 def masked_proc_files() -> list[str]:
