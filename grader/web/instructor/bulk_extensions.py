@@ -27,29 +27,14 @@ def bulk_extensions():
     transaction (each with its audit row) or, if any line has a problem, none
     (:mod:`grader.course.bulk`). A TA may list only students of their sections.
     """
-    form = BulkExtensionForm()
-    assignments = list(db.session.scalars(select(Assignment).order_by(Assignment.due_at,
-                                                                      Assignment.slug)))
-    dues = {a.id: rules_for(a).due_at for a in assignments}
-    form.assignment.choices = [(a.slug, f"{a.title} (due {dues[a.id]:%Y-%m-%d %H:%M} UTC)"
-                                if dues[a.id] else a.title) for a in assignments]
-    if request.method == "GET" and request.args.get("assignment"):
-        form.assignment.data = request.args["assignment"]
-    check, granted, status = None, 0, 200
+    form = _bulk_form()
+    check, status = None, 200
     if form.validate_on_submit():
         assignment = get_assignment(form.assignment.data)
-        text = form.lines.data or ""
-        upload = form.csv_file.data
-        if upload and getattr(upload, "filename", ""):
-            raw = upload.read(2_000_001)
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                text = None
-                flash("The CSV file is not UTF-8 text; save it as CSV UTF-8 and choose it again.",
-                      "error")
-                status = 400
-        if text is not None:
+        text = _lines_text(form)
+        if text is None:
+            status = 400
+        else:
             default_due = form.default_due.data.replace(tzinfo=timezone.utc) \
                 if form.default_due.data else None
             check = bulk.check_lines(current_user, assignment, text, default_due=default_due,
@@ -61,11 +46,7 @@ def bulk_extensions():
                       f"({len(check.lines)} line(s) are fine). Fix them and submit again.",
                       "error")
             elif request.form.get("action") == "grant":
-                granted = bulk.grant_extensions(current_user, assignment, check)
-                flash(f"{granted} extension(s) on {assignment.title} ({assignment.slug}) granted; "
-                      "each is in the "
-                      "student's history.", "info")
-                return redirect(url_for("instructor.bulk_extensions", assignment=assignment.slug))
+                return _grant(assignment, check)
             else:
                 flash(f"All {len(check.lines)} line(s) are fine; nothing stored yet. Press "
                       "'Grant extensions' to store them.", "info")
@@ -76,3 +57,43 @@ def bulk_extensions():
                   f"{'; '.join(errors)}", "error")
     return render_template("instructor/bulk_extensions.html", form=form, check=check,
                            picker_options=picker_options()), status
+
+
+def _bulk_form() -> BulkExtensionForm:
+    """The form, its assignment choices titled with each one's due date in force; a GET's
+    ``?assignment=`` preselects one."""
+    form = BulkExtensionForm()
+    assignments = list(db.session.scalars(select(Assignment).order_by(Assignment.due_at,
+                                                                      Assignment.slug)))
+    dues = {a.id: rules_for(a).due_at for a in assignments}
+    form.assignment.choices = [(a.slug, f"{a.title} (due {dues[a.id]:%Y-%m-%d %H:%M} UTC)"
+                                if dues[a.id] else a.title) for a in assignments]
+    if request.method == "GET" and request.args.get("assignment"):
+        form.assignment.data = request.args["assignment"]
+    return form
+
+
+def _lines_text(form: BulkExtensionForm) -> str | None:
+    """The lines to check: the uploaded CSV file's text when one was chosen, else the pasted
+    lines; None (with a message) when the file is not UTF-8."""
+    text = form.lines.data or ""
+    upload = form.csv_file.data
+    if upload and getattr(upload, "filename", ""):
+        raw = upload.read(2_000_001)
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            flash("The CSV file is not UTF-8 text; save it as CSV UTF-8 and choose it again.",
+                  "error")
+            return None
+    return text
+
+
+def _grant(assignment: Assignment, check: bulk.BulkCheck):
+    """Store every checked line's extension (:func:`grader.course.bulk.grant_extensions`) and
+    go back to the form for ``assignment``."""
+    granted = bulk.grant_extensions(current_user, assignment, check)
+    flash(f"{granted} extension(s) on {assignment.title} ({assignment.slug}) granted; "
+          "each is in the "
+          "student's history.", "info")
+    return redirect(url_for("instructor.bulk_extensions", assignment=assignment.slug))
