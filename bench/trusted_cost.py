@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,7 @@ sys.path.insert(0, str(REPO))
 import grader.diagnosis
 from grader.engine import grade_source  # noqa: E402
 from grader.engine import session as session_mod  # noqa: E402
+from grader.engine.assignment import load_assignment  # noqa: E402
 from grader.engine.launch import PlainLauncher  # noqa: E402
 from grader.engine.results import REPORT_BYTES  # noqa: E402
 
@@ -69,16 +71,21 @@ while True:
 
 PATTERNS = {
     "4096 empty arrays per reply": '''
-import io as _io, numpy as _n
-_b = _io.BytesIO(); _n.save(_b, _n.zeros(0)); _b = _b.getvalue()
 _REPLY = _frame('{"kind":"reply","ok":true,"values":[[' + ",".join(
-    '{"$":"nd","i":%d}' % i for i in range(4096)) + ']]}', [_b] * 4096)
+    '{"$":"nd","i":%d,"d":"<f8","s":[0]}' % i for i in range(4096)) + ']]}', [b""] * 4096)
 ''',
     "199 000 JSON values per reply": '''
 _REPLY = _frame('{"kind":"reply","ok":true,"values":[[' + ",".join(["0"] * 199000) + ']]}')
 ''',
-    "8 MB JSON string per reply": '''
-_REPLY = _frame('{"kind":"reply","ok":true,"values":["' + "x" * (8 * 1024 * 1024 - 200) + '"]}')
+    "1 MiB JSON string per reply": '''
+_REPLY = _frame('{"kind":"reply","ok":true,"values":["' + "x" * (1024 * 1024 - 200) + '"]}')
+''',
+    "largest array the frame limit allows": '''
+_n = %(reply_bytes)d - 4096
+_h = ('{"blobs":[%%d],"body":{"kind":"reply","ok":true,"values":[{"$":"nd","i":0,"d":"|u1",'
+      '"s":[%%d]}]}}' %% (_n, _n)).encode()
+_REPLY = memoryview(bytearray(_s.pack(">I", 4 + len(_h) + _n) + _s.pack(">I", len(_h)) + _h
+                              + bytes(_n)))
 ''',
 }
 
@@ -99,6 +106,14 @@ def train_digits(X_train, y_train, seed):
              "b": last["b"].astype(np.float16)}], activation
 '''},
 }
+
+def wrong_type_everywhere(reference: str) -> str:
+    """The reference with every public function redefined to return a string: each test fails
+    (and is diagnosed) on a well-formed reply of the wrong type."""
+    names = re.findall(r"^def ([a-z]\w*)\(", reference, re.M)
+    return reference + "\n" + "".join(f"\ndef {n}(*args, **kwargs):\n    return 'x'\n"
+                                        for n in names)
+
 
 BIG_REPORTS = {
     "20 000 long dict keys": ("xor", '''
@@ -143,27 +158,31 @@ def main() -> None:
     logging.disable(logging.CRITICAL)
     print(f"budget on reading frames: max({session_mod.TRUSTED_CPU_FLOOR_S:g} s, "
           f"{session_mod.TRUSTED_CPU_RATIO:g} x children's CPU)")
-    print(f"{'assignment':14} {'submission':32} {'host CPU':>9} {'reading':>8} {'child CPU':>9} "
+    print(f"{'assignment':14} {'submission':36} {'host CPU':>9} {'reading':>8} {'child CPU':>9} "
           f"{'wall':>6} {'report':>9}")
     ratios = []
     for slug in args.slugs.split(","):
         honest_src = (REPO / "reference_solutions" / f"{slug}.py").read_text()
         measure(slug, honest_src)  # warm-up: imports a long-running worker has done already
         rows = [("honest (reference)", measure(slug, honest_src))]
-        rows += [(name, measure(slug, honest_src + TAKEOVER % {"setup": setup}))
-                 for name, setup in PATTERNS.items()]
+        reply_bytes = load_assignment(slug).manifest.limits.reply_bytes
+        rows += [(name, measure(slug, honest_src + TAKEOVER % {
+            "setup": setup % {"reply_bytes": reply_bytes} if "%(" in setup else setup}))
+            for name, setup in PATTERNS.items()]
+        rows.append(("a string from every function", measure(slug,
+                                                             wrong_type_everywhere(honest_src))))
         rows += [(name, measure(slug, honest_src + extra))
                  for name, extra in SOURCE_PATTERNS.get(slug, {}).items()]
         for name, (cpu, reading, child, wall, size) in rows:
-            print(f"{slug:14} {name:32} {cpu:8.2f}s {reading:7.3f}s {child:8.2f}s "
+            print(f"{slug:14} {name:36} {cpu:8.3f}s {reading:7.3f}s {child:8.2f}s "
                   f"{wall:5.1f}s {size:8d}B")
         honest = rows[0][1][0]
-        worst = max(r[1][0] for r in rows[1:])
-        ratios.append((slug, worst / max(honest, 1e-9), worst, honest))
+        worst_name, worst = max(((r[0], r[1][0]) for r in rows[1:]), key=lambda r: r[1])
+        ratios.append((slug, worst / max(honest, 1e-9), worst, honest, worst_name))
     print()
-    for slug, ratio, worst, honest_cpu in ratios:
-        print(f"{slug}: worst host CPU {worst:.2f} s / honest {honest_cpu:.2f} s = "
-              f"{ratio:.2f}x (goal <= 2x)")
+    for slug, ratio, worst, honest_cpu, worst_name in ratios:
+        print(f"{slug}: worst host CPU {worst:.3f} s ({worst_name}) / honest {honest_cpu:.3f} s "
+              f"= {ratio:.2f}x (goal <= 2x)")
     print()
     largest = 0
     for name, (slug, source) in BIG_REPORTS.items():

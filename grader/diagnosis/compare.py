@@ -29,6 +29,12 @@ DISTINCT_TOL = 1e-3
 ABS_FLOOR = 1e-12
 
 
+#: Most numbers in one block: no probe output comes near it (the largest, a 784 x 50 gradient,
+#: has 39 200). A student's reply of 8 million bytes, converted to float64 on every probe, cost
+#: the grader 0.6 s of CPU (64 MB of fresh memory per probe) to learn nothing.
+MAX_BLOCK_SIZE = 2 ** 18
+
+
 def as_block(value: Any) -> np.ndarray | None:
     """Read one returned quantity as a float64 array, or ``None`` if it is not numeric.
 
@@ -36,7 +42,8 @@ def as_block(value: Any) -> np.ndarray | None:
         value: a number, numpy array, or nested list/tuple of numbers.
 
     Returns:
-        float64 ndarray (0-d for a scalar) or ``None`` for strings, ragged lists, objects, complex.
+        float64 ndarray (0-d for a scalar) or ``None`` for strings, ragged lists, objects, complex
+        and arrays of more than :data:`MAX_BLOCK_SIZE` numbers.
     """
     if value is None or isinstance(value, (str, bytes, dict)):
         return None
@@ -44,7 +51,7 @@ def as_block(value: Any) -> np.ndarray | None:
         arr = np.asarray(value)
     except (TypeError, ValueError):
         return None
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "biuf" or arr.size > MAX_BLOCK_SIZE:
         return None
     return arr.astype(np.float64, copy=True)
 

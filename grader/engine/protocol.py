@@ -1,22 +1,25 @@
 """Host side of the pipe protocol between the grader and the untrusted child.
 
 Frame: ``u32 big-endian length`` + payload, at most ``max_bytes`` (``Limits.reply_bytes``).
-Payload: ``u32 header length`` + UTF-8 JSON header + binary blobs. The header is
-``{"blobs": [len, ...], "body": <message>}``; each blob is one ``.npy`` file (numpy's format,
-written with ``allow_pickle=False``). Values inside a message are a tagged tree:
+Payload: ``u32 header length`` + UTF-8 JSON header (at most :data:`MAX_HEADER_BYTES`) + binary
+blobs. The header is ``{"blobs": [len, ...], "body": <message>}``; each blob is the raw C-order
+buffer of one array, its dtype and shape in the JSON tag that refers to it (no pickles, no
+``.npy`` headers to parse). Values inside a message are a tagged tree:
 
 - JSON null/bool/int/str and finite floats stand for themselves; JSON arrays are lists;
 - ``{"$": "f", "v": "nan" | "inf" | "-inf"}`` a non-finite float;
 - ``{"$": "tuple", "v": [...]}``, ``{"$": "dict", "k": [...], "v": [...]}`` (str/int keys);
-- ``{"$": "nd", "i": n}`` the ndarray in blob ``n`` (numeric or bool dtype only);
+- ``{"$": "nd", "i": n, "d": "<f8", "s": [3, 4]}`` the ndarray in blob ``n``: dtype string
+  ``d`` (``numpy.dtype.str`` of a bool, int, uint, float or complex dtype: :data:`WIRE_DTYPES`),
+  shape ``s`` (at most 32 non-negative ints); the blob holds exactly prod(s) x itemsize bytes;
 - ``{"$": "np", "d": "float64", "v": x}`` a numpy scalar.
 
-The host never unpickles and trusts nothing from the child: sizes, nesting depth, tags, dtypes,
-blob bounds and the range of integers (at most :data:`MAX_INT` in magnitude, the child's own
+The host never unpickles and trusts nothing from the child: sizes, nesting depth, tags, dtypes
+(a whitelist of strings, never ``np.dtype(text)``), shapes against blob lengths, blob bounds and
+the range of integers (at most :data:`MAX_INT` in magnitude, the child's own
 limit) are all validated, and any violation raises :class:`ProtocolError`: ``decode_message``
 raises nothing else, whatever the bytes (a malformed frame is the student's fault, never ours). The amount
-of work per frame is bounded: at most :data:`MAX_ARRAYS` blobs (each in numpy's own .npy format
-1.0, parsed here without numpy's slow header parser) and :data:`MAX_JSON_NODES` JSON values
+of work per frame is bounded: at most :data:`MAX_ARRAYS` blobs and :data:`MAX_JSON_NODES` JSON values
 nested at most :data:`MAX_DEPTH` levels, counted in one pass while decoding; with a
 ``deadline`` (the caller's CPU budget) decoding stops with :class:`CostlyMessage` once it is
 passed (docs/engine.md gives the measured worst case).
@@ -25,10 +28,8 @@ passed (docs/engine.md gives the measured worst case).
 from __future__ import annotations
 
 import gc
-import io
 import json
 import math
-import re
 import struct
 import time
 from typing import Any
@@ -38,15 +39,19 @@ import numpy as np
 from grader.engine.errors import ProtocolError
 
 MAX_DEPTH = 32
-MAX_HEADER_BYTES = 8 * 1024 * 1024  # JSON part; arrays travel as .npy blobs
-#: Most .npy blobs in one frame. Checked before anything is decoded: each costs the host about
-#: 0.1 ms to parse whatever its size, so a frame of ~290k empty arrays once cost 28 s of host
-#: CPU. The largest legitimate batch fits: gradcheck sends 4096 perturbed evaluations per
-#: request, each returning one loss (possibly a 0-d array).
+#: Longest JSON part of a frame (arrays travel as raw blobs beside it). The child refuses to
+#: send more ("return numpy arrays for large data"); honest replies are far below (dicts of
+#: arrays, tuples, numbers: a few KB). Decoding the costliest 1 MiB header (199 000 values)
+#: takes ~16 ms (8 MB took 0.13 s, over the trusted CPU budget's floor in one reply).
+MAX_HEADER_BYTES = 1024 * 1024
+#: Most array blobs in one frame. Checked before anything is decoded: each costs the host about
+#: 2 us to read whatever its size (0.1 ms when they were .npy files parsed by np.load: a frame
+#: of ~290k empty arrays once cost 28 s of host CPU). The largest legitimate batch fits: a
+#: gradient check asks for 4096 perturbed evaluations per request, each returning one loss
+#: (real-number losses come back packed in one array).
 MAX_ARRAYS = 4096
-#: Longest .npy header accepted (numpy pads it to 64-byte multiples; 118 bytes for up to
-#: about ten dimensions, 246 for about twenty).
-MAX_NPY_HEADER = 246
+#: Most dimensions of an array on the wire (numpy's own limit is 64).
+MAX_DIMS = 32
 #: Most JSON values (objects, arrays, strings, numbers...) in one header, and their deepest
 #: nesting (each tagged value level is up to two JSON levels, plus the header's own two).
 MAX_JSON_NODES = 200_000
@@ -55,11 +60,26 @@ MAX_JSON_DEPTH = 2 * MAX_DEPTH + 4
 #: ones cannot be turned into a float (OverflowError) and cost the host time to print.
 MAX_INT = 10 ** 300
 _MAX_INT_DIGITS = len(str(MAX_INT))
-_DTYPE_KINDS = "biufc"
 _SCALAR_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                   "uint64", "float16", "float32", "float64", "longdouble", "complex64",
                   "complex128"}
 _U32 = struct.Struct(">I")
+
+
+def _wire_dtypes() -> dict[str, np.dtype]:
+    """Every dtype string an array may carry on the wire, both byte orders: ``{"<f8": ...}``."""
+    out: dict[str, np.dtype] = {}
+    for name in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                 "uint64", "float16", "float32", "float64", "longdouble", "complex64",
+                 "complex128", "clongdouble"):
+        for order in "<>":
+            dt = np.dtype(name).newbyteorder(order)
+            out[dt.str] = dt
+    return out
+
+
+#: dtype string (``numpy.dtype.str``) -> dtype, for the arrays a frame may hold.
+WIRE_DTYPES = _wire_dtypes()
 
 
 def encode_message(body: Any, max_bytes: int = 2**31) -> bytes:
@@ -103,14 +123,10 @@ def _encode(x: Any, blobs: list[bytes], depth: int, top: bool = False) -> Any:
     if isinstance(x, float):
         return x if math.isfinite(x) else {"$": "f", "v": repr(x)}
     if isinstance(x, np.ndarray):
-        if x.dtype.kind not in _DTYPE_KINDS or x.dtype.fields is not None:
+        if x.dtype.str not in WIRE_DTYPES or x.dtype.fields is not None or x.ndim > MAX_DIMS:
             raise ProtocolError(f"cannot send an array of dtype {x.dtype}")
-        buf = io.BytesIO()
-        # not np.ascontiguousarray: it makes a 0-d array 1-d (shape () must stay ())
-        np.save(buf, x if x.flags.c_contiguous else np.ascontiguousarray(x),
-                allow_pickle=False)
-        blobs.append(buf.getvalue())
-        return {"$": "nd", "i": len(blobs) - 1}
+        blobs.append(x.tobytes())  # C order whatever the array's layout
+        return {"$": "nd", "i": len(blobs) - 1, "d": x.dtype.str, "s": list(x.shape)}
     if isinstance(x, dict):
         if top:
             return {str(k): _encode(v, blobs, depth + 1) for k, v in x.items()}
@@ -163,8 +179,12 @@ def _decode_message(payload: bytes, deadline: float | None, clock: Any) -> dict[
     if len(payload) < 4:
         raise ProtocolError("frame shorter than its header length")
     (hlen,) = _U32.unpack_from(payload, 0)
-    if hlen > min(MAX_HEADER_BYTES, len(payload) - 4):
+    if hlen > len(payload) - 4:
         raise ProtocolError("header length out of bounds")
+    if hlen > MAX_HEADER_BYTES:
+        raise ProtocolError(f"the reply's JSON part is {hlen} bytes, more than the limit of "
+                            f"{MAX_HEADER_BYTES}: too many Python values (numbers, strings, "
+                            "lists) or arrays; return numpy arrays for large data")
     raw = payload[4:4 + hlen]
     # Every JSON value but the first follows a comma or an opening bracket: a cheap upper bound
     # on the values, so that a header of millions of tiny values is not even parsed.
@@ -217,10 +237,6 @@ def _decode_header(header: Any, payload: bytes, hlen: int, deadline: float | Non
 
 
 _PLAIN = frozenset({int, float, str, bool, type(None)})
-#: The .npy header numpy's ``np.save`` writes (format 1.0) for the dtypes the protocol allows.
-_NPY_HEADER = re.compile(
-    r"\{'descr': '([<>|])([biufc])(\d{1,2})', 'fortran_order': (True|False), "
-    r"'shape': \(((?:\d{1,19}, )*(?:\d{1,19},?)?)\), \} *\n")
 
 
 class _Decoder:
@@ -230,7 +246,6 @@ class _Decoder:
         self.view = memoryview(payload)
         self.offsets = offsets
         self.used: set[int] = set()
-        self.headers: dict[bytes, tuple[np.dtype, tuple[int, ...], int, bool]] = {}
         self.deadline = deadline
         self.clock = clock
         self.nodes = 0
@@ -280,8 +295,9 @@ class _Decoder:
             if not all(type(k) is str or type(k) is int for k in keys):
                 raise ProtocolError("dict keys must be str or int")
             return dict(zip(keys, self.items(node["v"], depth + 1)))
-        if tag == "nd" and set(node) == {"$", "i"} and type(node["i"]) is int:
-            return self.array(node["i"])
+        if tag == "nd" and len(node) == 4 and type(node.get("i")) is int \
+                and type(node.get("d")) is str and type(node.get("s")) is list:
+            return self.array(node["i"], node["d"], node["s"])
         if tag == "np" and set(node) == {"$", "d", "v"} and isinstance(node["d"], str) \
                 and node["d"] in _SCALAR_DTYPES:
             v = self.value(node["v"], depth + 1)
@@ -307,58 +323,33 @@ class _Decoder:
             return node
         return [self.value(v, depth) for v in node]
 
-    def array(self, i: int) -> np.ndarray:
-        """The ndarray in blob ``i``: numpy's .npy format 1.0 exactly as ``np.save`` writes it
-        (parsed here: ``np.load`` costs ~0.1 ms per array in its header parser, and a frame of
-        4096 empty arrays cost the host 0.4 s)."""
+    def array(self, i: int, dtype_str: str, shape: list[Any]) -> np.ndarray:
+        """The ndarray of dtype ``dtype_str`` and ``shape`` in blob ``i`` (raw C-order bytes).
+
+        Raises ProtocolError for a dtype string not in :data:`WIRE_DTYPES` (objects, strings,
+        structured or unknown dtypes), a shape that is not at most :data:`MAX_DIMS` non-negative
+        ints, a blob whose length is not prod(shape) x itemsize, or a blob used twice.
+        """
         if not 0 <= i < len(self.offsets) or i in self.used:
             raise ProtocolError("array reference out of range or used twice")
         self.used.add(i)
         self.count(_ARRAY_WEIGHT)
+        dtype = WIRE_DTYPES.get(dtype_str)
+        if dtype is None:
+            raise ProtocolError(f"array of unsupported dtype {dtype_str[:20]!r} (bool, int, uint, "
+                                "float or complex only; no objects, strings or structured dtypes)")
+        if len(shape) > MAX_DIMS or not all(type(d) is int and 0 <= d < 2 ** 63 for d in shape):
+            raise ProtocolError(f"array shape must be at most {MAX_DIMS} non-negative integers")
         start, end = self.offsets[i]
-        blob = self.view[start:end]
-        if len(blob) < 10 or bytes(blob[:8]) != b"\x93NUMPY\x01\x00":
-            raise ProtocolError("blob is not in .npy format 1.0")
-        hlen = int.from_bytes(blob[8:10], "little")
-        if hlen > MAX_NPY_HEADER or 10 + hlen > len(blob):
-            raise ProtocolError(f"array header of {hlen} bytes (limit {MAX_NPY_HEADER})")
-        head = bytes(blob[10:10 + hlen])
-        parsed = self.headers.get(head)
-        if parsed is None:
-            parsed = self.headers[head] = _npy_header(head)
-        dtype, shape, count, fortran = parsed
+        count = math.prod(shape)
+        if count * dtype.itemsize != end - start:
+            raise ProtocolError(f"array data of {end - start} bytes does not match its dtype "
+                                f"{dtype_str} and shape (expected {count} x {dtype.itemsize})")
         try:
-            data = blob[10 + hlen:]
-            if count * dtype.itemsize != len(data):
-                raise ProtocolError("array data does not match its header")
-            flat = np.frombuffer(data, dtype=dtype, count=count)
-            arr = (flat.reshape(shape[::-1]).transpose() if fortran
-                   else flat.reshape(shape)).copy(order="K")
-        except ProtocolError:
-            raise
+            flat = np.frombuffer(self.view[start:end], dtype=dtype, count=count)
+            return flat.reshape(shape).copy()
         except (TypeError, ValueError, OverflowError, MemoryError) as exc:
-            raise ProtocolError(f"blob is not a valid .npy array: {type(exc).__name__}") from exc
-        return arr
-
-
-def _npy_header(head: bytes) -> tuple[np.dtype, tuple[int, ...], int, bool]:
-    """Parse a .npy 1.0 header dict: ``(dtype, shape, number of entries, fortran_order)``.
-
-    Raises ProtocolError unless it is exactly what ``np.save`` writes for a bool, int, uint,
-    float or complex dtype of at most 32 dimensions."""
-    m = _NPY_HEADER.fullmatch(head.decode("latin1"))
-    if m is None:
-        raise ProtocolError("blob is not a valid .npy array of a supported dtype (bool, "
-                            "int, uint, float, complex; no objects or structured dtypes)")
-    order, kind, size, fortran, dims = m.groups()
-    shape = tuple(int(d) for d in dims.replace(",", " ").split())
-    try:
-        dtype = np.dtype(order + kind + size)
-    except TypeError as exc:
-        raise ProtocolError(f"blob has an unknown dtype {order + kind + size!r}") from exc
-    if dtype.kind not in _DTYPE_KINDS or len(shape) > 32:
-        raise ProtocolError("array has an unsupported dtype or too many dimensions")
-    return dtype, shape, math.prod(shape), fortran == "True"
+            raise ProtocolError(f"array blob cannot be read: {type(exc).__name__}") from exc
 
 
 #: An array counts as this many JSON values towards MAX_JSON_NODES and the clock's looks.

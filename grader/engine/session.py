@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from grader.engine.errors import GraderInfrastructureError, ProtocolError, StudentCallError
 from grader.engine.launch import (
     ChildHandle,
@@ -44,10 +46,12 @@ MAX_MESSAGE = 4000
 #: sent (receiving and decoding frames: the part of the host's work whose size the student's code
 #: chooses; what the checks compute is fixed by the assignment, the same for every file),
 #: diagnosis probes included; decoding stops at the budget (``decode_message``'s deadline).
-#: Honest files read for at most 0.04 x their children's CPU; the floor covers one 5.7 MB reply
-#: (bench/trusted_cost.py, docs/engine.md).
-TRUSTED_CPU_FLOOR_S = 0.1
+#: Honest files read for at most 0.02 x their children's CPU (0.001-0.015 s per submission);
+#: the floor covers the costliest single reply the frame limits allow (1 MiB of JSON: ~0.01 s),
+#: so one odd reply does not fail the later tests (bench/trusted_cost.py, docs/engine.md).
+TRUSTED_CPU_FLOOR_S = 0.05
 TRUSTED_CPU_RATIO = 0.2
+_UNREAD = object()  # _receive's cpu0 when the caller did not read it
 _ERROR_KINDS = {"missing", "not_implemented", "exception", "unsendable", "mutated", "view",
                 "memory", "protocol"}
 
@@ -104,6 +108,9 @@ class Session:
         self.phases = PhaseClock()
         self.call_phase = "student_compute"
         self._cpu_at_receive: float | None = None  # the child's CPU when the last wait began
+        # The child's CPU read once right after its last reply (handle, seconds): the phase
+        # clock and the reading budget share that one read (a cgroup file read each).
+        self._cpu_at_reply: tuple[ChildHandle, float | None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Hello:
@@ -125,8 +132,7 @@ class Session:
         except StudentCallError as exc:
             self.phases.add("student_import", time.monotonic() - t0)
             return Hello(False, error=exc.message, timed_out=exc.kind == "timeout")
-        self.phases.add("student_import", time.monotonic() - t0,
-                        _delta(self.handle, self._cpu_at_receive))
+        self.phases.add("student_import", time.monotonic() - t0, self._receive_cpu())
         if msg.get("kind") != "hello" or not isinstance(msg.get("ok"), bool):
             self._lose()
             return Hello(False, error="your file sent an unreadable start-up message")
@@ -260,7 +266,8 @@ class Session:
         the budget the next call fails as the student's timeout."""
         self.reading_cpu_s += max(float(cpu_s), 0.0)
 
-    def _decode(self, read: Any, *, budgeted: bool = True) -> dict[str, Any]:
+    def _decode(self, read: Any, *, budgeted: bool = True,
+                child_cpu: float | None = None) -> dict[str, Any]:
         """``decode_message(read())``, its CPU time charged to the trusted-side budget.
 
         With ``budgeted``, decoding stops (CostlyMessage) once the budget is used up: one frame
@@ -269,15 +276,18 @@ class Session:
         """
         t0 = time.thread_time()
         try:
-            deadline = t0 + max(self.trusted_budget() - self.trusted_cpu(), 0.0) \
+            deadline = t0 + max(self.trusted_budget(child_cpu) - self.trusted_cpu(), 0.0) \
                 if budgeted else None
             return decode_message(read(), deadline=deadline)
         finally:
             self.reading_cpu_s += time.thread_time() - t0
 
-    def trusted_budget(self) -> float:
-        """The trusted-side CPU budget so far: max(floor, ratio x the children's CPU)."""
-        return max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO * self.child_cpu())
+    def trusted_budget(self, child_cpu: float | None = None) -> float:
+        """The trusted-side CPU budget so far: max(floor, ratio x the children's CPU)
+        (``child_cpu``: that CPU when the caller has just read it, else read here)."""
+        if child_cpu is None:
+            child_cpu = self.child_cpu()
+        return max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO * child_cpu)
 
     def over_trusted_budget(self) -> bool:
         """True once :meth:`trusted_cpu` exceeds :meth:`trusted_budget`."""
@@ -321,8 +331,8 @@ class Session:
         """Evaluate ``fn`` at ``args`` plus each edit ``(path, index, delta)`` (gradcheck)."""
         if not edits:
             return []
-        wire = [[list(path[:1]) + list(path[1:]), index, delta] for path, index, delta in edits]
-        body = {"op": "perturbed", "fn": fn, "args": list(args), "edits": wire, "pick": pick}
+        body = {"op": "perturbed", "fn": fn, "args": list(args), "edits": edits_wire(edits),
+                "pick": pick}
         return self._request(body, fn, len(edits), time_limit)
 
     def _ensure_child(self, fn: str) -> None:
@@ -335,7 +345,17 @@ class Session:
                                    f"failure: {hello.error}", kind="crash", child_lost=True)
 
     def _request(self, body: dict[str, Any], fn: str, n_evals: int, time_limit: float) -> list[Any]:
-        cpu_left = self.cpu_left()
+        # The child's CPU before the call serves the budget check, the call's CPU limit and the
+        # start of its CPU count: read when its last reply came (it waits for the next request
+        # since; CPU a thread of it burns meanwhile counts against this call), else now.
+        at_reply = self._cpu_at_reply
+        if self.handle is None:
+            cpu_now: float | None = 0.0
+        elif at_reply is not None and at_reply[0] is self.handle and at_reply[1] is not None:
+            cpu_now = at_reply[1]
+        else:
+            cpu_now = self.handle.cpu_seconds()
+        cpu_left = self.limits.cpu_seconds - self.cpu_spent - (cpu_now or 0.0)
         if self.wall_left <= 0 or cpu_left <= 0:
             raise StudentCallError(
                 f"{fn} was not run: your submission used up its total time budget "
@@ -343,9 +363,13 @@ class Session:
                 f"{wall_limit_text(self.limits.wall_seconds)} for the whole submission).",
                 kind="timeout")
         self._check_trusted_budget(fn)
+        before = self.handle
         self._ensure_child(fn)
+        if self.handle is not before:  # a fresh child (the first, or after a crash)
+            cpu_now = self.handle.cpu_seconds()  # type: ignore[union-attr]
+            cpu_left = self.limits.cpu_seconds - self.cpu_spent - (cpu_now or 0.0)
         payload = encode_message(body)
-        cpu_limit = min(time_limit * n_evals, max(self.cpu_left(), 0.01))
+        cpu_limit = min(time_limit * n_evals, max(cpu_left, 0.01))
         wall_limit = min(cpu_limit * 3 + 2, max(self.wall_left, 0.01))
         try:
             self.handle.send(payload, wall_limit)  # type: ignore[union-attr]
@@ -358,10 +382,9 @@ class Session:
         self._cpu_at_receive = None
         try:
             msg = self._receive(cpu_limit, wall_limit, f"running {fn}", per_call=time_limit,
-                                n_evals=n_evals)
+                                n_evals=n_evals, cpu0=cpu_now)
         finally:
-            self.phases.add(self.call_phase, time.monotonic() - t0,
-                            _delta(self.handle, self._cpu_at_receive))
+            self.phases.add(self.call_phase, time.monotonic() - t0, self._receive_cpu())
         if msg.get("kind") != "reply" or not isinstance(msg.get("ok"), bool):
             self._lose()
             raise StudentCallError(f"{fn}: the reply from your code could not be read.",
@@ -370,6 +393,9 @@ class Session:
             raise self._call_error(fn, msg)
         self._check_trusted_budget(fn)
         values = msg.get("values")
+        if body["op"] == "perturbed" and type(values) is np.ndarray \
+                and values.dtype == np.float64 and values.shape == (n_evals,):
+            values = values.tolist()  # the losses packed as one array (child.packed)
         if not isinstance(values, list) or len(values) != n_evals:
             self._lose()
             raise StudentCallError(f"{fn}: the reply from your code had the wrong length.",
@@ -411,12 +437,31 @@ class Session:
         error.redacted = redacted
         return error
 
+    def _receive_cpu(self) -> float | None:
+        """CPU seconds the child used during the last ``_receive`` (None when unknown or the
+        child is gone), from the read taken when its reply came (else read now)."""
+        handle, cpu0 = self.handle, self._cpu_at_receive
+        if handle is None or cpu0 is None:
+            return None
+        at_reply = self._cpu_at_reply
+        cpu = at_reply[1] if at_reply is not None and at_reply[0] is handle \
+            else handle.cpu_seconds()
+        return None if cpu is None else cpu - cpu0
+
     def _receive(self, cpu_limit: float, wall_limit: float, doing: str, *,
-                 per_call: float | None = None, n_evals: int = 1) -> dict[str, Any]:
+                 per_call: float | None = None, n_evals: int = 1,
+                 cpu0: Any = _UNREAD) -> dict[str, Any]:
+        """Wait for the child's next frame under the limits and decode it.
+
+        ``cpu0``: the child's CPU seconds (or None: unknown) when the request was sent, if the
+        caller read it; else it is read here."""
         handle = self.handle
         assert handle is not None
         t0 = time.monotonic()
-        cpu0 = self._cpu_at_receive = handle.cpu_seconds()
+        self._cpu_at_reply = None
+        if cpu0 is _UNREAD:
+            cpu0 = handle.cpu_seconds()
+        self._cpu_at_receive = cpu0
         if per_call is not None and cpu_limit >= per_call * n_evals - 1e-9:
             per = "per call" + (f", {n_evals} calls in this batch" if n_evals > 1 else "")
             cpu_text = cpu_limit_text(per_call, per)
@@ -463,8 +508,11 @@ class Session:
                 self._lose()
                 raise StudentCallError(f"Your code sent an unreadable reply while {doing} "
                                        f"({exc}).", kind="protocol", child_lost=True) from None
+        cpu_at_reply = handle.cpu_seconds()
+        self._cpu_at_reply = (handle, cpu_at_reply)
         try:
-            return self._decode(lambda: payload)
+            return self._decode(lambda: payload,
+                                child_cpu=self.cpu_spent + (cpu_at_reply or 0.0))
         except CostlyMessage:
             self._lose()
             raise self._budget_error(doing) from None
@@ -474,17 +522,36 @@ class Session:
                                    kind="protocol", child_lost=True) from None
 
 
+def edits_wire(edits: Sequence[Any]) -> dict[str, Any]:
+    """Gradient-check edits ``(path, flat index or None, delta)`` as the child's ``perturbed``
+    op reads them: a few lists of ints and two float64 arrays instead of one tagged value (and
+    one array) per edit.
+
+    ``paths``: the distinct block paths; ``block[k]``: edit k's path number; ``index[k]``: its
+    flat index, or -1 for a whole-block edit; ``delta[k]``: the number added at that index
+    (0.0 for a whole-block edit); ``stack``: the whole-block deltas, raveled and concatenated in
+    edit order (the child takes the next ``block.size`` entries for each). The values added are
+    the same float64 numbers bit for bit.
+    """
+    numbers: dict[tuple[Any, ...], int] = {}
+    block, index, delta, stack = [], [], [], []
+    for path, flat_index, d in edits:
+        block.append(numbers.setdefault(tuple(path), len(numbers)))
+        if flat_index is None:
+            index.append(-1)
+            delta.append(0.0)
+            stack.append(np.asarray(d, dtype=np.float64).ravel())
+        else:
+            index.append(int(flat_index))
+            delta.append(float(d))
+    return {"paths": [list(p) for p in numbers], "block": block, "index": index,
+            "delta": np.array(delta, dtype=np.float64),
+            "stack": np.concatenate(stack) if stack else np.zeros(0)}
+
+
 def _next_poll(cpu_left: float, wall_left: float) -> float:
     """Seconds to wait for a reply before the next limit check: an eighth of the call's CPU
     seconds left (its processes together use CPU at most a few times as fast as the wall clock
     runs), never past its wall limit, between POLL_S and MAX_POLL_S. A reply is read as soon
     as it comes whatever the wait; only the checks of a call still running become rarer."""
     return max(POLL_S, min(MAX_POLL_S, cpu_left / 8.0, wall_left))
-
-
-def _delta(handle: ChildHandle | None, cpu0: float | None) -> float | None:
-    """CPU seconds the child used since ``cpu0`` (None when unknown or the child is gone)."""
-    if handle is None or cpu0 is None:
-        return None
-    cpu = handle.cpu_seconds()
-    return None if cpu is None else cpu - cpu0

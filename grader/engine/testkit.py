@@ -21,7 +21,6 @@ treated as untrusted: never index them without checking their type first (``ctx.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -41,7 +40,7 @@ from grader.engine.compare import (
     describe_key,
 )
 from grader.engine.gradcheck import gradient_blocks
-from grader.engine.gradtest import GradientCheck, GradRequest
+from grader.engine.gradtest import GradientCheck, GradRequest, copy_data
 from grader.engine.errors import CheckFailed, StudentCallError
 from grader.engine.manifest import TestSpec
 from grader.engine.results import CheckRecord
@@ -202,7 +201,7 @@ class TestContext:
                 input, returned a type that cannot be graded (e.g. an ndarray subclass or an
                 object array), or ran out of time.
         """
-        self._last_inputs[fn] = copy.deepcopy(args)
+        self._last_inputs[fn] = copy_data(args)
         with self._redacting():
             return self._runner.call(fn, args,
                                      self.time_limit if time_limit is None else time_limit)
@@ -217,7 +216,7 @@ class TestContext:
         """
         args_list = [tuple(a) for a in args_list]
         if args_list:
-            self._last_inputs[fn] = copy.deepcopy(args_list[0])
+            self._last_inputs[fn] = copy_data(args_list[0])
         with self._redacting():
             return self._runner.call_many(
                 fn, args_list, self.time_limit if time_limit is None else time_limit)

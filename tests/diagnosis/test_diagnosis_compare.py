@@ -60,3 +60,12 @@ def test_huge_finite_blocks_compare_without_overflow():
     assert compare.gap(huge, -huge) == 1.0
     assert compare.relative_error(np.array([3e-200, 0.0]), np.array([0.0, 4e-200])) == \
         pytest.approx(5 / 7)
+
+
+def test_a_huge_reply_is_not_a_block():
+    """No probe output comes near MAX_BLOCK_SIZE numbers; a hostile 8-million-entry reply is
+    not converted to float64 on every probe (64 MB each): it is an absent block."""
+    assert compare.MAX_BLOCK_SIZE >= 784 * 50  # the largest probe output (a deep net's dW1)
+    assert compare.as_block(np.zeros(compare.MAX_BLOCK_SIZE + 1, np.uint8)) is None
+    assert compare.as_block(np.zeros((784, 50), np.float32)).dtype == np.float64
+    assert compare.flatten({"W": np.zeros(10 ** 6), "b": np.ones(2)}, None, "x").keys() == {"b"}

@@ -152,3 +152,19 @@ def test_correct_pass_gets_nothing(edit):
     found = probe_and_diagnose("mlp_backprop", "deep_loss_and_grads",
                                in_process_caller(_deep_with(edit)), explain_rest=True)
     assert found == []
+
+
+@pytest.mark.parametrize("answer", ["not a number", {"dfdt": "x"}, None])
+def test_an_answer_with_no_numbers_skips_the_search_and_keeps_its_note(answer, monkeypatch):
+    """A block missing from the student's answer (a string, a dict of strings) fits no candidate
+    mistake, so fingerprint.search returns at once (it cost the grader 0.2 s of CPU per failed
+    test of a file answering everything with a string); the diagnosis is the same note."""
+    from grader.diagnosis import fingerprint
+    found_before = probe_and_diagnose("chain_rule", "multivariate_dfdt",
+                                      in_process_caller(lambda *a: answer), explain_rest=True)
+    monkeypatch.setattr(fingerprint, "candidate_edits",
+                        lambda *a, **k: pytest.fail("searched without the student's numbers"))
+    found = probe_and_diagnose("chain_rule", "multivariate_dfdt",
+                               in_process_caller(lambda *a: answer), explain_rest=True)
+    assert [d.to_dict() for d in found] == [d.to_dict() for d in found_before]
+    assert all(d.kind == "note" for d in found)

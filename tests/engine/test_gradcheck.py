@@ -117,3 +117,26 @@ def test_explain_error_says_what_passes_and_what_fails():
     assert text == ("relative error 6.6e-01: passes at or below 1e-06, fails above 1e-03; in "
                     "between it is rechecked at a fresh point")
     assert "||a - n|| / (||a|| + ||n||)" in gradcheck.RELATIVE_ERROR_DEFINITION
+
+
+def test_copy_data_is_a_deep_copy_of_plain_data():
+    """gradtest.copy_data replaces copy.deepcopy for the inputs a check keeps and hands to the
+    reference: same values, types, dtypes and memory order, nothing mutable shared."""
+    from grader.engine.gradtest import copy_data
+
+    class Box:
+        def __init__(self):
+            self.items = [1]
+
+    f_order = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    data = ([{"W": f_order, "b": np.arange(3, dtype=np.int32)}], (np.float32(2.5), "s", None),
+            {1: [True, 3]}, Box())
+    out = copy_data(data)
+    assert type(out) is tuple and type(out[0]) is list and type(out[1]) is tuple
+    assert out[0][0]["W"].flags.f_contiguous and out[0][0]["b"].dtype == np.int32
+    assert np.array_equal(out[0][0]["W"], f_order) and out[1] == data[1] and out[2] == data[2]
+    assert not np.shares_memory(out[0][0]["W"], f_order)
+    out[0][0]["b"][0] = 99
+    out[2][1].append(4)
+    out[3].items.append(2)
+    assert data[0][0]["b"][0] == 0 and data[2][1] == [True, 3] and data[3].items == [1]

@@ -197,9 +197,10 @@ def test_expect_helpers_fail_cleanly_on_odd_values():
 KEYS_BOMB = with_function("double", '''def double(x):
     return {("k%06d" % i) * 40: 0 for i in range(20000)}
 ''')
+# 3000 keys of 280 characters: 0.86 MB of JSON, just under the frame's 1 MiB JSON limit
 XOR_KEYS_BOMB = '''
 def threshold_xor_params():
-    return {("k%06d" % i) * 40: 0 for i in range(20000)}
+    return {("k%06d" % i) * 40: 0 for i in range(3000)}
 '''
 
 RAISE_BOMB = with_function("double", '''def double(x):
@@ -241,6 +242,29 @@ def test_dict_keys_in_check_keys_feedback_are_capped(repo_root):
     assert "unexpected" in first.feedback and "more" in first.feedback
 
 
+def test_a_reply_over_the_json_limit_fails_only_its_test_as_unsendable(repo_root):
+    """20 000 keys of 280 characters (5.7 MB of JSON, once read by the host for 0.06 s): the
+    child refuses to send more than the host reads (protocol.MAX_HEADER_BYTES, 1 MiB), so
+    the test fails with a message saying what to return instead; the child lives on and the
+    other tests are graded as usual."""
+    from grader.engine import grade_source
+    from grader.engine.launch import PlainLauncher
+    from grader.engine.protocol import MAX_HEADER_BYTES
+    assert MAX_HEADER_BYTES == 1024 * 1024
+    reference = (repo_root / "reference_solutions" / "xor.py").read_text()
+    source = reference + XOR_KEYS_BOMB.replace("range(3000)", "range(20000)")
+    report = grade_source("xor", source, student_id="eve", diagnoser=grader.diagnosis,
+                          launcher=PlainLauncher(), seed_key=b"trusted-side")
+    bombed = [t for t in report.tests if t.part == "threshold_xor_params"]
+    assert bombed and all(t.score == 0 for t in bombed)
+    text = bombed[0].staff_feedback or bombed[0].feedback
+    assert "too many Python numbers or strings" in text and "numpy arrays" in text, text
+    assert INTERNAL not in text.lower()
+    others = [t for t in report.tests if t.part != "threshold_xor_params"]
+    assert others and all(t.status == "passed" for t in others), \
+        [(t.name, t.status, t.feedback[:200]) for t in others if t.status != "passed"]
+
+
 def test_long_feedback_says_it_was_truncated():
     text = bounded_text("é" * 10_000, 1000)
     assert len(text.encode()) <= 1000 and text.endswith("(truncated)")
@@ -261,8 +285,8 @@ def test_many_long_tests_still_fit_the_report_cap():
 
 # ------------------------------------------------------------------ 7. trusted-side CPU budget
 ARRAY_FLOOD = '''
-import io as _io, os as _o, struct as _s, numpy as _n
-_b = _io.BytesIO(); _n.save(_b, _n.zeros(0)); _b = _b.getvalue()
+import os as _o, struct as _s
+_b = b""  # an empty float64 array's raw buffer
 def _wall(b):
     v = memoryview(b)
     while v:
@@ -279,7 +303,7 @@ def _readx(k):
         out += c
     return out
 _FLOOD = _frame('{"kind":"reply","ok":true,"values":[[' + ",".join(
-    '{"$":"nd","i":%d}' % i for i in range(4096)) + ']]}', 4096)
+    '{"$":"nd","i":%d,"d":"<f8","s":[0]}' % i for i in range(4096)) + ']]}', 4096)
 _wall(_frame('{"kind":"hello","ok":true,"functions":[]}'))
 while True:
     (_len,) = _s.unpack(">I", _readx(4)); _readx(_len)
@@ -291,7 +315,8 @@ def test_costly_replies_stop_at_the_trusted_cpu_budget(grade_toy, monkeypatch):
     """4096 arrays per reply cost the host ~0.4 s each: past max(floor, child CPU) every call
     fails as a timeout, the student's fault, and the host stops paying."""
     from grader.engine import session as session_mod
-    # arrays are cheap to read since the .npy fast path: a small budget makes the flood trip it
+    # arrays are cheap to read since they travel as raw buffers: a small budget makes the
+    # flood trip it
     monkeypatch.setattr(session_mod, "TRUSTED_CPU_FLOOR_S", 0.02)
     monkeypatch.setattr(session_mod, "TRUSTED_CPU_RATIO", 0.01)
     sessions = []
