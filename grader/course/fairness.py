@@ -25,6 +25,7 @@ from sqlalchemy.orm import aliased
 
 from grader.course.db import db
 from grader.course.models import Submission, User, utcnow
+from grader.course.queue import enqueue_grading
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,6 @@ def release_next(student_id: int, assignment_id: int) -> int | None:
     Commits. Returns the id sent (or released while the broker is down: the sweeper re-sends
     it), or None when nothing was waiting or an earlier submission is still pending.
     """
-    from grader.course.queue import enqueue_grading
-
     # The student's row lock: a submit of the same student is either done or not yet started.
     db.session.execute(select(User.id).where(User.id == student_id).with_for_update())
     earlier = aliased(Submission)

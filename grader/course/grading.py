@@ -37,6 +37,7 @@ from grader.course.audit import audit, fmt_points
 from grader.course.db import db
 from grader.course.lti import schedule_passback
 from grader.course.models import FINAL_STATUSES, GradingRun, Submission, utcnow
+from grader.course.queue import job_time_limits
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +240,6 @@ def _heartbeat(submission_id: int, lease: datetime, slug: str) -> Heartbeat | No
     cfg = current_app.config
     if cfg.get("CELERY_TASK_ALWAYS_EAGER"):
         return None
-    from grader.course.queue import job_time_limits
-
     hard = job_time_limits(slug)[1]
     return Heartbeat(
         db.engine, submission_id, lease, lease_s=lease_seconds(),

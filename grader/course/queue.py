@@ -24,7 +24,14 @@ from celery import Celery
 from flask import current_app
 from sqlalchemy import select, update
 
-from grader.course.celery_app import GRADE_TASK
+from grader.course.celery_app import (
+    GRADE_TASK,
+    GRADING_QUEUE,
+    RESUME_QUEUE,
+    celery_init_app,
+    time_limits,
+    visibility_timeout,
+)
 from grader.course.db import db
 from grader.course.models import Assignment, Submission
 
@@ -43,8 +50,6 @@ def broker_recently_down(broker_url: str) -> bool:
 
 def celery() -> Celery:
     """Return the current Flask app's Celery app, creating it on first use."""
-    from grader.course.celery_app import celery_init_app
-
     app = current_app._get_current_object()  # noqa: SLF001 - Flask's documented way
     return app.extensions.get("celery") or celery_init_app(app)
 
@@ -57,8 +62,6 @@ def job_time_limits(slug: str) -> tuple[float, float]:
     when they would not stay below the broker's visibility timeout. An assignment whose
     manifest cannot be loaded gets the default limits (its grading then fails and says why).
     """
-    from grader.course.celery_app import visibility_timeout
-
     app_celery = celery()
     cfg = current_app.config
     return _limits(slug, visibility_timeout(app_celery),
@@ -70,7 +73,6 @@ def job_time_limits(slug: str) -> tuple[float, float]:
 def _limits(slug: str, visibility_s: float, factor: float, margin_s: float) -> tuple[float, float]:
     from grader.engine import AssignmentError, load_assignment
     from grader.engine.manifest import Limits
-    from grader.course.celery_app import time_limits
 
     try:
         wall = load_assignment(slug).manifest.limits.wall_seconds
@@ -94,8 +96,6 @@ def enqueue_grading(submission_id: int, *, slug: str | None = None,
     the job (``send_pending`` is then cleared and committed), False when it could not be sent
     (the row stays pending for the sweeper). In eager mode the job has run on return.
     """
-    from grader.course.celery_app import GRADING_QUEUE, RESUME_QUEUE
-
     app_celery = celery()
     if slug is None or resume is None:
         row = db.session.execute(

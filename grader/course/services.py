@@ -53,7 +53,9 @@ from grader.course.models import (
     iso,
     utcnow,
 )
+from grader.course.queue import enqueue_grading
 from grader.course.rules import rules_for
+from grader.notebook import NotebookError, notebook_to_source
 
 log = logging.getLogger(__name__)
 
@@ -149,8 +151,6 @@ def prepare_upload(filename: str, data: bytes) -> tuple[str, bytes]:
     name = validate_upload(filename, data)
     if not name.lower().endswith(".ipynb"):
         return name, data
-    from grader.notebook import NotebookError, notebook_to_source
-
     try:
         converted = notebook_to_source(data)
     except NotebookError as exc:
@@ -260,8 +260,6 @@ def submit(user: User, assignment: Assignment, filename: str, data: bytes,
 
 def _enqueue(submission_id: int) -> None:
     """Hand a committed submission to the queue (``grader.course.queue.enqueue_grading``)."""
-    from grader.course.queue import enqueue_grading
-
     try:
         enqueue_grading(submission_id)
     except (ConnectionError, OSError) as exc:

@@ -10,6 +10,7 @@ from grader.course.catalog import assignment_folder
 from grader.course.celery_app import SIMILARITY_TASK
 from grader.course.db import db
 from grader.course.models import Assignment, SimilarityReport, Submission, User, utcnow
+from grader.course.queue import celery
 from grader.course.similarity import compare_all
 
 KEEP_PAIRS = 100
@@ -62,8 +63,6 @@ def run_report(report_id: int) -> str:
 def request_report(assignment: Assignment, user: User) -> SimilarityReport:
     """Store a queued report for ``assignment`` requested by ``user``, commit, then send the
     job. If the broker cannot be reached the report is marked failed with the reason."""
-    from grader.course.queue import celery  # the queue is loaded on first use
-
     report = SimilarityReport(assignment_id=assignment.id, requested_by_id=user.id)
     db.session.add(report)
     db.session.commit()

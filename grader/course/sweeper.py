@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.orm import aliased
 
 from grader.course import metrics
 from grader.course.db import db
@@ -230,9 +231,6 @@ def _resend_old_queued(now: datetime, report: SweepReport) -> None:
 def _release_orphans(report: SweepReport) -> None:
     """Release held rows none of whose earlier submissions (same student and assignment) is
     still pending."""
-    from sqlalchemy import exists
-    from sqlalchemy.orm import aliased
-
     earlier = aliased(Submission)
     pairs = db.session.execute(
         select(Submission.student_id, Submission.assignment_id).where(
