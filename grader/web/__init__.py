@@ -1,4 +1,5 @@
-"""The course web site: blueprints, models, forms and services of the Flask app."""
+"""The course web site: blueprints (pages, JSON API), forms, templates and filters; the rules they
+apply live in :mod:`grader.course`."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
