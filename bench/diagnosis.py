@@ -1,6 +1,6 @@
 """Benchmark misconception diagnosis on both corpora (issues 6 and 13).
 
-1. The mutant corpus (``grader.diagnosis.corpus``, written together with the diagnoses): runs the
+1. The mutant corpus (``bench/diagnosis_corpus``, written together with the diagnoses): runs the
    grading engine over every planted-mistake mutant and every correct rewrite (plus the
    reference solutions themselves) and prints the share of buggy submissions whose top diagnosis
    names the planted mistake, the share with no diagnosis, wrong diagnoses, and diagnoses on
@@ -24,11 +24,12 @@ import sys
 import time
 from pathlib import Path
 
-import grader.diagnosis
-from grader.diagnosis import corpus
-from grader.diagnosis.evaluation import grade_entry, summarise
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's grader and bench packages, not an installed copy
+
+import grader.diagnosis  # noqa: E402
+from bench import diagnosis_corpus as corpus  # noqa: E402
+from bench.diagnosis_corpus.evaluation import grade_entry, summarise  # noqa: E402
 
 #: The engine's own mutant suite (tests/engine/engine_mutants.py, written independently of this corpus):
 #: the misconception each of its mutants plants, or None for faults that are not misconceptions
@@ -210,7 +211,7 @@ def mutant_corpus(opts, launcher) -> None:
             "wrong" if (o.top is not None and o.top != o.entry.key) or o.other_keys else "none"
         rows.setdefault(o.entry.slug, {"named": 0, "wrong": 0, "none": 0})[outcome] += 1
     print()
-    _table("mutant corpus (grader.diagnosis.corpus; named = top diagnosis is the planted key and "
+    _table("mutant corpus (bench/diagnosis_corpus; named = top diagnosis is the planted key and "
            "no other mistake named):", rows)
     print(f"planted mistakes graded:                        {s['mutants']}")
     print(f"top diagnosis names the planted mistake:        {s['named_right']}/{s['mutants']} "

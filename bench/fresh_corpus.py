@@ -246,9 +246,10 @@ def source(entry: FreshFile) -> str:
 
 def grade(entry: FreshFile, launcher: Any = None) -> tuple[Any, list[dict[str, Any]]]:
     """Grade one file with every test; return the report and the diagnoses of failed tests."""
+    import grader.diagnosis
     from grader.engine import grade_source
 
-    report = grade_source(entry.slug, source(entry), launcher=launcher,
+    report = grade_source(entry.slug, source(entry), diagnoser=grader.diagnosis, launcher=launcher,
                           seed_key=b"bench-diagnosis")
     diagnoses = []
     for test in report.tests:

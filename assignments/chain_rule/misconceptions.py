@@ -1,20 +1,19 @@
 """Misconceptions diagnosed for the ``chain_rule`` assignment (issue 6).
 
-Trusted grader code, loaded by ``grader.diagnosis.registry``. Each entry is a named model of a
-common mistake (see ``grader/diagnosis/library.py`` and ``docs/diagnosis.md``); to add one, write
-a ``Misconception`` whose ``transform`` computes what a student with that mistake returns, and
-list it under the function it concerns. Order is priority on ties.
+Trusted grader code, loaded by ``grader.diagnosis.registry``; the part specs (probes, block
+names, models of mistakes, traced passes) are in ``diagnosis.py`` next to it. Each entry is a
+named model of a common mistake (see ``grader/diagnosis/library.py`` and ``docs/diagnosis.md``);
+to add one, write a ``Misconception`` whose ``transform`` computes what a student with that
+mistake returns, and list it under the function it concerns. Order is priority on ties.
 """
-from grader.diagnosis import library as lib
-from grader.diagnosis import parts
+from pathlib import Path
 
-PARTS = [
-    parts.logistic_ls_loss(),
-    parts.logistic_ls_grad(),
-    parts.multivariate_dfdt(),
-    parts.softmax_regression_loss(),
-    parts.softmax_regression_grad(),
-]
+from grader.diagnosis import library as lib
+from grader.diagnosis.registry import assignment_file_module
+
+diagnosis = assignment_file_module(Path(__file__).parent, "diagnosis")
+
+PARTS = diagnosis.parts()
 
 _SMALL_FACTORS = [lib.constant_factor(k) for k in ("times_two", "times_half", "sign_flipped")]
 _ALL_FACTORS = [lib.constant_factor(k) for k in

@@ -1,20 +1,20 @@
 """Misconceptions diagnosed for the ``mlp_backprop`` assignment (issue 6).
 
-Trusted grader code, loaded by ``grader.diagnosis.registry``. Each entry is a named model of a
-common mistake (see ``grader/diagnosis/library.py`` and ``docs/diagnosis.md``); to add one, write
-a ``Misconception`` whose ``transform`` computes what a student with that mistake returns, and
-list it under the function it concerns. Order is priority on ties.
+Trusted grader code, loaded by ``grader.diagnosis.registry``; the part specs (probes, block
+names, models of mistakes, traced passes) are in ``diagnosis.py`` next to it. Each entry is a
+named model of a common mistake (see ``grader/diagnosis/library.py`` and ``docs/diagnosis.md``);
+to add one, write a ``Misconception`` whose ``transform`` computes what a student with that
+mistake returns, and list it under the function it concerns. Order is priority on ties.
 """
-from grader.diagnosis import library as lib
-from grader.diagnosis import numerics, parts
-from grader.diagnosis.model import Misconception, Variants
+from pathlib import Path
 
-PARTS = [
-    parts.mlp_forward(),
-    parts.mlp_loss(),
-    parts.mlp_backward(),
-    parts.deep_loss_and_grads(),
-]
+from grader.diagnosis import library as lib
+from grader.diagnosis.model import Misconception, Variants
+from grader.diagnosis.registry import assignment_file_module
+
+diagnosis = assignment_file_module(Path(__file__).parent, "diagnosis")
+
+PARTS = diagnosis.parts()
 
 _FACTORS = [lib.constant_factor(k) for k in
             ("times_batch_size", "divided_by_batch_size", "times_two", "times_half", "sign_flipped")]
@@ -30,8 +30,7 @@ def _forward_without_bias(case):
     params, X = case.args
 
     def forward(b1: bool, b2: bool):
-        H = numerics.sigmoid(X @ params["W1"].T + (params["b1"] if b1 else 0.0))
-        return {"Y": H @ params["W2"].T + (params["b2"] if b2 else 0.0)}
+        return {"Y": diagnosis.mlp_forward_without_bias(params, X, b1=b1, b2=b2)}
 
     return Variants({"both biases, b1 and b2,": forward(False, False),
                      "the hidden layer's bias b1": forward(False, True),

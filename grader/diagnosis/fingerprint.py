@@ -1,6 +1,6 @@
 """Fingerprints: name a mistake nobody listed, from the reference's own forward and backward pass.
 
-For a function with a traced pass (``passes.py``), the diagnoser tries *edits* of the pass -- at
+For a function with a traced pass (``passes.py``; each assignment's in its ``diagnosis.py``), the diagnoser tries *edits* of the pass -- at
 one site (the output error signal, the activation derivative of a layer, the input factor of a
 weight gradient) a factor is left out, replaced by one of the pass's intermediate quantities
 (x, z, h, 1 - h, f'(h), z (1 - z), ...) or multiplied by one -- and, per returned block, a

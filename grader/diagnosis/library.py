@@ -2,7 +2,7 @@
 
 Each builder returns a :class:`~grader.diagnosis.model.Misconception`. Generic ones transform the
 correct blocks (a constant factor, a transpose, an unsummed bias); specific ones re-run the
-part's model with a knob set (see ``numerics.py``); pattern ones look at how the error depends on
+part's model of mistakes with a knob set (``numerics.py``, ``assignments/<slug>/diagnosis.py``); pattern ones look at how the error depends on
 the inputs (batch size, layer). ``assignments/<slug>/misconceptions.py`` picks the ones that
 apply to its functions; an instructor adds a new one there the same way.
 """

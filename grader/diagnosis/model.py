@@ -4,9 +4,9 @@ A *misconception* is data: a key, a short title for instructors, a student-facin
 and either a ``transform`` (a model of what a student with that mistake returns, computed from the
 inputs) or a ``detect`` function (a pattern over several observations, e.g. "right for N = 1,
 wrong for N > 1"). Misconceptions are registered per assignment in
-``assignments/<slug>/misconceptions.py`` next to the *part specs* that tell the diagnoser how to
-compute the correct value of each student function, how to name its returned blocks and how to
-generate fresh probe inputs.
+``assignments/<slug>/misconceptions.py``, with the *part specs* (``assignments/<slug>/diagnosis.py``)
+that tell the diagnoser how to compute the correct value of each student function (from the
+reference solution), how to name its returned blocks and how to generate fresh probe inputs.
 """
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ class PartSpec:
     Attributes:
         name: the student function, e.g. ``"mlp_backward"``.
         model: ``model(args, **knobs) -> (output, signals)``: the correct return value for the
-            positional ``args`` when no knob is set, a mistaken one for a knob setting; ``signals``
-            maps each bias block to its per-example error signal (N, n_out) or is ``{}``. Raises
+            positional ``args`` when no knob is set (the assignment's reference solution's), a
+            mistaken one for a knob setting (a model of that mistake); ``signals`` maps each
+            bias block to its per-example error signal (N, n_out) or is ``{}``. Raises
             ``ValueError`` for a knob that does not apply.
         names: names of the elements of a tuple return (``None`` entry = per-layer list), or
             ``None`` for a single array/scalar/dict return (see :func:`compare.flatten`).
@@ -43,8 +44,9 @@ class PartSpec:
         group: ``group(args) -> str``: observations are diagnosed separately per group (e.g. per
             activation function); default one group.
         gradient: True if the blocks are gradients (wording of messages).
-        trace: ``trace(args, hook) -> output``: the correct pass with sites (``passes.py``) that
-            fingerprints edit; ``None`` for a function without one.
+        trace: ``trace(args, hook) -> output``: the correct pass with sites (``passes.Site``;
+            the assignment's ``trace_*`` functions) that fingerprints edit; ``None`` for a
+            function without one.
         classes: ``classes(args) -> int``: the class count K of the input, or ``None``.
         loss: the assignment's loss for this function, as the spec names it ("squared error",
             "cross-entropy"), used so that messages give examples from the right loss.

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.diagnosis import corpus
+from bench import diagnosis_corpus as corpus
 from grader.diagnosis.model import Diagnosis
 from grader.diagnosis.probe import probe_and_diagnose
 

@@ -5,7 +5,8 @@ import importlib.util
 
 import pytest
 
-from grader.diagnosis import corpus, load_registry
+from bench import diagnosis_corpus as corpus
+from grader.diagnosis import load_registry
 
 from .helpers import diagnose_entry, top_key
 

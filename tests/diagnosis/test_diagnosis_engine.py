@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import grader.diagnosis
-from grader.diagnosis import corpus
+from bench import diagnosis_corpus as corpus
 from grader.engine import grade_source
 from grader.engine.launch import PlainLauncher
 

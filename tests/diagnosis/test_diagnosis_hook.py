@@ -5,7 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from grader.diagnosis import corpus, diagnose
+from bench import diagnosis_corpus as corpus
+from grader.diagnosis import diagnose
 from grader.engine.errors import StudentCallError
 from grader.engine.results import CheckRecord, TestResult
 

@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.diagnosis import diagnose_observations, load_registry, numerics
+from grader.diagnosis import diagnose_observations, load_registry
 from grader.diagnosis.model import Observation
 from grader.diagnosis.probe import probe_inputs
+from grader.diagnosis.registry import assignment_module
+
+chain = assignment_module("chain_rule")  # its models of mistakes (diagnosis.py)
+mlp = assignment_module("mlp_backprop")  # its models of mistakes (diagnosis.py)
 
 
 def _diagnose(function, student, slug="mlp_backprop", seen=()):
@@ -16,7 +20,7 @@ def _diagnose(function, student, slug="mlp_backprop", seen=()):
 
 def test_localisation_names_layer_with_only_its_weight_gradient_wrong():
     def student(params, X, y, activation):
-        loss, grads, _ = numerics.deep(params, X, y, activation)
+        loss, grads, _ = mlp.deep_with(params, X, y, activation)
         grads[1]["W"] = grads[1]["W"] * 3.0          # layer 2's weight gradient only
         return loss, grads
     found = _diagnose("deep_loss_and_grads", student, seen=[(None, None, None, "tanh")])
@@ -28,7 +32,7 @@ def test_localisation_names_layer_with_only_its_weight_gradient_wrong():
 
 def test_localisation_of_missing_derivative_in_one_layer():
     def student(params, X, y, activation):
-        loss, grads, _ = numerics.deep(params, X, y, activation, deriv="missing", deriv_layers={2})
+        loss, grads, _ = mlp.deep_with(params, X, y, activation, deriv="missing", deriv_layers={2})
         return loss, grads
     found = _diagnose("deep_loss_and_grads", student, seen=[(None, None, None, "sigmoid")])
     # Named since issue 13 (a fingerprint of the pass: f'(z) left out of one layer's step), the
@@ -42,7 +46,7 @@ def test_localisation_of_missing_derivative_in_one_layer():
 
 def test_single_example_pattern_needs_batches_to_differ():
     def student(params, X, T):
-        grads = numerics.mlp(params, X, T)[2]
+        grads = mlp.mlp_with(params, X, T)[2]
         if X.shape[0] > 1:
             grads["W1"] = grads["W1"] + 0.1 * np.sin(np.arange(grads["W1"].size)).reshape(grads["W1"].shape)
         return grads
@@ -56,7 +60,7 @@ def test_single_example_pattern_needs_batches_to_differ():
 
 
 def test_missing_path_reports_which_path_was_kept():
-    found = _diagnose("multivariate_dfdt", lambda t: numerics.multivariate_dfdt(t, paths="y"),
+    found = _diagnose("multivariate_dfdt", lambda t: chain.dfdt_with(t, paths="y"),
                       slug="chain_rule")
     assert [(d.key, d.variant) for d in found] == [("chain_rule_missing_path", "y")]
     assert "through y(t)" in found[0].message
@@ -64,7 +68,7 @@ def test_missing_path_reports_which_path_was_kept():
 
 def test_same_mistake_in_every_activation_group_is_reported_once():
     def student(params, X, y, activation):
-        loss, grads, _ = numerics.deep(params, X, y, activation)
+        loss, grads, _ = mlp.deep_with(params, X, y, activation)
         return loss, [{k: v * X.shape[0] for k, v in g.items()} for g in grads]
     found = _diagnose("deep_loss_and_grads", student)          # no activation seen: all three
     mistakes = [d for d in found if d.kind == "mistake"]
@@ -86,7 +90,7 @@ def test_layer_numbers_are_the_students_network_not_the_probe_networks():
     seen = _two_layer_args()
 
     def student(params, X, y, activation):            # f'(z) left out of the first layer's step
-        loss, grads, _ = numerics.deep(params, X, y, activation, deriv="missing", deriv_layers={1})
+        loss, grads, _ = mlp.deep_with(params, X, y, activation, deriv="missing", deriv_layers={1})
         return loss, grads
     found = _diagnose("deep_loss_and_grads", student, seen=[seen])
     assert found, "the planted mistake gets a diagnosis"

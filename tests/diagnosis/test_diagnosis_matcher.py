@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from grader.diagnosis import diagnose_observations, load_registry, numerics
+from grader.diagnosis import diagnose_observations, load_registry
 from grader.diagnosis.model import Observation
 from grader.diagnosis.probe import probe_inputs
+from grader.diagnosis.registry import assignment_module
+
+mlp = assignment_module("mlp_backprop")  # its models of mistakes (diagnosis.py)
 
 
 def _observe(slug, function, student):
@@ -16,13 +19,13 @@ def _observe(slug, function, student):
 
 def _scaled_backward(factor):
     def student(params, X, T):
-        grads = numerics.mlp(params, X, T)[2]
+        grads = mlp.mlp_with(params, X, T)[2]
         return {k: v * factor(X.shape[0]) for k, v in grads.items()}
     return student
 
 
 def test_correct_output_gets_no_diagnosis():
-    part, mis, obs = _observe("mlp_backprop", "mlp_backward", lambda p, X, T: numerics.mlp(p, X, T)[2])
+    part, mis, obs = _observe("mlp_backprop", "mlp_backward", lambda p, X, T: mlp.mlp_with(p, X, T)[2])
     assert diagnose_observations(part, mis, obs) == []
 
 
@@ -35,7 +38,7 @@ def test_factor_n_is_told_apart_from_constant_factors():
 
 def test_factor_on_one_block_names_only_that_block():
     def student(params, X, T):
-        grads = numerics.mlp(params, X, T)[2]
+        grads = mlp.mlp_with(params, X, T)[2]
         grads["W2"] = -grads["W2"]
         return grads
     part, mis, obs = _observe("mlp_backprop", "mlp_backward", student)
@@ -52,7 +55,7 @@ def test_no_claim_from_too_few_inputs():
 def test_no_claim_when_mistake_explains_only_some_inputs():
     # factor N on some inputs, factor 3 on others: no single model explains all of them
     def student(params, X, T):
-        grads = numerics.mlp(params, X, T)[2]
+        grads = mlp.mlp_with(params, X, T)[2]
         factor = X.shape[0] if X.shape[1] % 2 else 3.0
         return {k: v * factor for k, v in grads.items()}
     part, mis, obs = _observe("mlp_backprop", "mlp_backward", student)
@@ -64,7 +67,7 @@ def test_unexplained_error_gets_no_mistake_diagnosis():
     rng = np.random.default_rng(5)
 
     def student(params, X, T):
-        grads = numerics.mlp(params, X, T)[2]
+        grads = mlp.mlp_with(params, X, T)[2]
         return {k: v + rng.normal(size=v.shape) for k, v in grads.items()}
     part, mis, obs = _observe("mlp_backprop", "mlp_backward", student)
     assert diagnose_observations(part, mis, obs) == []

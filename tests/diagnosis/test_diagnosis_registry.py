@@ -47,3 +47,31 @@ def test_malformed_registry_raises(assignments):
     (folder / "misconceptions.py").write_text("PARTS = []\nMISCONCEPTIONS = {'nope': []}\n")
     with pytest.raises(registry.RegistryError):
         registry.load_registry("broken")
+
+
+def test_part_specs_live_in_the_assignments_own_diagnosis_file(assignments):
+    """misconceptions.py imports its folder's diagnosis.py through the registry (an assignment
+    folder is not a package); the shipped assignments do the same."""
+    folder = assignments / "demo2"
+    folder.mkdir()
+    (folder / "diagnosis.py").write_text(
+        "from grader.diagnosis.model import PartSpec\n"
+        "def parts():\n"
+        "    return [PartSpec(name='double', model=lambda a: (2 * a[0], {}), gradient=False,\n"
+        "                     probes=lambda rng, seen: [(rng.normal(size=3),)])]\n")
+    (folder / "misconceptions.py").write_text(
+        "from pathlib import Path\n"
+        "from grader.diagnosis.registry import assignment_file_module\n"
+        "PARTS = assignment_file_module(Path(__file__).parent, 'diagnosis').parts()\n"
+        "MISCONCEPTIONS = {}\n")
+    assert list(registry.load_registry("demo2").parts) == ["double"]
+    assert registry.assignment_module("demo2").parts()[0].name == "double"
+    with pytest.raises(registry.RegistryError):
+        registry.assignment_module("demo2", "no_such_file")
+
+
+def test_shipped_part_specs_are_in_the_assignment_folders(repo_root):
+    for slug in ("chain_rule", "mlp_backprop", "xor"):
+        module = registry.assignment_module(slug)
+        assert module.__file__ == str((repo_root / "assignments" / slug / "diagnosis.py").resolve())
+        assert set(registry.load_registry(slug).parts) >= {p.name for p in module.parts()}

@@ -17,11 +17,11 @@ import pytest
 from werkzeug.serving import make_server
 
 import grader.diagnosis
+from bench import diagnosis_corpus as corpus
 from grader import create_app
 from grader.course.catalog import sync_assignments
 from grader.course.db import db
 from grader.course.models import Assignment, GradingRun, Submission, User, utcnow
-from grader.diagnosis import corpus
 from grader.engine import grade_source
 from grader.engine.launch import PlainLauncher
 from web_helpers import record_run

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grader.diagnosis
-from grader.diagnosis import corpus
+from bench import diagnosis_corpus as corpus
 
 
 @dataclass

@@ -1,21 +1,19 @@
-"""Diagnosis of the XOR constructions and of ``train_xor`` (issue 13).
+"""Diagnosis parts of the ``xor`` assignment: the XOR constructions (issue 13).
+
+Trusted grader code (like ``tests.py``; never mounted in the sandbox), imported by this folder's
+``misconceptions.py`` through ``grader.diagnosis.registry``; ``train_xor``'s rules are in
+``training.py``.
 
 These functions have many correct answers (any weights that compute XOR), so they are not
 diagnosed by comparing with one reference value. Instead the returned network is *evaluated*
 here, on the trusted side, and what it computes is named: the truth table it realises (OR, AND,
 NAND, XNOR ... instead of XOR), a hidden unit that never fires, an input that lies exactly on a
 step's boundary (where the strict step gives 0), a bump whose kinks ignore delta or whose slope
-or height is off. ``train_xor`` is observed only through what the contract returns: the trained
-networks for a few seeds of the diagnoser's own (never a hidden test's), from which it infers a
-flipped update (confidently wrong: the loss went up), an update that never reached the returned
-weights (W1 is exactly a fresh draw of ``default_rng(seed)``), or a plateau / poor local minimum.
-
-Every rule is checked on every observation it uses; nothing is claimed from a single seed that the
-other seeds contradict.
+or height is off. Every rule is checked on every observation it uses.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,7 +54,10 @@ def table_name(y: np.ndarray) -> str:
     return TABLES.get(tuple(int(v) for v in y), "another function")
 
 
-def _diag(key: str, title: str, message: str, blocks: list[str], n: int, **extra: Any) -> Diagnosis:
+def xor_diagnosis(key: str, title: str, message: str, blocks: list[str], n: int,
+                  **extra: Any) -> Diagnosis:
+    """A diagnosis of kind ``mistake`` found by a rule (no model: both errors 0) from ``n``
+    observations."""
     return Diagnosis(key=key, title=title, message=message, blocks=blocks, observations=n,
                      model_error=0.0, correct_error=0.0, kind="mistake", extra=extra)
 
@@ -65,7 +66,7 @@ def _rows(y: np.ndarray) -> str:
     return ", ".join(f"({a:g}, {b:g}) -> {v:g}" for (a, b), v in zip(XOR_X, y))
 
 
-def _network(value: Any) -> dict[str, np.ndarray] | None:
+def read_network(value: Any) -> dict[str, np.ndarray] | None:
     """The student's two-layer network as arrays, or None when it is malformed."""
     if not isinstance(value, dict):
         return None
@@ -81,7 +82,7 @@ def _network(value: Any) -> dict[str, np.ndarray] | None:
 # --------------------------------------------------------------------------- threshold network
 def diagnose_threshold(observations: Sequence[Observation]) -> list[Diagnosis]:
     """Name what ``threshold_xor_params``'s hard-threshold network computes instead of XOR."""
-    net = _network(observations[0].output) if observations else None
+    net = read_network(observations[0].output) if observations else None
     if net is None:
         return []
     U1 = XOR_X @ net["W1"].T + net["b1"]
@@ -93,7 +94,7 @@ def diagnose_threshold(observations: Sequence[Observation]) -> list[Diagnosis]:
     name = table_name(y)
     boundary = _boundary_fix(U1, U2, net)
     if boundary:  # the one cause: the table follows from it
-        return [_diag("boundary_point_wrong_side", "An input exactly on a step's boundary",
+        return [xor_diagnosis("boundary_point_wrong_side", "An input exactly on a step's boundary",
                       boundary, ["y"], 1)]
     units = []
     for j in range(H.shape[1]):
@@ -108,9 +109,9 @@ def diagnose_threshold(observations: Sequence[Observation]) -> list[Diagnosis]:
     text = (f"Probably: your network computes {name} instead of XOR ({_rows(y)}); its hidden "
             f"{hidden}.")
     if units:
-        return [_diag("unit_never_fires", "A hidden unit that never changes",
+        return [xor_diagnosis("unit_never_fires", "A hidden unit that never changes",
                       text + " The cause: " + "; ".join(units) + ".", ["W1", "b1"], 1, table=name)]
-    return [_diag(TABLE_KEYS.get(name, "computes_other"), f"Network computes {name} instead of XOR",
+    return [xor_diagnosis(TABLE_KEYS.get(name, "computes_other"), f"Network computes {name} instead of XOR",
                   text + " XOR is OR AND NOT AND: one hidden unit for OR, one for AND, and an "
                   "output unit that fires for OR but not AND.", ["y"], 1, table=name)]
 
@@ -156,7 +157,7 @@ def diagnose_linear(observations: Sequence[Observation]) -> list[Diagnosis]:
     found = []
     if edge.size:
         pts = " and ".join(f"({XOR_X[i, 0]:g}, {XOR_X[i, 1]:g})" for i in edge)
-        found.append(_diag("boundary_point_wrong_side", "An input exactly on the boundary",
+        found.append(xor_diagnosis("boundary_point_wrong_side", "An input exactly on the boundary",
                            f"Probably: Phi w + b = 0 exactly at {pts}, and step(0) = 0 (the "
                            "step fires only for u > 0), so the input is classified 0. Shift b "
                            "so that no input lies on the boundary.", ["w", "b"], 1))
@@ -165,7 +166,7 @@ def diagnose_linear(observations: Sequence[Observation]) -> list[Diagnosis]:
         if np.array_equal(flipped, XOR_T):
             return found  # the one cause
     name = table_name(y)
-    found.append(_diag(TABLE_KEYS.get(name, "computes_other"), f"Computes {name} instead of XOR",
+    found.append(xor_diagnosis(TABLE_KEYS.get(name, "computes_other"), f"Computes {name} instead of XOR",
                        f"Probably: step(Phi w + b) computes {name} instead of XOR ({_rows(y)}). "
                        "On binary inputs x1 + x2 - 2 x1 x2 is XOR, so the weight of the product "
                        "feature x1 x2 must be negative and larger than the others.",
@@ -216,7 +217,7 @@ def diagnose_features(observations: Sequence[Observation]) -> list[Diagnosis]:
                    "have, so step(Phi w + b) still cannot separate XOR" if linear else
                    "the linear model on [x1, x2, x1 x2] separates XOR because x1 + x2 - 2 x1 x2 "
                    "is XOR on binary inputs")
-            return [_diag("wrong_feature", f"Third feature {name} instead of x1 x2",
+            return [xor_diagnosis("wrong_feature", f"Third feature {name} instead of x1 x2",
                           f"Probably: the third column of your Phi is {name} instead of the "
                           f"product x1 * x2 (on all {n} batches the grader tried): {why}.",
                           ["Phi"], n, feature=name)]
@@ -224,7 +225,7 @@ def diagnose_features(observations: Sequence[Observation]) -> list[Diagnosis]:
     third = np.concatenate([Phi[:, 2] for _, Phi in rows])
     coef, *_ = np.linalg.lstsq(A, third, rcond=None)
     if np.allclose(A @ coef, third, rtol=1e-9, atol=1e-9):
-        return [_diag("wrong_feature", "Third feature linear in x1, x2",
+        return [xor_diagnosis("wrong_feature", "Third feature linear in x1, x2",
                       f"Probably: the third column of your Phi is {coef[0]:.3g} x1 + "
                       f"{coef[1]:.3g} x2 + {coef[2]:.3g}, a linear function of x1 and x2, instead "
                       "of the product x1 * x2: it adds nothing a linear model does not already "
@@ -249,17 +250,17 @@ def diagnose_interval(observations: Sequence[Observation]) -> list[Diagnosis]:
     height = f(1.5)
     found = []
     if abs(height - 1.0) > 1e-9 and abs(f(-5.0)) < 1e-9:
-        found.append(_diag("interval_height", "Wrong height of the indicator",
+        found.append(xor_diagnosis("interval_height", "Wrong height of the indicator",
                            f"Probably: your f is {height:g} inside [1, 2) instead of 1: the "
                            "height of the first step is w1, so w1 = 1.", ["w1"], 1))
     if abs(f(3.0)) > 1e-9 and abs(height - 1.0) <= 1e-9:
-        found.append(_diag("interval_no_cancel", "Second step does not cancel the first",
+        found.append(xor_diagnosis("interval_no_cancel", "Second step does not cancel the first",
                            f"Probably: your f is {f(3.0):g} after x = 2 instead of 0: the second "
                            "unit must cancel the first, so w2 = -w1.", ["w2"], 1))
     if not found and abs(height - 1.0) <= 1e-9 and abs(f(3.0)) < 1e-9 and abs(f(-5.0)) < 1e-9:
         if abs(f(1.0) - 1.0) > 1e-9 or abs(f(2.0)) > 1e-9:
             lo, hi = min(b1, b2), max(b1, b2)
-            found.append(_diag("boundary_point_wrong_side", "An end point on the wrong side",
+            found.append(xor_diagnosis("boundary_point_wrong_side", "An end point on the wrong side",
                                f"Probably: your steps switch at x = {lo:g} and x = {hi:g}, so f(1) "
                                f"= {f(1.0):g} and f(2) = {f(2.0):g}; the interval [1, 2) includes "
                                "1 and excludes 2. With phi(u) = 1 for u >= 0 a unit switches on "
@@ -306,7 +307,7 @@ def diagnose_bump(observations: Sequence[Observation]) -> list[Diagnosis]:
     if all(np.array_equal(a, first_a) and np.array_equal(c, first_c) for _, a, c in cases):
         right = [d for d, a, c in cases if bump_ok(a, c, d)]
         when = f" (right only for delta = {right[0]:g})" if right else ""
-        return [_diag("bump_ignores_delta", "Bump ignores delta",
+        return [xor_diagnosis("bump_ignores_delta", "Bump ignores delta",
                       f"Probably: relu_bump_params returns the same (a, c) for every delta{when}. "
                       "The ramps must be delta wide: kinks c = (1 - delta, 1, 2, 2 + delta) and "
                       "slopes a = (1/delta, -1/delta, -1/delta, 1/delta).", ["a", "c"], n)]
@@ -314,7 +315,7 @@ def diagnose_bump(observations: Sequence[Observation]) -> list[Diagnosis]:
     if not kinks_ok and all(np.array_equal(np.sort(c), np.sort(first_c)) for _, _, c in cases):
         right = [d for d, a, c in cases if np.allclose(np.sort(c), [1 - d, 1, 2, 2 + d], atol=1e-12)]
         when = f" (right only for delta = {right[0]:g})" if right else ""
-        return [_diag("bump_ignores_delta", "Bump kinks ignore delta",
+        return [xor_diagnosis("bump_ignores_delta", "Bump kinks ignore delta",
                       f"Probably: relu_bump_params puts its kinks at c = "
                       f"({', '.join(f'{v:g}' for v in np.sort(first_c))}) for every delta{when}. "
                       "The ramps must be delta wide: kinks c = (1 - delta, 1, 2, 2 + delta), "
@@ -324,117 +325,19 @@ def diagnose_bump(observations: Sequence[Observation]) -> list[Diagnosis]:
     if kinks_ok and all(abs(t) < 1e-9 for t in tails):
         slopes = [float(np.max(np.abs(a))) for d, a, c in cases]
         if all(abs(s - d) < 1e-9 for s, (d, _, _) in zip(slopes, cases)):
-            return [_diag("bump_wrong_slope", "Bump slope delta instead of 1/delta",
+            return [xor_diagnosis("bump_wrong_slope", "Bump slope delta instead of 1/delta",
                           "Probably: your slopes are +-delta instead of +-1/delta, so the bump only "
                           "reaches delta^2. A ramp that rises by 1 over a width delta has slope "
                           "1/delta.", ["a"], n)]
         if all(abs(s - slopes[0]) < 1e-9 for s in slopes):
-            return [_diag("bump_wrong_slope", "Bump slope does not depend on delta",
+            return [xor_diagnosis("bump_wrong_slope", "Bump slope does not depend on delta",
                           f"Probably: your slopes are +-{slopes[0]:g} for every delta, so the "
                           "plateau height changes with delta (it is slope x delta). A ramp that "
                           "rises by 1 over a width delta has slope 1/delta.", ["a"], n)]
         if all(abs(h - heights[0]) < 1e-9 for h in heights) and abs(heights[0] - 1) > 1e-9:
-            return [_diag("bump_wrong_height", "Bump has the wrong height",
+            return [xor_diagnosis("bump_wrong_height", "Bump has the wrong height",
                           f"Probably: your bump's plateau is at {heights[0]:g} instead of 1: scale "
                           "the slopes to +-1/delta.", ["a"], n)]
-    return []
-
-
-# --------------------------------------------------------------------------- train_xor
-TRAIN_SEEDS = (11, 2024, 777)
-#: CPU seconds per probe run of train_xor (the manifest gives each call 8).
-TRAIN_PROBE_TIME_LIMIT = 8.0
-#: Outputs all within this distance of 0.5: the network has not left its start (a plateau).
-FLAT_OUTPUT = 0.05
-
-
-def xor_output(net: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
-    """y = sigma(W2 sigma(W1 x + b1) + b2) for every row of X (the spec's network), shape (N,)."""
-    with np.errstate(all="ignore"):
-        H = 1.0 / (1.0 + np.exp(-(X @ net["W1"].T + net["b1"])))
-        return (1.0 / (1.0 + np.exp(-(H @ net["W2"].T + net["b2"]))))[:, 0]
-
-
-def _is_fresh_draw(W1: np.ndarray, seed: int) -> bool:
-    """Whether W1 is exactly the first draw of ``default_rng(seed)``, for the usual initialisations.
-
-    Normal draws of any scale (``normal(0, s, shape)`` = s * ``standard_normal(shape)``, also
-    drawn as (2, H) and transposed) and uniform draws on any interval (a + (b - a) *
-    ``random(shape)``) are recognised.
-    """
-    h = W1.shape[0]
-    for draw in ("standard_normal", "random"):
-        for shape, back in (((h, 2), lambda v: v), ((2, h), lambda v: v.T)):
-            base = back(getattr(np.random.default_rng(seed), draw)(shape))
-            A = np.column_stack([base.ravel(), np.ones(base.size)])
-            coef, *_ = np.linalg.lstsq(A, W1.ravel(), rcond=None)
-            if abs(coef[0]) > 1e-12 and np.allclose(A @ coef, W1.ravel(), rtol=1e-12, atol=1e-12):
-                if draw == "random" or abs(coef[1]) < 1e-12:
-                    return True
-    return False
-
-
-def diagnose_train(observations: Sequence[Observation]) -> list[Diagnosis]:
-    """Infer what goes wrong in ``train_xor`` from its networks for several seeds."""
-    nets = []
-    for obs in observations:
-        net = _network(obs.output)
-        if net is None or not obs.args:
-            return []
-        # train_xor(X, t, seed): the probes pass the XOR table itself (issue 10, class 4 changed
-        # the contract from train_xor(seed)); the seed is the last argument
-        nets.append((int(obs.args[-1]), net))
-    if len(nets) < 2:
-        return []
-    results = []
-    for seed, net in nets:
-        y = xor_output(net, XOR_X)
-        solved = bool(np.all((y > 0.5) == (XOR_T > 0.5)))
-        with np.errstate(all="ignore"):
-            loss = float(-np.mean(XOR_T * np.log(np.clip(y, 1e-300, 1)) +
-                                  (1 - XOR_T) * np.log(np.clip(1 - y, 1e-300, 1))))
-        results.append((seed, net, y, solved, loss))
-    failed = [r for r in results if not r[3]]
-    if not failed:
-        return []
-    n = len(results)
-    if all(_is_fresh_draw(net["W1"], seed) for seed, net, *_ in failed):
-        return [_diag("update_not_applied", "Training update never applied",
-                      f"Probably: the weights train_xor returns are the initial random draw: for "
-                      f"{len(failed)} of {n} seeds W1 is exactly what default_rng(seed) drew. The "
-                      "update does not reach the arrays you return (e.g. W1 = W1 - lr * dW1 inside "
-                      "a helper rebinds a local name, or the dict was built before training).",
-                      ["W1", "b1", "W2", "b2"], n)]
-    # Descent from any start never ends far above the loss of the constant guess y = 0.5
-    # (log 2); ascent drives the outputs to saturate on the wrong side of some targets.
-    uphill = [r for r in failed if r[4] > np.log(2) + 0.5 and np.min(np.abs(r[2] - 0.5)) > 0.4]
-    if len(uphill) == len(failed):
-        return [_diag("update_sign", "Update goes uphill (loss increases)",
-                      f"Probably: training makes the loss larger: for {len(failed)} of {n} seeds "
-                      "the network ends with saturated outputs (y near 0 or 1) that are wrong "
-                      "for some inputs, a loss far above log 2, the loss of always answering "
-                      "0.5. Gradient descent subtracts the gradient, W = W - lr * dL/dW, with "
-                      "the error signal y - t (not t - y).",
-                      ["W1", "b1", "W2", "b2"], n)]
-    flat = [r for r in failed if np.max(np.abs(r[2] - 0.5)) < FLAT_OUTPUT]
-    if len(flat) == len(failed):
-        spread = max(float(np.max(np.abs(r[2] - 0.5))) for r in flat)
-        return [_diag("training_plateau", "Training never leaves its start",
-                      f"Probably: training barely moves the network: for {len(flat)} of {n} seeds "
-                      f"all four outputs stay within {spread:.2g} of 0.5, where the small random "
-                      "start puts them. The learning rate is too small or there are too few "
-                      "steps for the small gradients of the start (a plateau): use a larger "
-                      "learning rate or more steps, and check the network on the four inputs "
-                      "after training.", ["W1", "b1", "W2", "b2"], n)]
-    stalled = [r for r in failed if np.sum((r[2] > 0.5) != (XOR_T > 0.5)) <= 2]
-    if len(stalled) == len(failed):
-        solved = n - len(failed)
-        return [_diag("training_plateau", "Training stalls in a plateau",
-                      f"Probably: training stalls in a plateau or a poor local minimum: it solved "
-                      f"XOR for {solved} of {n} seeds; for the others some outputs sit near 0.5 "
-                      "or on the wrong side. Restart from a new random draw when the result is "
-                      "wrong, or use a larger learning rate, more steps or more hidden units.",
-                      ["W1", "b1", "W2", "b2"], n)]
     return []
 
 
@@ -442,23 +345,24 @@ def _none_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tuple]
     return [()]
 
 
+def rule_spec(name: str, fn: Callable[[Sequence[Observation]], list[Diagnosis]],
+              probes: Callable[[np.random.Generator, Sequence[tuple]], list[tuple]],
+              probe_time_limit: float | None = None) -> PartSpec:
+    """Part spec of a function diagnosed by its own rule ``fn`` (no models, no fingerprints)."""
+    def quiet(observations):  # student weights near 1e308 overflow: no verdict, no warning
+        with np.errstate(all="ignore"):
+            return fn(observations)
+    return PartSpec(name=name, model=lambda a: (None, {}), probes=probes, gradient=False,
+                    diagnose=quiet, probe_time_limit=probe_time_limit)
+
+
 def parts() -> list[PartSpec]:
-    """Part specs of the XOR functions (diagnosed by their own rules, no models)."""
-    def spec(name, fn, probes, probe_time_limit=None):
-        def quiet(observations):  # student weights near 1e308 overflow: no verdict, no warning
-            with np.errstate(all="ignore"):
-                return fn(observations)
-        return PartSpec(name=name, model=lambda a: (None, {}), probes=probes, gradient=False,
-                        diagnose=quiet, probe_time_limit=probe_time_limit)
+    """Part specs of the XOR constructions (diagnosed by their own rules, no models);
+    ``train_xor``'s is in ``training.py``."""
     return [
-        spec("threshold_xor_params", diagnose_threshold, _none_probes),
-        spec("xor_features", diagnose_features, _feature_probes),
-        spec("xor_linear_params", diagnose_linear, _none_probes),
-        spec("interval_indicator_params", diagnose_interval, _none_probes),
-        spec("relu_bump_params", diagnose_bump, lambda rng, seen: [(d,) for d in BUMP_DELTAS]),
-        # each probe is a whole training run: the test's own per-call limit (the spec's 8 CPU
-        # seconds), not the short limit of a function evaluation
-        spec("train_xor", diagnose_train,
-             lambda rng, seen: [(XOR_X.copy(), XOR_T.copy(), s) for s in TRAIN_SEEDS],
-             probe_time_limit=TRAIN_PROBE_TIME_LIMIT),
+        rule_spec("threshold_xor_params", diagnose_threshold, _none_probes),
+        rule_spec("xor_features", diagnose_features, _feature_probes),
+        rule_spec("xor_linear_params", diagnose_linear, _none_probes),
+        rule_spec("interval_indicator_params", diagnose_interval, _none_probes),
+        rule_spec("relu_bump_params", diagnose_bump, lambda rng, seen: [(d,) for d in BUMP_DELTAS]),
     ]

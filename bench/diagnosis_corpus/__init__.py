@@ -4,7 +4,9 @@ Every entry is Python source appended to ``reference_solutions/<slug>.py``: a *m
 one function with a version that contains one named mistake (its ``key`` is the misconception the
 diagnoser should name); a *rewrite* replaces functions with correct code in another style (loops,
 einsum, log-sum-exp) and must get no diagnosis. Used by ``bench/diagnosis.py`` (through the
-engine) and ``tests/diagnosis`` (in-process, on the corpus's own trusted code).
+engine) and ``tests/diagnosis`` (in-process, on the corpus's own trusted code). It is a measuring
+instrument, not part of the grader: it lives in ``bench/`` and ``grader/`` never imports it
+(``.importlinter``). ``evaluation.py`` grades an entry through the engine and sums the figures.
 """
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.diagnosis.corpus import chain_rule, mlp_backprop, xor
+from bench.diagnosis_corpus import chain_rule, mlp_backprop, xor
 
 _MODULES = {"chain_rule": chain_rule, "mlp_backprop": mlp_backprop, "xor": xor}
-_REPO_ROOT = Path(__file__).resolve().parents[3]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 _DEF = re.compile(r"^def ([a-z][a-z0-9_]*)\(", re.M)
 
 
