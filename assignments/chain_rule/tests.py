@@ -325,9 +325,12 @@ def check_softmax_loss_large_logits(ctx: TestContext) -> None:
 
 
 def check_softmax_loss_hidden(ctx: TestContext) -> None:
-    """Mean cross-entropy with N=11, D=6, K=4 and logits near +-50, and confident batches."""
+    """Mean cross-entropy with N=11, D=6, K=4 and logits near +-50, confident batches, and a
+    batch of one example (N=1, D=5, K=3: a squeeze or a sum over every axis that is right for
+    N >= 2 is wrong there)."""
     _softmax_loss_case(ctx, 11, 6, 4, logit_size=50.0)
     _confident_loss_case(ctx, 11, 6, 4)
+    _softmax_loss_case(ctx, 1, 5, 3)
 
 
 def _softmax_grad_case(ctx: TestContext, n: int, d: int, k: int, logit_size: float | None = None) -> None:
@@ -354,8 +357,9 @@ def check_softmax_grad_confident(ctx: TestContext) -> None:
 
 
 def check_softmax_grad_hidden(ctx: TestContext) -> None:
-    """(dW, db) with N=12, D=7, K=5."""
+    """(dW, db) with N=12, D=7, K=5, and a batch of one example (N=1, D=6, K=4)."""
     _softmax_grad_case(ctx, 12, 7, 5)
+    _softmax_grad_case(ctx, 1, 6, 4)
 
 
 def _softmax_fd(ctx: TestContext, args: tuple[np.ndarray, ...]

@@ -52,6 +52,15 @@ MUTANTS = [
          "check_softmax_grad_large_logits", "check_softmax_grad_confident",
          "check_softmax_grad_hidden"},
         ["softmax_regression_grad", "db"], id="softmax-bias-gradient-summed-over-every-axis"),
+    # a batch of one example (skeptic corpus, 2026-12-07): right whenever N >= 2
+    pytest.param("Z_bar = (np.exp(_log_softmax(Z)) - T) / X.shape[0]",
+                 "Z_bar = (np.exp(_log_softmax(Z)) - T) / len(np.squeeze(X))",
+                 {"check_softmax_grad_hidden"}, ["softmax_regression_grad"],
+                 id="softmax-grad-batch-size-wrong-for-one-example"),
+    pytest.param("return float(-(T * _log_softmax(Z)).sum() / X.shape[0])",
+                 "return float(-(T * _log_softmax(Z)).sum() / len(np.squeeze(X)))",
+                 {"check_softmax_loss_hidden"}, ["softmax_regression_loss"],
+                 id="softmax-loss-batch-size-wrong-for-one-example"),
 ]
 
 
