@@ -6,6 +6,8 @@ overflow must not turn into an exception (pytest runs with warnings as errors, s
 """
 from __future__ import annotations
 
+import re
+
 from assignment_helpers import lost_points, summary
 
 HUGE_XOR = '''
@@ -72,5 +74,6 @@ def test_chain_rule_checks_survive_overflowing_losses(grade):
     assert report.score == 0.0, summary(report)
     assert {t.status for t in report.tests} == {"failed"}, summary(report)
     feedback = {t.name: t.feedback for t in report.tests}
-    assert "got 1e+308 (relative error above 1e+308)" in \
-        feedback["logistic_ls_loss: per-example values"]
+    # the sign follows w, which the file's input variant draws (seeds.file_variant)
+    assert re.search(r"got -?1e\+308 \(relative error above 1e\+308\)",
+                     feedback["logistic_ls_loss: per-example values"])
