@@ -396,9 +396,13 @@ def check_train_digits(ctx: TestContext) -> None:
     call_errors: list[StudentCallError] = []
     returned: list[tuple[int, Any, Any]] = []
 
+    repeats: list[str | None] = []
+
     def trial(seed: int) -> str | None:
         accuracy, problem = _digits_run(ctx, seed, _digits_task(rngs[seed]), call_errors,
                                         returned)
+        if returned and not repeats:  # at once, while the submission's budget is ample
+            repeats.append(_digits_repeat_problem(ctx, returned[:1]))
         accuracies.append(accuracy)
         if problem:
             return f"run {len(accuracies)}: {problem}"
@@ -413,7 +417,7 @@ def check_train_digits(ctx: TestContext) -> None:
                f"{record.successes} of {len(record.results)} fresh tasks (lowest "
                f"{min(accuracies):.3f}, median {float(np.median(accuracies)):.3f}). The rule: "
                f"{seqtest.RULE}.")
-    repeat = _digits_repeat_problem(ctx, returned[:1])
+    repeat = repeats[0] if repeats else None
     if repeat and record.credit > seqtest.REPEAT_CREDIT_CAP:
         ctx.partial(seqtest.REPEAT_CREDIT_CAP, message + " " + repeat)
     if record.passed:
@@ -424,18 +428,21 @@ def check_train_digits(ctx: TestContext) -> None:
 
 
 def _digits_repeat_problem(ctx: TestContext, first: list[tuple[int, Any, Any]]) -> str | None:
-    """Call train_digits again with the arguments of its first returned run; return why the
-    result is not reproducible (another network), or None (the same network, nothing returned
-    to compare, or the repeat itself failed: a failed call is not held against the trainer)."""
+    """Call train_digits again with the arguments of its first returned run, in a fresh child
+    (right after that run); return why the result is not reproducible, or None (the same
+    network, or nothing returned to compare). A repeat that fails counts as not reproducible
+    and a cache of results in the child cannot answer it (see xor's ``_repeat_problem``)."""
     if not first:
         return None
     seed, (X_tr, y_tr, _, _), out = first[0]
     try:
-        again = ctx.call("train_digits", X_tr, y_tr, seed)
+        again = ctx.call_in_fresh_child("train_digits", X_tr, y_tr, seed)
     except StudentCallError as exc:
         if exc.kind in ("missing", "not_implemented"):
             raise
-        return None
+        return ("train_digits failed when called again with the same X_train, y_train and seed "
+                f"as run 1, in a fresh run of your file ({exc.kind}), so the network could not "
+                "be confirmed to be the same. The rule: " + seqtest.REPEAT_RULE + ".")
     if seqtest.same_result(out, again):
         return None
     return ("train_digits returned another network when called again with the same X_train, "

@@ -161,9 +161,9 @@ REPEAT_CREDIT_CAP = 0.5
 #: bit-identical results for the same arguments), far below what another random draw changes.
 REPEAT_RTOL = 1e-6
 REPEAT_ATOL = 1e-9
-REPEAT_RULE = ("the same arguments must give the same weights: one run is repeated, and a "
-               f"trainer whose repeat returns other weights gets at most "
-               f"{REPEAT_CREDIT_CAP:.0%} of the points")
+REPEAT_RULE = ("the same arguments must give the same weights: one run is repeated in a fresh "
+               f"run of the file, and a trainer whose repeat returns other weights (or fails) "
+               f"gets at most {REPEAT_CREDIT_CAP:.0%} of the points")
 
 
 def same_result(first: object, second: object) -> bool:

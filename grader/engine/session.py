@@ -244,6 +244,11 @@ class Session:
     def _lose(self) -> None:
         self.close()
 
+    def restart(self) -> None:
+        """Stop the current child, so that the next call runs in a fresh one (the file imported
+        again, nothing of earlier calls in its memory): ``TestContext.call_in_fresh_child``."""
+        self.close()
+
     @property
     def wall_left(self) -> float:
         """Seconds of the submission's wall-clock budget still available."""

@@ -241,6 +241,20 @@ class TestContext:
             if charge is not None:
                 charge(time.thread_time() - t0)
 
+    def call_in_fresh_child(self, fn: str, *args: Any, time_limit: float | None = None) -> Any:
+        """:meth:`call` in a newly started child: the submission is imported again, so nothing
+        earlier calls left in the child's memory (a cache of results keyed by the arguments)
+        can answer. For checks of reproducibility: a trainer seeded from the clock that caches
+        its first result per arguments returned the same weights to a repeat in the same child
+        (issue 10). The restart's import counts towards the submission's budget like any other.
+
+        Raises StudentCallError as :meth:`call` (also when the file cannot be imported again).
+        """
+        restart = getattr(self._runner, "restart", None)
+        if restart is not None:
+            restart()
+        return self.call(fn, *args, time_limit=time_limit)
+
     # ----------------------------------------------------------------- structure helpers
     def unpack(self, value: Any, n: int, *, function: str | None = None,
                names: Sequence[str] | None = None) -> tuple[Any, ...]:
