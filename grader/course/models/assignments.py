@@ -72,7 +72,7 @@ class AssignmentSettings(db.Model):
     The row holds every rule (:class:`grader.course.rules.Rules`), not only the changed ones;
     deleting it brings the manifest's values back. ``hidden_release`` is ``now``, ``due_date``
     or ``manual``; ``released_at`` stamps a release by hand. Changes go through
-    :func:`grader.course.services.save_rules` (audited).
+    :func:`grader.course.course_settings.save_rules` (audited).
     """
 
     __tablename__ = "assignment_settings"
