@@ -25,7 +25,7 @@ from pathlib import Path
 
 from grader.engine.errors import GraderInfrastructureError, ProtocolError
 from grader.engine.manifest import Limits
-from grader.engine.protocol import frame, frame_length
+from grader.engine.protocol import frame_length
 
 log = logging.getLogger(__name__)
 
@@ -150,24 +150,25 @@ class PipeChildHandle(ChildHandle):
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
 
     def send(self, payload: bytes, timeout_s: float) -> None:
-        data = memoryview(frame(payload))
+        # The length prefix, then the payload as it is (no copy of it into one frame); each
+        # write is tried first and waited for only when the pipe is full.
         deadline = time.monotonic() + timeout_s
-        while data:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("child did not read its request in time")
-            _, writable, _ = select.select([], [self.req_w], [], min(left, 0.5))
-            if not writable:
-                if not self.alive():
-                    raise EOFError("child exited")
-                continue
-            try:
-                n = os.write(self.req_w, data[:1 << 20])
-            except BlockingIOError:
-                continue
-            except (BrokenPipeError, OSError) as exc:
-                raise EOFError(f"child closed its request pipe ({exc})") from exc
-            data = data[n:]
+        for part in (len(payload).to_bytes(4, "big"), payload):
+            data = memoryview(part)
+            while data:
+                try:
+                    n = os.write(self.req_w, data[:1 << 20])
+                except BlockingIOError:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError("child did not read its request in time") from None
+                    _, writable, _ = select.select([], [self.req_w], [], min(left, 0.5))
+                    if not writable and not self.alive():
+                        raise EOFError("child exited") from None
+                    continue
+                except (BrokenPipeError, OSError) as exc:
+                    raise EOFError(f"child closed its request pipe ({exc})") from exc
+                data = data[n:]
 
     def _fill(self, n: int, deadline: float) -> None:
         """Read until the buffer holds ``n`` bytes; partial data survives a TimeoutError.

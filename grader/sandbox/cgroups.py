@@ -144,8 +144,12 @@ class Cgroup:
         """CPU time (user+system, seconds) used by every process that was in the group."""
         if "cpuacct" not in self.dirs:
             return None
-        try:
-            return int(_read(os.path.join(self.dirs["cpuacct"], "cpuacct.usage"))) / 1e9
+        try:  # read once per call of the student's code: raw os calls, no text file object
+            fd = os.open(os.path.join(self.dirs["cpuacct"], "cpuacct.usage"), os.O_RDONLY)
+            try:
+                return int(os.read(fd, 64)) / 1e9
+            finally:
+                os.close(fd)
         except (OSError, ValueError):
             return None
 

@@ -140,3 +140,32 @@ def test_copy_data_is_a_deep_copy_of_plain_data():
     out[2][1].append(4)
     out[3].items.append(2)
     assert data[0][0]["b"][0] == 0 and data[2][1] == [True, 3] and data[3].items == [1]
+
+
+def test_the_reference_evaluator_gives_local_evaluators_losses_bit_for_bit():
+    """gradtest's evaluator of a trusted loss shares the unedited arrays (read-only) instead of
+    deep-copying the arguments per edit: same losses, and the caller's arrays stay untouched."""
+    from grader.engine import gradtest
+    rng = np.random.default_rng(7)
+    params = [{"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(3)}]
+    X = rng.standard_normal((5, 4))
+
+    def loss(params, X):
+        z = X @ params[0]["W"].T + params[0]["b"]
+        return float(np.sum(np.tanh(z) ** 2))
+
+    args = (params, X)
+    edits = [((0, 0, "W"), 5, 1e-5), ((0, 0, "W"), 5, -1e-5), ((0, 0, "b"), None, np.ones(3)),
+             ((1,), 7, 0.5), ((0, 0, "W"), None, rng.standard_normal((3, 4)))]
+    before = (params[0]["W"].copy(), params[0]["b"].copy(), X.copy())
+    fast = gradtest._reference_evaluator(loss, None, args)(edits)
+    slow = gradcheck.local_evaluator(loss, args)(edits)
+    assert fast.tobytes() == slow.tobytes()
+    assert all(np.array_equal(a, b) for a, b in zip(before, (params[0]["W"], params[0]["b"], X)))
+
+    def mutating(params, X):
+        X += 1.0
+        return 0.0
+    with pytest.raises(ValueError, match="read-only"):
+        gradtest._reference_evaluator(mutating, None, args)(edits[:1])
+    assert np.array_equal(X, before[2])
