@@ -80,7 +80,7 @@ def external_suite(launcher, verbose: bool) -> None:
         source = mutant.apply((REPO / "reference_solutions" / f"{mutant.slug}.py").read_text())
         report = grade_source(mutant.slug, source,
                               diagnoser=grader.diagnosis, launcher=launcher,
-                              seed_key=b"bench-diagnosis")
+                              student_id="bench-mutant", seed_key=b"bench-diagnosis")
         found = [d for t in report.tests if t.status != "passed" for d in t.diagnosis]
         # notes ("matches no single mistake") and localisations name no mistake: never wrong
         mistakes = [d["key"] for d in found if d.get("kind", "mistake") == "mistake"]

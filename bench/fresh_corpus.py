@@ -250,7 +250,7 @@ def grade(entry: FreshFile, launcher: Any = None) -> tuple[Any, list[dict[str, A
     from grader.engine import grade_source
 
     report = grade_source(entry.slug, source(entry), diagnoser=grader.diagnosis, launcher=launcher,
-                          seed_key=b"bench-diagnosis")
+                          student_id="bench-fresh", seed_key=b"bench-diagnosis")
     diagnoses = []
     for test in report.tests:
         if test.status == "passed":
