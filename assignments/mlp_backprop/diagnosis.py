@@ -227,11 +227,18 @@ def mlp_forward() -> PartSpec:
                     probes=_mlp_probes(False), batch_size=lambda a: _rows(a, 1))
 
 
+def _outputs(a) -> int | None:
+    """K, the number of output units, read off the targets T (N, K): a factor K or 1/K (a mean
+    over all N*K squared errors) is named by it."""
+    return int(np.shape(a[2])[1]) if np.ndim(a[2]) == 2 else None
+
+
 def mlp_loss() -> PartSpec:
     """Part spec of ``mlp_loss(params, X, T) -> float`` (batch mean of 1/2 ||y - t||^2)."""
     return PartSpec(name="mlp_loss", single_name="loss", gradient=False, loss="squared error",
                     model=lambda a: (_ref().mlp_loss(_mlp_params(a[0]), _f64(a[1]), _f64(a[2])), {}),
-                    probes=_mlp_probes(True), batch_size=lambda a: _rows(a, 1))
+                    probes=_mlp_probes(True), batch_size=lambda a: _rows(a, 1),
+                    classes=_outputs)
 
 
 def mlp_backward() -> PartSpec:
@@ -249,7 +256,7 @@ def mlp_backward() -> PartSpec:
 
     return PartSpec(name="mlp_backward", model=model, probes=_mlp_probes(True),
                     loss="squared error", trace=trace_mlp_backward,
-                    batch_size=lambda a: _rows(a, 1))
+                    batch_size=lambda a: _rows(a, 1), classes=_outputs)
 
 
 # --- part specs: the deep softmax classifier ---------------------------------------------------

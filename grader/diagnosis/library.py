@@ -172,8 +172,14 @@ def softmax_no_max_shift() -> Misconception:
     softmax(z) = softmax(z - max z) (the shift cancels), and exp of a logit near 1000 overflows.
     """
     def transform(case: Case):
-        return Variants({"exp, then divide": case.model(softmax_mode="unshifted"),
-                         "log-sum-exp without the shift": case.model(softmax_mode="lse_unshifted")})
+        divided = case.model(softmax_mode="unshifted")
+        lse = case.model(softmax_mode="lse_unshifted")
+        variants = {"exp, then divide": divided, "log-sum-exp without the shift": lse}
+        if "loss" in lse and len(lse) > 1:
+            # the common pair (real code: a loss -z_y + log sum exp(z) and a gradient from
+            # exp(z) / sum exp(z), neither shifted): the loss of one form, the gradients of the other
+            variants["log-sum-exp loss, exp-then-divide gradient"] = {**divided, "loss": lse["loss"]}
+        return Variants(variants)
 
     return Misconception(
         key="softmax_no_max_shift", title="Softmax overflows (no max shift)", scope="whole",

@@ -318,8 +318,7 @@ def _unexplained(part: PartSpec, cases: list[Case], wrong: list[str], failing: s
         names = ", ".join(display_name(part, b) for b in right)
         template += f" Your {names} {'is' if len(right) == 1 else 'are'} right, so look where " \
                     "only the wrong ones are computed."
-    else:
-        template += " None of the returned values is right, so start from the first step of the computation."
+    template += _where_wrong(cases, wrong, bool(right))
     diagnosis = Diagnosis(key="no_single_mistake", title="Matches no single known mistake",
                           message="", blocks=list(wrong), observations=len(cases),
                           model_error=float("inf"), correct_error=0.0, kind="note",
@@ -327,6 +326,35 @@ def _unexplained(part: PartSpec, cases: list[Case], wrong: list[str], failing: s
                                  "modelled": False, "no_evidence": True})
     render(part, diagnosis)
     return diagnosis
+
+
+#: What the inputs with a tag have in common, for "wrong only on ..." (``PartSpec.tags``).
+TAG_WORDS = {"large": ("the inputs with large logits (near 1000)",
+                       "look at what overflows or underflows there (exp, log of a probability)"),
+             "single": ("the batch of one example", "look at what depends on the batch size")}
+
+
+def _where_wrong(cases: list[Case], wrong: list[str], some_right: bool) -> str:
+    """The sentence after "match no single mistake": on which of the grader's inputs the
+    ``wrong`` blocks are wrong. "None of the returned values is right" only when no block is
+    right on any input; blocks right on some inputs and wrong on others (a float32 rounding, an
+    overflow for large logits beside another mistake) are said to be so, naming the inputs'
+    tag when all the wrong ones share it."""
+    bad = [c for c in cases if any(not compare.agree(c.student.get(b), c.reference.get(b))
+                                   for b in wrong)]
+    if bad and len(bad) < len(cases):
+        shared = set.intersection(*(set(c.tags) for c in bad)) - set.union(
+            *(set(c.tags) for c in cases if c not in bad))
+        tag = next((t for t in TAG_WORDS if t in shared), None)
+        they = "They are" if len(wrong) > 1 else "It is"
+        if tag:
+            where, hint = TAG_WORDS[tag]
+            return f" {they} right except on {where}: {hint}."
+        return (f" {they} right on some of the grader's inputs and wrong on others: look for "
+                "what depends on the sizes or the values of the inputs.")
+    if some_right:
+        return ""
+    return " None of the returned values is right, so start from the first step of the computation."
 
 
 def _try(part: PartSpec, mis: Misconception, cases: list[Case], failing: set[str]) -> Diagnosis | None:

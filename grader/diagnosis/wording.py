@@ -37,6 +37,11 @@ def loss_words(part: PartSpec) -> dict[str, str]:
                            "formula (the cross-entropy's error signal softmax(z) - t has no 2)",
             "half_example": "e.g. an extra 1/2 (the cross-entropy -sum t log y has none)",
             "signal": "softmax(z) - t, not t - softmax(z)",
+            "k_times": "K, the number of classes: something is summed over the K classes that "
+                       "should not be (the cross-entropy of an example is -log of the "
+                       "probability of its own class only)",
+            "k_divided": "K, the number of classes: a mean over the classes where the loss "
+                         "sums over them",
         }
     if part.loss == "squared error":
         return {
@@ -45,10 +50,17 @@ def loss_words(part: PartSpec) -> dict[str, str]:
             "half_example": "e.g. the derivative of 1/2 (y - t)^2 is (y - t) with no 1/2 left, "
                             "since the 2 of the square cancels it",
             "signal": "y - t, not t - y",
+            "k_times": "K, the number of outputs: something is summed over the K outputs "
+                       "that should not be",
+            "k_divided": "K, the number of outputs: a mean over all N*K entries (np.mean of "
+                         "the squared errors) where the loss sums over the K outputs of an "
+                         "example and averages over the N examples only",
         }
     return {"two_example": "e.g. a term counted twice",
             "half_example": "e.g. an extra 1/2 in front",
-            "signal": "e.g. d cos t/dt = -sin t"}
+            "signal": "e.g. d cos t/dt = -sin t",
+            "k_times": "K: something is summed over K entries that should not be",
+            "k_divided": "K: a mean over K entries where the formula sums over them"}
 
 
 def layer_phrase(part: PartSpec, layer: int | None) -> str:
@@ -180,13 +192,10 @@ SCALE_TEXT = {
     "divided_by_batch_size": ("Divided by the batch size twice (factor 1/N)",
                               "equal{s} the correct {what} divided by N, the batch size (seen "
                               "for N = {sizes}): the 1/N of the mean is probably applied twice"),
-    "times_classes": ("Factor K (number of classes)",
-                      "equal{s} the correct {what} times K, the number of classes: something "
-                      "is summed over the K classes that should not be (the cross-entropy of an "
-                      "example is -log of the probability of its own class only)"),
-    "divided_by_classes": ("Factor 1/K (mean over the classes)",
-                           "equal{s} the correct {what} divided by K, the number of classes: a "
-                           "mean over the classes where the loss sums over them"),
+    "times_classes": ("Factor K (summed over the K classes or outputs)",
+                      "equal{s} the correct {what} times {k_times}"),
+    "divided_by_classes": ("Factor 1/K (mean over the K classes or outputs)",
+                           "equal{s} the correct {what} divided by {k_divided}"),
     "constant_factor": ("Constant factor", "equal{s} the correct {what} times {label} on every "
                         "input: a constant factor in front that does not belong there (a "
                         "learning rate, a stray scaling)"),
