@@ -21,8 +21,12 @@ measured; the sandbox adds nothing to it):
      patterns (d) and the string answers, added since, cost chain_rule 0.7 s and 0.22 s
      (41x, 12x: the diagnosis converted an 8 MB reply to float64 on every probe, and ran its
      fingerprint search on answers with no numbers). Now (raw array buffers, 1 MiB JSON,
-     floor 0.05 s, frames read into one buffer, those two diagnosis exits; load ~7-8):
-     see docs/engine.md and the figures printed;
+     floor 0.05 s, frames read into one buffer, those two diagnosis exits; before/after run
+     back to back at load 4-7): (a)-(c) 0.12-0.15 s -> 0.07-0.09 s of host CPU per submission;
+     the worst now xor 0.11 s / 0.04 s = 2.8x (largest array), chain_rule 0.21 s / 0.02 s =
+     10.9x (1 MiB strings: its child burnt 0.6 s writing them, which buys 0.12 s of reading at
+     0.2 x, and every test fails and is diagnosed; the honest file costs only 0.02 s),
+     mlp_backprop 0.43 s / 0.14 s = 3.1x (the padded network below; the reply patterns 2.3x);
      mlp_backprop also: a trained network padded to 26 000 hidden units of zero weights
      (float16: cheap to read, costly to evaluate): 6.5 s of host CPU for 1.4 s of the child's
      before its forward pass was charged to the budget, about 1.1 s after (issue 10);

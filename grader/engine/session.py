@@ -46,7 +46,7 @@ MAX_MESSAGE = 4000
 #: sent (receiving and decoding frames: the part of the host's work whose size the student's code
 #: chooses; what the checks compute is fixed by the assignment, the same for every file),
 #: diagnosis probes included; decoding stops at the budget (``decode_message``'s deadline).
-#: Honest files read for at most 0.02 x their children's CPU (0.001-0.015 s per submission);
+#: Honest files read for at most 0.025 x their children's CPU (0.002-0.03 s per submission);
 #: the floor covers the costliest single reply the frame limits allow (1 MiB of JSON: ~0.01 s),
 #: so one odd reply does not fail the later tests (bench/trusted_cost.py, docs/engine.md).
 TRUSTED_CPU_FLOOR_S = 0.05

@@ -229,7 +229,7 @@ class TestContext:
         forward pass through a returned network of any width, converting its arrays): without
         it, a network padded with units that change nothing (a 64-26000-10 float16 net, 3 MB a
         reply) cost the grading process 6.5 s of CPU for 1.4 s of the child's. The time is
-        added to what reading replies costs (``Session.charge``); once the budget (max(0.1 s,
+        added to what reading replies costs (``Session.charge``); once the budget (max(0.05 s,
         0.2 x the children's CPU)) is used up, the next call fails as the student's timeout.
         The block itself runs to its end (bound it by size checks first).
         """
