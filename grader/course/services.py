@@ -2,8 +2,7 @@
 
 Views and the API call these; tests call them directly. Deadlines and the late penalty live in
 :mod:`grader.course.deadlines`, overrides and extensions in :mod:`grader.course.grade_changes`,
-the audit trail in :mod:`grader.course.audit`; code in ``grader/`` imports them from there
-(their names are still re-exported here, for the tests that call ``services.override_score``...).
+the audit trail in :mod:`grader.course.audit` (import them from there).
 Every refusal a student can cause is a :class:`SubmissionRefused` whose message says what to
 do; nothing is stored when one is raised.
 """
@@ -21,31 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from grader.course import fairness
-from grader.course.audit import audit, fmt_points, history_for  # noqa: F401 (re-exported)
+from grader.course.audit import audit, fmt_points
 from grader.course.db import db
-from grader.course.deadlines import (  # noqa: F401 (re-exported)
-    Deadlines,
-    current_extension,
-    deadlines_for,
-    deadlines_with,
-    extended_hard_deadline,
-    hard_deadline_with,
-    late_days,
-    late_penalty_percent,
-    penalty_with,
-)
-from grader.course.grade_changes import (  # noqa: F401 (re-exported)
-    GradeChangeRefused,
-    NeedsConfirmation,
-    check_extension,
-    check_override_score,
-    current_override,
-    grant_extension,
-    override_score,
-    remove_extension,
-    remove_override,
-    stage_extension,
-)
+from grader.course.deadlines import deadlines_for
 from grader.course.models import (
     Assignment,
     Submission,

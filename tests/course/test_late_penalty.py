@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from grader.course.services import late_penalty_percent
+from grader.course.deadlines import late_penalty_percent
 
 
 def assignment(**late):

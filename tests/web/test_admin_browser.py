@@ -184,14 +184,14 @@ def test_override_extension_removal_and_history(site, browser):
 def test_student_sees_the_reason_of_an_override(site, browser):
     from playwright.sync_api import expect
 
-    from grader.course import services
+    from grader.course import grade_changes
 
     app, base, _ = site
     with app.app_context():
         prof = db.session.query(User).filter_by(username="prof").one()
         ada = db.session.query(User).filter_by(username="ada").one()
         mlp = db.session.query(Assignment).filter_by(slug="mlp").one()
-        services.override_score(prof, ada, mlp, 8.0, "oral exam: part 2 explained")
+        grade_changes.override_score(prof, ada, mlp, 8.0, "oral exam: part 2 explained")
     page = browser.new_page(viewport={"width": 390, "height": 844})
     log_in(page, base, "ada")
     expect(page.locator(".override-reason")).to_contain_text("oral exam: part 2 explained")

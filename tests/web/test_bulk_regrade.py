@@ -11,7 +11,7 @@ from web_helpers import csrf_from, record_run, report_for
 from grader.course import bulk_regrade
 from grader.course.db import db
 from grader.course.models import Assignment, AuditEvent, GradingRun, Submission, User, utcnow
-from grader.course.services import GradeChangeRefused
+from grader.course.grade_changes import GradeChangeRefused
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from web_helpers import csrf_from
 
-from grader.course import course_settings, services
+from grader.course import course_settings, deadlines, grade_changes, services
 from grader.course.db import db
 from grader.course.gradebook import build_gradebook
 from grader.course.models import Assignment, AssignmentSettings, AuditEvent, Submission, User, utcnow
@@ -54,7 +54,7 @@ def test_settings_win_over_the_manifest_everywhere(app, course):
         # the manifest's copy is untouched; the effective rules are the database's
         assert assignment.due_at == course["due"] and assignment.max_attempts == 3
         assert rules_for(assignment).due_at == new_due and rules_for(assignment).from_database
-        assert services.deadlines_for(bob, assignment).due_at == new_due
+        assert deadlines.deadlines_for(bob, assignment).due_at == new_due
         assert counted(course["bob"], course["aid"]).score == 10.0  # no longer late
         assert assignment.to_dict()["due_at"].startswith(new_due.strftime("%Y-%m-%dT%H:%M"))
         assert assignment.to_dict()["late_policy"]["percent_per_day"] == 20.0
@@ -121,7 +121,7 @@ def test_values_out_of_range_are_refused_and_nothing_is_stored(app, course, chan
         assignment, prof = objects(course["aid"])
         if changes.get("hard_deadline_at") == "before":
             changes = {"hard_deadline_at": course["due"] - timedelta(days=1)}
-        with pytest.raises(services.GradeChangeRefused, match=message):
+        with pytest.raises(grade_changes.GradeChangeRefused, match=message):
             course_settings.save_rules(prof, assignment, rules_for(assignment).with_changes(
                 **changes), "why not")
         db.session.rollback()
@@ -132,9 +132,9 @@ def test_values_out_of_range_are_refused_and_nothing_is_stored(app, course, chan
 def test_a_reason_is_needed_and_a_no_op_is_refused(app, course):
     with app.app_context():
         assignment, prof = objects(course["aid"])
-        with pytest.raises(services.GradeChangeRefused, match="reason"):
+        with pytest.raises(grade_changes.GradeChangeRefused, match="reason"):
             course_settings.save_rules(prof, assignment, rules_for(assignment), "  ")
-        with pytest.raises(services.GradeChangeRefused, match="Nothing changed"):
+        with pytest.raises(grade_changes.GradeChangeRefused, match="Nothing changed"):
             course_settings.save_rules(prof, assignment, rules_for(assignment), "no-op")
 
 
@@ -154,7 +154,7 @@ def test_release_by_hand_shows_hidden_details_only_after_the_button(app, course)
         [ev] = db.session.scalars(db.select(AuditEvent).filter_by(kind="release")).all()
         assert (ev.actor.username, ev.reason, ev.old_value) == (
             "prof", "exam over", "hidden-test results: not released")
-        with pytest.raises(services.GradeChangeRefused, match="already released"):
+        with pytest.raises(grade_changes.GradeChangeRefused, match="already released"):
             course_settings.release_hidden_results(prof, assignment)
 
 
@@ -293,7 +293,7 @@ def test_a_concurrent_first_save_is_refused_with_a_reason_not_an_error(app, cour
             other.add(row)
             other.commit()
         audits = db.session.scalar(db.select(db.func.count()).select_from(AuditEvent))
-        with pytest.raises(services.GradeChangeRefused, match="at the same moment"):
+        with pytest.raises(grade_changes.GradeChangeRefused, match="at the same moment"):
             course_settings.save_rules(prof, assignment, rules.with_changes(max_attempts=1),
                                        "one attempt only")
         db.session.expire_all()

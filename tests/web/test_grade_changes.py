@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from web_helpers import csrf_from
 
-from grader.course import services
+from grader.course import deadlines, grade_changes
 from grader.course.db import db
 from grader.course.gradebook import build_gradebook
 from grader.course.models import Assignment, AuditEvent, Extension, GradingRun, ScoreOverride, Submission, User, utcnow
@@ -69,7 +69,7 @@ def test_an_earlier_extension_stored_by_an_old_version_is_ignored(app, course):
         db.session.add(Extension(student_id=course["ada"], assignment_id=course["aid"],
                                  due_at=DUE - timedelta(days=5), created_by_id=course["prof"]))
         db.session.commit()
-        d = services.deadlines_for(db.session.get(User, course["ada"]),
+        d = deadlines.deadlines_for(db.session.get(User, course["ada"]),
                                    db.session.get(Assignment, course["aid"]))
         assert (d.due_at, d.extended) == (DUE, False)
     c = _counted(app, course["ada"], course["aid"])
@@ -124,16 +124,16 @@ def test_override_outside_zero_to_max_is_refused_with_a_message(app, client, cou
 def test_override_service_refuses_out_of_range_scores(app, course, score):
     with app.app_context():
         prof, ada = db.session.get(User, course["prof"]), db.session.get(User, course["ada"])
-        with pytest.raises(services.GradeChangeRefused):
-            services.override_score(prof, ada, db.session.get(Assignment, course["aid"]), score, "x")
+        with pytest.raises(grade_changes.GradeChangeRefused):
+            grade_changes.override_score(prof, ada, db.session.get(Assignment, course["aid"]), score, "x")
 
 
 def test_override_at_the_bounds_is_accepted(app, course):
     with app.app_context():
         args = (db.session.get(User, course["prof"]), db.session.get(User, course["ada"]),
                 db.session.get(Assignment, course["aid"]))
-        services.override_score(*args, 0.0, "plagiarism")
-        services.override_score(*args, 10.0, "regraded by hand")
+        grade_changes.override_score(*args, 0.0, "plagiarism")
+        grade_changes.override_score(*args, 10.0, "regraded by hand")
     assert _counted(app, course["ada"], course["aid"]).score == 10.0
 
 
@@ -168,7 +168,7 @@ def test_extension_can_be_removed(app, client, course):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.query(Extension).count() == 0
-        d = services.deadlines_for(db.session.get(User, course["bob"]),
+        d = deadlines.deadlines_for(db.session.get(User, course["bob"]),
                                    db.session.get(Assignment, course["aid"]))
         assert d.due_at == DUE
     [removed] = _events(app, "extension_removed")

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from grader.course import services
+from grader.course import grade_changes
+from grader.course.deadlines import deadlines_for, late_days, late_penalty_percent
 from grader.course.db import db
 from grader.course.gradebook import build_gradebook, gradebook_csv
 from grader.course.models import Assignment, User, utcnow
@@ -26,14 +27,14 @@ def cell(app, uid, aid):
     (timedelta(hours=24), 1), (timedelta(hours=24, seconds=1), 2),
 ])
 def test_late_days_count_started_days(delay, days):
-    assert services.late_days(DUE + delay, DUE) == days
+    assert late_days(DUE + delay, DUE) == days
 
 
 def test_late_penalty_is_capped(app, make_assignment):
     aid = make_assignment("a", late_percent_per_day=10.0, late_max_percent=25.0)
     with app.app_context():
         a = db.session.get(Assignment, aid)
-        assert [services.late_penalty_percent(a, d) for d in (0, 1, 2, 3, 9)] == [0, 10, 20, 25, 25]
+        assert [late_penalty_percent(a, d) for d in (0, 1, 2, 3, 9)] == [0, 10, 20, 25, 25]
 
 
 def test_best_policy_counts_the_best_score_after_penalty(app, make_user, make_assignment,
@@ -79,12 +80,12 @@ def test_extension_removes_the_late_penalty_retroactively(app, make_user, make_a
     with app.app_context():
         student, teacher = db.session.get(User, uid), db.session.get(User, prof)
         assignment = db.session.get(Assignment, aid)
-        services.grant_extension(teacher, student, assignment, DUE + timedelta(days=3), "illness")
-        deadlines = services.deadlines_for(student, assignment)
+        grade_changes.grant_extension(teacher, student, assignment, DUE + timedelta(days=3), "illness")
+        deadlines = deadlines_for(student, assignment)
         assert deadlines.due_at == DUE + timedelta(days=3)
         assert deadlines.hard_deadline_at == DUE + timedelta(days=5)  # moved by the same 3 days
-        services.grant_extension(teacher, student, assignment, DUE + timedelta(days=4))  # replaces
-        assert services.deadlines_for(student, assignment).due_at == DUE + timedelta(days=4)
+        grade_changes.grant_extension(teacher, student, assignment, DUE + timedelta(days=4))  # replaces
+        assert deadlines_for(student, assignment).due_at == DUE + timedelta(days=4)
     c = cell(app, uid, aid)
     assert (c.score, c.penalty_percent) == (10.0, 0.0)
 
@@ -96,10 +97,10 @@ def test_newest_override_wins_and_is_marked(app, make_user, make_assignment, mak
     make_submission(uid, aid, scores=(6.0, 4.0))
     with app.app_context():
         args = (db.session.get(User, prof), db.session.get(User, uid), db.session.get(Assignment, aid))
-        services.override_score(*args, 3.0, "first")
-        services.override_score(*args, 4.5, "second thoughts")
+        grade_changes.override_score(*args, 3.0, "first")
+        grade_changes.override_score(*args, 4.5, "second thoughts")
         with pytest.raises(ValueError, match=">= 0"):
-            services.override_score(*args, -1.0, "negative")
+            grade_changes.override_score(*args, -1.0, "negative")
     c = cell(app, uid, aid)
     assert (c.score, c.overridden, c.override_comment, c.raw_score) == (4.5, True, "second thoughts", 10.0)
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event
 
-from grader.course import services
+from grader.course import grade_changes
 from grader.course.db import db
 from grader.course.gradebook import build_gradebook
 from grader.course.gradebook_query import GradebookQuery, query_gradebook
@@ -36,7 +36,7 @@ def course(app, make_user, make_assignment, make_submission):
     make_submission(people["bob"], xor, scores=(0.0, 0.0), status="not_gradable")
     make_submission(people["dee_x"], mlp, scores=(2.0, 0.0))
     with app.app_context():
-        services.override_score(db.session.get(User, people["prof"]),
+        grade_changes.override_score(db.session.get(User, people["prof"]),
                                 db.session.get(User, people["bob"]),
                                 db.session.get(Assignment, mlp), 9.0, "oral exam")
     return people
@@ -180,5 +180,5 @@ def test_build_gradebook_matches_the_cell_by_cell_rule(app, course):
             for a in assignments:
                 subs = db.session.scalars(db.select(Submission).filter_by(
                     student_id=s.id, assignment_id=a.id)).all()
-                single = cell_for(s, a, subs, services.current_override(s, a))
+                single = cell_for(s, a, subs, grade_changes.current_override(s, a))
                 assert book.cell(s, a) == single

@@ -208,7 +208,7 @@ def test_grade_passback_sends_the_counted_score_and_records_failures(
 
 
 def test_override_schedules_passback_through_celery(app, client, platform, mlp, make_submission):
-    from grader.course import services
+    from grader.course import grade_changes
 
     launch(client, platform)
     app.config["CELERY_TASK_ALWAYS_EAGER"] = True
@@ -219,7 +219,7 @@ def test_override_schedules_passback_through_celery(app, client, platform, mlp, 
         db.session.add(prof)
         db.session.commit()
         assignment = db.session.get(Assignment, mlp)
-        services.override_score(prof, user, assignment, 5.0, "regrade request")
+        grade_changes.override_score(prof, user, assignment, 5.0, "regrade request")
         assert platform.scores[-1]["scoreGiven"] == 5.0
 
 

@@ -9,7 +9,7 @@ from grader.course import regrade_requests as rr
 from grader.course.db import db
 from grader.course.gradebook import build_gradebook
 from grader.course.models import Assignment, AuditEvent, RegradeRequest, Submission, User
-from grader.course.services import GradeChangeRefused
+from grader.course.grade_changes import GradeChangeRefused
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 
 from grader import create_app
-from grader.course import services
+from grader.course import grade_changes, services
 from grader.course.db import db
 from grader.course.models import GradingRun, ScoreOverride, Submission, User
 from worker_helpers import (
@@ -170,7 +170,7 @@ def test_grader_failure_keeps_score_and_override(app, assignments, make_student,
     healthy.stop()
 
     with app.app_context():
-        services.override_score(db.session.get(User, teacher_id), db.session.get(User, student_id),
+        grade_changes.override_score(db.session.get(User, teacher_id), db.session.get(User, student_id),
                                 assignments["xor"], 7.5, "oral exam")
     # A worker whose sandbox cannot start: every try is an infrastructure error.
     broken = celery_procs("worker", GRADING_MAX_TRIES=3,
