@@ -34,7 +34,7 @@ _o._exit(0)
 '''
 
 KEYS_BOMB = XOR.replace("def threshold_xor_params() -> dict[str, np.ndarray]:", '''def threshold_xor_params():
-    return {("k%06d" % i) * 40: 0 for i in range(20000)}
+    return {("k%06d" % i) * 4: 0 for i in range(20000)}  # ~0.7 MB of keys: within the 1 MiB JSON frame limit, far above the report caps
 
 
 def _unused_threshold_xor_params():''', 1)
