@@ -189,8 +189,24 @@ def _values_mismatch(got: np.ndarray, expected: np.ndarray, bad: np.ndarray, *, 
         parts.append(entry)
     n_bad = int(bad.sum())
     return Mismatch(f"{function}: {n_bad} of {got.size} entries of {variable} are off "
-                    f"(tolerance rtol={rtol:g}, atol={atol:g}). Worst: " + "; ".join(parts) + ".",
-                    "values")
+                    f"(tolerance rtol={rtol:g}, atol={atol:g}). Worst: " + "; ".join(parts) + "."
+                    + _precision_hint(got, rtol), "values")
+
+
+def _precision_hint(got: np.ndarray, rtol: float) -> str:
+    """A sentence for a float16/float32 return whose tolerance is finer than its precision.
+
+    float32's machine epsilon is 2^-23 ~ 1.2e-7 (IEEE 754 binary32), and sums, exp and
+    cancellation multiply it, so an rtol near 1e-6 is met reliably only in float64.
+    """
+    if got.dtype.kind != "f" or got.dtype.itemsize >= 8:
+        return ""
+    eps = float(np.finfo(got.dtype).eps)
+    if rtol >= 100 * eps:
+        return ""
+    return (f" Your values are {got.dtype} (precision about {eps:.0e}), coarser than this "
+            "tolerance: compute in float64, numpy's default (do not cast inputs or results to "
+            f"{got.dtype}).")
 
 
 def as_real_scalar(got: Any) -> float | None:

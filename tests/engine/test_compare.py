@@ -121,3 +121,20 @@ def test_a_mismatch_carries_its_category_beside_its_text():
     failed = CheckFailed(shape)
     assert failed.message == shape.text and failed.category == "shape"
     assert CheckFailed("plain words").category is None
+
+
+def test_a_float32_return_off_by_its_precision_is_told_to_compute_in_float64():
+    rng = np.random.default_rng(3)
+    expected = rng.normal(size=(4, 3)) * 1000.0
+    got = (expected * (1 + 3e-6)).astype(np.float32)  # float32 rounding plus cancellation
+    m = compare_array(got, expected, function="f", variable="Y", rtol=1e-6, atol=1e-8)
+    assert m is not None and m.category == "values"
+    assert "float32" in m.text and "compute in float64" in m.text
+    # the same error in float64 is a plain values mismatch, without the hint
+    m64 = compare_array(expected * (1 + 3e-6), expected, function="f", variable="Y",
+                        rtol=1e-6, atol=1e-8)
+    assert m64 is not None and "float64, numpy" not in m64.text
+    # a tolerance coarse enough for float32 gives no hint either
+    far = compare_array((expected * 1.1).astype(np.float32), expected, function="f",
+                        variable="Y", rtol=1e-3, atol=1e-8)
+    assert far is not None and "compute in float64" not in far.text
