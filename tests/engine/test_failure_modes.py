@@ -360,12 +360,17 @@ def test_huge_python_list_is_refused_with_advice(grade_toy):
     assert result(report, "total: value").status == "passed"
 
 
-def test_public_tests_are_reproducible_by_the_student_and_hidden_ones_are_not(grade_toy):
+def test_public_tests_are_reproducible_with_the_server_key_and_hidden_ones_are_not(grade_toy):
     src = with_function("double", "def double(x):\n    return 2.0 * x + x[0, 0]\n")
     server = grade_toy(src, student_id="s42", seed_key=b"server-key")
+    # `check --student s42` on the same file with the server's key replays the visible inputs
+    staff = grade_toy(src, student_id="s42", public_only=True, seed_key=b"server-key")
+    assert result(server, "double: values").feedback == result(staff, "double: values").feedback
+    # the file's variant is keyed (seeds.file_variant): without the key, a student cannot pick
+    # a file whose visible inputs avoid the case their code gets wrong
     local = grade_toy(src, student_id="s42", public_only=True, seed_key=b"other-key")
+    assert result(server, "double: values").feedback != result(local, "double: values").feedback
     other_student = grade_toy(src, student_id="s43", seed_key=b"server-key")
-    assert result(server, "double: values").feedback == result(local, "double: values").feedback
     assert result(server, "double: values").feedback != \
         result(other_student, "double: values").feedback
     # The hidden test's inputs follow the server key: another key gives other inputs.
