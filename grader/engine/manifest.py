@@ -154,36 +154,10 @@ def parse_manifest(text: str, *, source: str = "manifest.toml") -> Manifest:
     slug = p.req(data, "slug", str)
     if not _SLUG_RE.match(slug):
         p.fail("slug", f"{slug!r} must be lower-case letters, digits and '_', starting with a letter")
-    tol_d = p.table(data, "tolerances")
-    p.no_unknown(tol_d, {"rtol", "atol"}, "[tolerances]")
-    tol = Tolerances(
-        rtol=p.number(tol_d, "rtol", Tolerances.rtol, "tolerances.rtol", minimum=0.0),
-        atol=p.number(tol_d, "atol", Tolerances.atol, "tolerances.atol", minimum=0.0),
-    )
-    lim_d = p.table(data, "limits")
-    defaults = Limits()
-    p.no_unknown(lim_d, set(defaults.__dataclass_fields__), "[limits]")
-    limits = Limits(**{
-        k: p.number(lim_d, k, getattr(defaults, k), f"limits.{k}", minimum=1e-9,
-                    integer=isinstance(getattr(defaults, k), int))
-        for k in defaults.__dataclass_fields__
-    })
-    late_d = p.table(data, "late_policy")
-    p.no_unknown(late_d, {"percent_per_day", "max_percent"}, "[late_policy]")
-    late = LatePolicy(
-        percent_per_day=p.number(late_d, "percent_per_day", 0.0, "late_policy.percent_per_day",
-                                 minimum=0.0, maximum=100.0),
-        max_percent=p.number(late_d, "max_percent", 0.0, "late_policy.max_percent",
-                             minimum=0.0, maximum=100.0),
-    )
-    rate_d = p.table(data, "rate_limit")
-    p.no_unknown(rate_d, {"max_submissions", "window_seconds"}, "[rate_limit]")
-    rate = RateLimit(
-        max_submissions=p.number(rate_d, "max_submissions", 0, "rate_limit.max_submissions",
-                                 minimum=0, integer=True),
-        window_seconds=p.number(rate_d, "window_seconds", 3600, "rate_limit.window_seconds",
-                                minimum=1, integer=True),
-    )
+    tol = p.tolerances(data)
+    limits = p.limits(data)
+    late = p.late_policy(data)
+    rate = p.rate_limit(data)
     tests = p.tests(data.get("tests"), tol)
     manifest = Manifest(
         slug=slug,
@@ -289,6 +263,48 @@ class _Parser:
             self.fail(where, f"adds up to {sum(v for _, v in out):g}; it must add up to the "
                              f"test's points ({points:g})")
         return tuple(out)
+
+    def tolerances(self, data: dict[str, Any]) -> Tolerances:
+        """The ``[tolerances]`` table (absent = the defaults)."""
+        tol_d = self.table(data, "tolerances")
+        self.no_unknown(tol_d, {"rtol", "atol"}, "[tolerances]")
+        return Tolerances(
+            rtol=self.number(tol_d, "rtol", Tolerances.rtol, "tolerances.rtol", minimum=0.0),
+            atol=self.number(tol_d, "atol", Tolerances.atol, "tolerances.atol", minimum=0.0),
+        )
+
+    def limits(self, data: dict[str, Any]) -> Limits:
+        """The ``[limits]`` table: every field of :class:`Limits`, each > 0 (absent = default)."""
+        lim_d = self.table(data, "limits")
+        defaults = Limits()
+        self.no_unknown(lim_d, set(defaults.__dataclass_fields__), "[limits]")
+        return Limits(**{
+            k: self.number(lim_d, k, getattr(defaults, k), f"limits.{k}", minimum=1e-9,
+                           integer=isinstance(getattr(defaults, k), int))
+            for k in defaults.__dataclass_fields__
+        })
+
+    def late_policy(self, data: dict[str, Any]) -> LatePolicy:
+        """The ``[late_policy]`` table: percentages between 0 and 100 (absent = no penalty)."""
+        late_d = self.table(data, "late_policy")
+        self.no_unknown(late_d, {"percent_per_day", "max_percent"}, "[late_policy]")
+        return LatePolicy(
+            percent_per_day=self.number(late_d, "percent_per_day", 0.0, "late_policy.percent_per_day",
+                                        minimum=0.0, maximum=100.0),
+            max_percent=self.number(late_d, "max_percent", 0.0, "late_policy.max_percent",
+                                    minimum=0.0, maximum=100.0),
+        )
+
+    def rate_limit(self, data: dict[str, Any]) -> RateLimit:
+        """The ``[rate_limit]`` table (absent = no limit, a window of one hour)."""
+        rate_d = self.table(data, "rate_limit")
+        self.no_unknown(rate_d, {"max_submissions", "window_seconds"}, "[rate_limit]")
+        return RateLimit(
+            max_submissions=self.number(rate_d, "max_submissions", 0, "rate_limit.max_submissions",
+                                        minimum=0, integer=True),
+            window_seconds=self.number(rate_d, "window_seconds", 3600, "rate_limit.window_seconds",
+                                       minimum=1, integer=True),
+        )
 
     def tests(self, raw: Any, tol: Tolerances) -> tuple[TestSpec, ...]:
         if not isinstance(raw, list) or not raw:
