@@ -59,16 +59,29 @@ def _is_fresh_draw(W1: np.ndarray, seed: int) -> bool:
 
 def diagnose_train(observations: Sequence[Observation]) -> list[Diagnosis]:
     """Infer what goes wrong in ``train_xor`` from its networks for several seeds."""
+    results = _trained_networks(observations)
+    if results is None:
+        return []
+    failed = [r for r in results if not r[3]]
+    if not failed:
+        return []
+    return _failure_diagnosis(failed, len(results))
+
+
+def _trained_networks(observations: Sequence[Observation]) -> list[tuple] | None:
+    """``(seed, net, y, solved, loss)`` per observation: the network's outputs y on the XOR
+    table, whether it solves XOR, and its mean cross-entropy; None if a network is unreadable or
+    there are fewer than two."""
     nets = []
     for obs in observations:
         net = read_network(obs.output)
         if net is None or not obs.args:
-            return []
+            return None
         # train_xor(X, t, seed): the probes pass the XOR table itself (issue 10, class 4 changed
         # the contract from train_xor(seed)); the seed is the last argument
         nets.append((int(obs.args[-1]), net))
     if len(nets) < 2:
-        return []
+        return None
     results = []
     for seed, net in nets:
         y = xor_output(net, XOR_X)
@@ -77,10 +90,11 @@ def diagnose_train(observations: Sequence[Observation]) -> list[Diagnosis]:
             loss = float(-np.mean(XOR_T * np.log(np.clip(y, 1e-300, 1)) +
                                   (1 - XOR_T) * np.log(np.clip(1 - y, 1e-300, 1))))
         results.append((seed, net, y, solved, loss))
-    failed = [r for r in results if not r[3]]
-    if not failed:
-        return []
-    n = len(results)
+    return results
+
+
+def _failure_diagnosis(failed: list[tuple], n: int) -> list[Diagnosis]:
+    """Name what the ``failed`` of ``n`` trained networks have in common (at most one diagnosis)."""
     if all(_is_fresh_draw(net["W1"], seed) for seed, net, *_ in failed):
         return [xor_diagnosis("update_not_applied", "Training update never applied",
                       f"Probably: the weights train_xor returns are the initial random draw: for "
