@@ -5,7 +5,7 @@ Messages name the student's function and the blocks of *their* return value (``d
 (layer l is ``params[l - 1]``, counted from the input), and take their examples from the
 assignment's loss: a cross-entropy function never gets a squared-error example.
 
-Templates are formatted by ``matcher.render`` with ``{blocks}``, ``{s}``, ``{is_}``, ``{what}``,
+Templates are formatted by ``evidence.render`` with ``{blocks}``, ``{s}``, ``{is_}``, ``{what}``,
 ``{part}`` and the loss placeholders of :func:`loss_words`.
 """
 from __future__ import annotations
@@ -84,55 +84,70 @@ def edit_message(part: PartSpec, edit: Edit, activation: str,
                  input_name: str) -> tuple[str, str, str]:
     """Return ``(key, title, template)`` of one pass edit."""
     where = layer_phrase(part, edit.layer)
-    formula = DERIVATIVES.get(activation, "f'(z)")
-    act = activation or "activation"
     if edit.kind == "deriv":
-        step = _join(f"in {{part}}, the step back through the {act}", where)
-        if edit.op == "missing":
-            return ("activation_derivative_missing", "Activation derivative missing",
-                    f"Probably: {step} leaves out the factor f'(z) = {formula}: the error signal of "
-                    f"the pre-activation is z_bar = h_bar * f'(z), not h_bar. This explains your "
-                    "wrong {blocks}.")
-        if edit.op == "replace" and edit.quantity == "f'(h)":
-            return ("derivative_on_activation", "Activation derivative evaluated on the activation",
-                    f"Probably: {step} evaluates f' at the activation h = f(z) instead of at the "
-                    f"pre-activation z: f'(z) = {formula} is already written in terms of h, so do "
-                    "not apply f again. This explains your wrong {blocks}.")
-        if edit.op == "replace" and edit.quantity in ("z (1 - z)", "1 - z^2"):
-            return ("derivative_formula_on_preactivation",
-                    "Derivative shortcut applied to the pre-activation",
-                    f"Probably: {step} uses {edit.quantity}: the shortcut f'(z) = {formula} is "
-                    "written in terms of the activation h = f(z), not the pre-activation z. This "
-                    "explains your wrong {blocks}.")
-        if edit.op == "replace":
-            hint = ""
-            if activation == "sigmoid" and edit.quantity in ("h", "1 - h"):
-                other = "1 - h" if edit.quantity == "h" else "h"
-                hint = f" (the factor {other} is missing)"
-            return ("derivative_replaced", f"Activation derivative replaced by {edit.quantity}",
-                    f"Probably: {step} multiplies by {edit.quantity} where f'(z) = {formula} "
-                    f"belongs{hint}. This explains your wrong {{blocks}}.")
-        return ("derivative_extra_factor", f"Extra factor {edit.quantity} on the activation derivative",
-                f"Probably: {step} multiplies f'(z) = {formula} by an extra factor "
-                f"{edit.quantity}. This explains your wrong {{blocks}}.")
+        return _derivative_message(edit, activation, where)
     if edit.kind in ("inner", "outer"):
         return chain_factor_message(edit)
     if edit.kind == "input":
-        inp = input_name or "the layer input"
-        where_in = f" {where}" if where else ""
-        if edit.op == "missing":
-            return ("input_factor_missing", "Weight gradient missing its input factor",
-                    "Probably: your {blocks} leave{s} out the input factor: the gradient of a "
-                    f"weight is the error signal times the input the weight multiplies ({inp}"
-                    f"{where_in}), " + ("w_bar = z_bar * x for each example." if inp == "x" else
-                                        f"summed over the examples: W_bar = Z_bar^T {inp}."))
-        if edit.op == "replace" and edit.quantity.lower().startswith("z"):
-            return ("preactivation_as_input", "Pre-activation used as the layer input",
-                    "Probably: your {blocks} use{s} the pre-activation " + edit.quantity +
-                    f" where the input{where_in} is the activation {inp} = f({edit.quantity}).")
-        return ("input_replaced", f"Weight gradient uses {edit.quantity} as its input",
-                "Probably: your {blocks} use{s} " + edit.quantity +
-                f" where the input{where_in} is {inp}.")
+        return _input_message(edit, input_name, where)
+    return _signal_message(part, edit)
+
+
+def _derivative_message(edit: Edit, activation: str, where: str) -> tuple[str, str, str]:
+    """``(key, title, template)`` of an edited activation derivative."""
+    formula = DERIVATIVES.get(activation, "f'(z)")
+    act = activation or "activation"
+    step = _join(f"in {{part}}, the step back through the {act}", where)
+    if edit.op == "missing":
+        return ("activation_derivative_missing", "Activation derivative missing",
+                f"Probably: {step} leaves out the factor f'(z) = {formula}: the error signal of "
+                f"the pre-activation is z_bar = h_bar * f'(z), not h_bar. This explains your "
+                "wrong {blocks}.")
+    if edit.op == "replace" and edit.quantity == "f'(h)":
+        return ("derivative_on_activation", "Activation derivative evaluated on the activation",
+                f"Probably: {step} evaluates f' at the activation h = f(z) instead of at the "
+                f"pre-activation z: f'(z) = {formula} is already written in terms of h, so do "
+                "not apply f again. This explains your wrong {blocks}.")
+    if edit.op == "replace" and edit.quantity in ("z (1 - z)", "1 - z^2"):
+        return ("derivative_formula_on_preactivation",
+                "Derivative shortcut applied to the pre-activation",
+                f"Probably: {step} uses {edit.quantity}: the shortcut f'(z) = {formula} is "
+                "written in terms of the activation h = f(z), not the pre-activation z. This "
+                "explains your wrong {blocks}.")
+    if edit.op == "replace":
+        hint = ""
+        if activation == "sigmoid" and edit.quantity in ("h", "1 - h"):
+            other = "1 - h" if edit.quantity == "h" else "h"
+            hint = f" (the factor {other} is missing)"
+        return ("derivative_replaced", f"Activation derivative replaced by {edit.quantity}",
+                f"Probably: {step} multiplies by {edit.quantity} where f'(z) = {formula} "
+                f"belongs{hint}. This explains your wrong {{blocks}}.")
+    return ("derivative_extra_factor", f"Extra factor {edit.quantity} on the activation derivative",
+            f"Probably: {step} multiplies f'(z) = {formula} by an extra factor "
+            f"{edit.quantity}. This explains your wrong {{blocks}}.")
+
+
+def _input_message(edit: Edit, input_name: str, where: str) -> tuple[str, str, str]:
+    """``(key, title, template)`` of an edited input factor of a weight gradient."""
+    inp = input_name or "the layer input"
+    where_in = f" {where}" if where else ""
+    if edit.op == "missing":
+        return ("input_factor_missing", "Weight gradient missing its input factor",
+                "Probably: your {blocks} leave{s} out the input factor: the gradient of a "
+                f"weight is the error signal times the input the weight multiplies ({inp}"
+                f"{where_in}), " + ("w_bar = z_bar * x for each example." if inp == "x" else
+                                    f"summed over the examples: W_bar = Z_bar^T {inp}."))
+    if edit.op == "replace" and edit.quantity.lower().startswith("z"):
+        return ("preactivation_as_input", "Pre-activation used as the layer input",
+                "Probably: your {blocks} use{s} the pre-activation " + edit.quantity +
+                f" where the input{where_in} is the activation {inp} = f({edit.quantity}).")
+    return ("input_replaced", f"Weight gradient uses {edit.quantity} as its input",
+            "Probably: your {blocks} use{s} " + edit.quantity +
+            f" where the input{where_in} is {inp}.")
+
+
+def _signal_message(part: PartSpec, edit: Edit) -> tuple[str, str, str]:
+    """``(key, title, template)`` of an extra factor in the output error signal."""
     signal = SIGNALS.get(part.name, "")
     loss = f"the {part.loss} loss" if part.loss else "this loss"
     if edit.quantity == "y (1 - y)" and part.loss == "cross-entropy":
