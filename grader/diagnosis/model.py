@@ -21,6 +21,9 @@ from grader.diagnosis import compare
 
 Blocks = dict[str, np.ndarray]
 
+#: Error types a misconception model may raise on inputs it does not apply to.
+MODEL_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError)
+
 
 @dataclass(frozen=True)
 class PartSpec:
