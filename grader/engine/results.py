@@ -6,127 +6,25 @@
 status and the tested function (``part``) travel in ``extra_data``. ``Report.to_prairielearn()``
 gives PrairieLearn's external-grader ``results.json`` (``score`` as a fraction in [0, 1]).
 Both are checked against schemas written from the platforms' documentation
-(``grader/export/schemas/``, tests/export).
+(``grader/export/schemas/``, tests/export). The caps on what a report carries from the student's
+code live in :mod:`grader.engine.bounds` (re-exported here).
 """
 from __future__ import annotations
 
-import json
-import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.engine.bounds import (DIAGNOSIS_BYTES, ERROR_TEXT_BYTES, FIGURE_BYTES, FIGURES_PER_TEST,
+                                  OUTPUT_BYTES, REPORT_BYTES, TEST_TEXT_BYTES, TRUNCATED, bounded_diagnosis,
+                                  bounded_figures, bounded_text, json_bytes)
+
+__all__ = ["DIAGNOSIS_BYTES", "ERROR_TEXT_BYTES", "FIGURES_PER_TEST", "FIGURE_BYTES", "HIDDEN_DEFAULT",
+           "HIDDEN_NOTICE", "HIDDEN_PHRASES", "OUTCOMES", "OUTPUT_BYTES", "REPORT_BYTES", "STATUSES",
+           "TEST_TEXT_BYTES", "TRUNCATED", "CheckRecord", "Report", "TestResult", "bounded_diagnosis",
+           "bounded_figures", "bounded_text", "diagnosis_parts", "diagnosis_text", "hidden_feedback",
+           "output_heading"]
+
 STATUSES = ("passed", "failed", "error", "timeout")
-#: Caps on text derived from the student's code (feedback quotes dict keys, exception messages,
-#: shapes, printed output): UTF-8 bytes per text field of one test, per diagnosis list of one
-#: test, for the submission-wide ``error`` and ``output``, and for a whole report's JSON.
-TEST_TEXT_BYTES = 4096
-DIAGNOSIS_BYTES = 4096
-ERROR_TEXT_BYTES = 8192
-OUTPUT_BYTES = 4096
-REPORT_BYTES = 256 * 1024
-TRUNCATED = " (truncated)"
-
-
-def bounded_text(text: Any, limit: int) -> str:
-    """Return ``text`` as a ``str`` of at most ``limit`` UTF-8 bytes, safe to store and show.
-
-    Control and other non-printable characters but newline and tab are written as escapes
-    (``\\x1b``, ``\\x00``, ``\\u202e``): no terminal codes or bidirectional overrides reach
-    an instructor's terminal or page, no NUL reaches PostgreSQL, and lone surrogates (which
-    UTF-8 cannot encode) become escapes too. A longer text is cut at a character boundary and
-    ends with ``"... (truncated)"`` (within ``limit``).
-    """
-    text = text if isinstance(text, str) else str(text)
-    cut = len(text) > limit
-    if cut:
-        text = text[:limit]  # at least one byte per character: nothing kept is lost here
-    if not (text.isascii() and not _ASCII_CONTROL.search(text)):
-        text = text.replace("\r\n", "\n")
-        text = "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
-    data = text.encode("utf-8")
-    if len(data) <= limit and not cut:
-        return text
-    marker = "..." + TRUNCATED
-    return data[:max(limit - len(marker), 0)].decode("utf-8", "ignore") + marker
-
-
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _bounded_tree(x: Any, limit: int, depth: int = 0) -> Any:
-    """A JSON-safe copy of a diagnosis value with every string cut to ``limit`` bytes, lists
-    and dicts to 32 entries and nesting to 8 levels (deeper values become ``"..."``)."""
-    if depth > 8:
-        return "..."
-    if isinstance(x, str):
-        return bounded_text(x, limit)
-    if x is None or isinstance(x, (bool, int, float)):
-        return x if not isinstance(x, int) or abs(x) < 10 ** 18 else float(x)
-    if isinstance(x, dict):
-        return {bounded_text(k, 100): _bounded_tree(v, limit, depth + 1)
-                for k, v in list(x.items())[:32]}
-    if isinstance(x, (list, tuple)):
-        return [_bounded_tree(v, limit, depth + 1) for v in list(x)[:32]]
-    return bounded_text(repr(x), limit)
-
-
-def _json_bytes(x: Any) -> int:
-    return len(json.dumps(x, default=str).encode("utf-8"))
-
-
-def bounded_diagnosis(diagnosis: list[Any], limit: int) -> list[Any]:
-    """Keep the leading diagnoses of a test whose JSON fits in ``limit`` bytes (strings in
-    each cut to a quarter of it); a single over-long one is dropped rather than cut."""
-    kept, used = [], 2
-    for d in diagnosis[:16]:
-        d = _bounded_tree(d, max(limit // 4, 64))
-        size = _json_bytes(d) + 1
-        if used + size > limit:
-            break
-        kept.append(d)
-        used += size
-    return kept
-#: Pictures kept per test, and the largest JSON of one picture (a 41 x 41 decision grid is
-#: about 14 KB); see :func:`bounded_figures`.
-FIGURES_PER_TEST = 6
-FIGURE_BYTES = 32 * 1024
-
-
-def _json_safe(x: Any, depth: int = 0) -> Any:
-    """A strict-JSON copy of picture data: non-finite floats become None (PostgreSQL's json and
-    browsers refuse ``NaN``/``Infinity``), strings are capped, depth is limited."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if x is None or isinstance(x, (bool, int)):
-        return x
-    if isinstance(x, str):
-        return bounded_text(x, 400)
-    if depth > 6:
-        return None
-    if isinstance(x, dict):
-        return {bounded_text(k, 100): _json_safe(v, depth + 1) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_json_safe(v, depth + 1) for v in x]
-    try:  # numpy scalars
-        value = float(x)
-    except (TypeError, ValueError, OverflowError):
-        return bounded_text(repr(x), 100)
-    return value if math.isfinite(value) else None
-
-
-def bounded_figures(figures: list[Any]) -> list[dict[str, Any]]:
-    """The first :data:`FIGURES_PER_TEST` pictures of a test as strict JSON, each at most
-    :data:`FIGURE_BYTES` (a larger one is dropped: it cannot be drawn in part)."""
-    kept = []
-    for fig in list(figures)[:FIGURES_PER_TEST]:
-        if isinstance(fig, dict):
-            fig = _json_safe(fig)
-            if _json_bytes(fig) <= FIGURE_BYTES:
-                kept.append(fig)
-    return kept
-
-
 OUTCOMES = ("graded", "error")
 
 
@@ -384,13 +282,13 @@ class Report:
                 t.feedback = bounded_text(t.feedback, per_test)
                 t.staff_feedback = bounded_text(t.staff_feedback, per_test)
                 t.diagnosis = bounded_diagnosis(list(t.diagnosis), per_diag)
-            if _json_bytes(self.to_dict()) <= limit:
+            if json_bytes(self.to_dict()) <= limit:
                 return self
             if per_test <= 64:  # still too large: the pictures go, last test first
                 for t in reversed(self.tests):
                     if t.figures:
                         t.figures = []
-                        if _json_bytes(self.to_dict()) <= limit:
+                        if json_bytes(self.to_dict()) <= limit:
                             break
                 return self
             per_test, per_diag = per_test // 2, per_diag // 2
