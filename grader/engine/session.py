@@ -453,6 +453,17 @@ class Session:
             else handle.cpu_seconds()
         return None if cpu is None else cpu - cpu0
 
+    def _cpu_text(self, cpu_limit: float, per_call: float | None, n_evals: int) -> str:
+        """The CPU limit of a call as a timeout message names it: per call (and batch), or what
+        was left of the submission's budget when that capped it."""
+        if per_call is not None and cpu_limit >= per_call * n_evals - 1e-9:
+            per = "per call" + (f", {n_evals} calls in this batch" if n_evals > 1 else "")
+            return cpu_limit_text(per_call, per)
+        if per_call is not None:  # capped by what is left of the submission's CPU budget
+            return (f"{cpu_limit_text(self.limits.cpu_seconds, 'for the whole submission')}"
+                    f", of which {cpu_limit:.1f} s CPU were left")
+        return cpu_limit_text(cpu_limit)
+
     def _receive(self, cpu_limit: float, wall_limit: float, doing: str, *,
                  per_call: float | None = None, n_evals: int = 1,
                  cpu0: Any = _UNREAD) -> dict[str, Any]:
@@ -467,14 +478,7 @@ class Session:
         if cpu0 is _UNREAD:
             cpu0 = handle.cpu_seconds()
         self._cpu_at_receive = cpu0
-        if per_call is not None and cpu_limit >= per_call * n_evals - 1e-9:
-            per = "per call" + (f", {n_evals} calls in this batch" if n_evals > 1 else "")
-            cpu_text = cpu_limit_text(per_call, per)
-        elif per_call is not None:  # capped by what is left of the submission's CPU budget
-            cpu_text = (f"{cpu_limit_text(self.limits.cpu_seconds, 'for the whole submission')}"
-                        f", of which {cpu_limit:.1f} s CPU were left")
-        else:
-            cpu_text = cpu_limit_text(cpu_limit)
+        cpu_text = self._cpu_text(cpu_limit, per_call, n_evals)
         poll = POLL_S
         while True:
             try:
@@ -489,15 +493,8 @@ class Session:
                 over_cpu = cpu is not None and cpu0 is not None and cpu - cpu0 > cpu_limit
                 if over_cpu or time.monotonic() - t0 > wall_limit:
                     self._lose()
-                    if over_cpu:
-                        hit = f"it used more than its {cpu_text}"
-                    else:
-                        hit = (f"it ran past its {wall_limit_text(wall_limit)} of real time "
-                               "(sleeping and waiting count)")
-                    raise StudentCallError(
-                        f"Time limit exceeded while {doing}: {hit}. Look for an endless loop, "
-                        "a sleep, or Python loops where numpy would do.",
-                        kind="timeout", child_lost=True) from None
+                    raise _timeout_error(doing, cpu_text if over_cpu else None,
+                                         wall_limit) from None
                 used = cpu - cpu0 if cpu is not None and cpu0 is not None else 0.0
                 poll = _next_poll(cpu_limit - used, wall_limit - (time.monotonic() - t0))
             except EOFError:
@@ -552,6 +549,20 @@ def edits_wire(edits: Sequence[Any]) -> dict[str, Any]:
     return {"paths": [list(p) for p in numbers], "block": block, "index": index,
             "delta": np.array(delta, dtype=np.float64),
             "stack": np.concatenate(stack) if stack else np.zeros(0)}
+
+
+def _timeout_error(doing: str, cpu_text: str | None, wall_limit: float) -> StudentCallError:
+    """The student's timeout while ``doing``: over its CPU limit ``cpu_text``, or (None) past
+    its ``wall_limit`` seconds of real time; the child is lost."""
+    if cpu_text is not None:
+        hit = f"it used more than its {cpu_text}"
+    else:
+        hit = (f"it ran past its {wall_limit_text(wall_limit)} of real time "
+               "(sleeping and waiting count)")
+    return StudentCallError(
+        f"Time limit exceeded while {doing}: {hit}. Look for an endless loop, "
+        "a sleep, or Python loops where numpy would do.",
+        kind="timeout", child_lost=True)
 
 
 def _next_poll(cpu_left: float, wall_left: float) -> float:
