@@ -88,8 +88,7 @@ MUTANTS = [
     m("gradcheck: recheck at the same point", (ENGINE + "gradtest.py", ENGINE + "testkit.py"),
       "else gradcheck.jitter(params, self.rng)", "else params", GRADCHECK),
     m("gradcheck: recheck failure ignored", (ENGINE + "gradtest.py", ENGINE + "testkit.py"),
-      "results[i] = r2 if r2.failed else gradcheck.BlockResult(",
-      "results[i] = r2 if False else gradcheck.BlockResult(", GRADCHECK),
+      'if v2 == "fail":', 'if v2 == "never":', GRADCHECK),
     # scoring (grader/engine/runner.py, testkit.py)
     m("scoring: partial credit rounded to whole points", RUNNER,
       "round(spec.points * fraction, 6)", "round(spec.points * fraction)", SCORING),
@@ -106,7 +105,7 @@ MUTANTS = [
       "wall_limit = min(cpu_limit * 3 + 2, max(self.wall_left, 0.01))",
       "wall_limit = min(cpu_limit * 30 + 20, max(self.wall_left, 0.01))", SESSION),
     m("session: per-call CPU ignores the submission budget", ENGINE + "session.py",
-      "cpu_limit = min(time_limit * n_evals, max(self.cpu_left(), 0.01))",
+      "cpu_limit = min(time_limit * n_evals, max(cpu_left, 0.01))",
       "cpu_limit = time_limit * n_evals", SESSION),
     # sandbox limits (grader/sandbox/process.py, limits.py)
     m("sandbox: CPU watchdog at 10x", "grader/sandbox/process.py",
