@@ -16,6 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from grader.engine.budget import TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO, TrustedBudget
+from grader.engine.call_errors import (
+    call_error,
+    cpu_text,
+    import_error,
+    is_call_error,
+    printable,
+    timeout_error,
+)
 from grader.engine.errors import GraderInfrastructureError, ProtocolError, StudentCallError
 from grader.engine.launch import (
     ChildHandle,
@@ -26,7 +35,11 @@ from grader.engine.launch import (
 )
 from grader.engine.manifest import Limits
 from grader.engine.phases import PhaseClock
-from grader.engine.protocol import CostlyMessage, decode_message, encode_message
+from grader.engine.protocol import CostlyMessage, encode_message
+
+# Re-exported: the budget's constants were read from here (tests, bench/trusted_cost.py).
+__all__ = ["STUDENT_OUTPUT_BYTES", "TRUSTED_CPU_FLOOR_S", "TRUSTED_CPU_RATIO", "Hello",
+           "Session", "edits_wire"]
 
 log = logging.getLogger(__name__)
 
@@ -39,21 +52,7 @@ MAX_POLL_S = 0.5
 STUDENT_OUTPUT_BYTES = 4096
 IMPORT_CPU_S = 10.0
 READY_WALL_S = 60.0
-MAX_MESSAGE = 4000
-#: Trusted-side CPU budget of one submission: the grading process may spend at most
-#: max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO x the CPU its children used) of its own CPU
-#: (``time.thread_time``: the worker's other threads are not reading) reading what the children
-#: sent (receiving and decoding frames: the part of the host's work whose size the student's code
-#: chooses; what the checks compute is fixed by the assignment, the same for every file),
-#: diagnosis probes included; decoding stops at the budget (``decode_message``'s deadline).
-#: Honest files read for at most 0.025 x their children's CPU (0.002-0.03 s per submission);
-#: the floor covers the costliest single reply the frame limits allow (1 MiB of JSON: ~0.01 s),
-#: so one odd reply does not fail the later tests (bench/trusted_cost.py, docs/engine.md).
-TRUSTED_CPU_FLOOR_S = 0.05
-TRUSTED_CPU_RATIO = 0.2
 _UNREAD = object()  # _receive's cpu0 when the caller did not read it
-_ERROR_KINDS = {"missing", "not_implemented", "exception", "unsendable", "mutated", "view",
-                "memory", "protocol"}
 
 
 @dataclass
@@ -66,22 +65,9 @@ class Hello:
     timed_out: bool = False
 
 
-def _printable(text: str) -> str:
-    """``text`` with control characters other than newline and tab escaped (no terminal codes)."""
-    text = text.replace("\r\n", "\n")
-    return "".join(c if c in "\n\t" or c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _text(x: Any, limit: int = MAX_MESSAGE) -> str:
-    """``x`` if the child sent a string (an int is written out), cut to ``limit`` characters;
-    anything else (a list, a dict, an array where text belongs) is dropped: ``""``."""
-    if isinstance(x, bool) or not isinstance(x, (str, int)):
-        return ""
-    return x[:limit] if isinstance(x, str) else str(x)[:limit]
-
-
-class Session:
-    """The child process of one submission and the budget it may spend.
+class Session(TrustedBudget):
+    """The child process of one submission and the budget it may spend (the trusted side's
+    CPU budget: :class:`~grader.engine.budget.TrustedBudget`).
 
     Args:
         launcher: starts children (sandboxed or plain).
@@ -142,7 +128,7 @@ class Session:
                       and len(n) <= 100][:200] if isinstance(names, list) else [])
             return Hello(True, functions=names)
         self._lose()
-        return Hello(False, error=self._import_error(msg.get("error")))
+        return Hello(False, error=import_error(msg.get("error")))
 
     def _wait_ready(self, t_launch: float) -> None:
         """Wait for the child's ``ready`` frame, sent before any student code runs.
@@ -181,20 +167,6 @@ class Session:
             self.phases.add("sandbox_start", t_ready - t_launch)
             self.phases.add("numpy_import", 0.0, cpu_ready)
 
-    def _import_error(self, err: Any) -> str:
-        if not isinstance(err, dict):
-            return "your file could not be imported"
-        if err.get("kind") == "syntax":
-            line = err.get("line")
-            line = line if type(line) is int and 0 <= line <= 10**7 else 0
-            text = _text(err.get("text"), 200).strip()
-            where = f"line {line}" + (f": {text}" if text else "")
-            return (f"Syntax error on {where}\n{_text(err.get('message'))}\n"
-                    "Fix this line (and check the lines just before it), then submit again.")
-        return ("Your file crashed while being imported, before any test could run:\n"
-                f"{_text(err.get('message'))}\nCode at the top level of your file runs on "
-                "import; move experiments into functions or under `if __name__ == \"__main__\":`.")
-
     def close(self) -> None:
         """Stop the current child (politely is not needed: it is killed) and count its CPU."""
         if self.handle is not None:
@@ -226,7 +198,7 @@ class Session:
         else:
             new = ""
         if new:
-            text = self.student_output + _printable(new)
+            text = self.student_output + printable(new)
             data = text.encode("utf-8", "replace")
             if len(data) > STUDENT_OUTPUT_BYTES:
                 text = data[-STUDENT_OUTPUT_BYTES:].decode("utf-8", "ignore")
@@ -258,60 +230,6 @@ class Session:
         """CPU seconds used by this submission's children so far (all of them together)."""
         current = self.handle.cpu_seconds() if self.handle is not None else 0.0
         return self.cpu_spent + (current or 0.0)
-
-    def trusted_cpu(self) -> float:
-        """CPU seconds the grading process spent reading this submission's frames, and computing
-        with what they held where the check charged it (:meth:`charge`)."""
-        return self.reading_cpu_s
-
-    def charge(self, cpu_s: float) -> None:
-        """Add ``cpu_s`` seconds of the grading process's CPU to :meth:`trusted_cpu`: a check's
-        work whose size the student's code chose (``TestContext.charged``: a forward pass
-        through a returned network of the student's size), read under the same budget. Past
-        the budget the next call fails as the student's timeout."""
-        self.reading_cpu_s += max(float(cpu_s), 0.0)
-
-    def _decode(self, read: Any, *, budgeted: bool = True,
-                child_cpu: float | None = None) -> dict[str, Any]:
-        """``decode_message(read())``, its CPU time charged to the trusted-side budget.
-
-        With ``budgeted``, decoding stops (CostlyMessage) once the budget is used up: one frame
-        can no longer overrun it by its whole cost (up to 0.5 s of CPU for a frame of 4096
-        arrays or 200 000 values).
-        """
-        t0 = time.thread_time()
-        try:
-            deadline = t0 + max(self.trusted_budget(child_cpu) - self.trusted_cpu(), 0.0) \
-                if budgeted else None
-            return decode_message(read(), deadline=deadline)
-        finally:
-            self.reading_cpu_s += time.thread_time() - t0
-
-    def trusted_budget(self, child_cpu: float | None = None) -> float:
-        """The trusted-side CPU budget so far: max(floor, ratio x the children's CPU)
-        (``child_cpu``: that CPU when the caller has just read it, else read here)."""
-        if child_cpu is None:
-            child_cpu = self.child_cpu()
-        return max(TRUSTED_CPU_FLOOR_S, TRUSTED_CPU_RATIO * child_cpu)
-
-    def over_trusted_budget(self) -> bool:
-        """True once :meth:`trusted_cpu` exceeds :meth:`trusted_budget`."""
-        used = self.trusted_cpu()
-        return used > TRUSTED_CPU_FLOOR_S and used > self.trusted_budget()
-
-    def _check_trusted_budget(self, fn: str) -> None:
-        if self.over_trusted_budget():
-            raise self._budget_error(f"{fn} was not run")
-
-    def _budget_error(self, what: str) -> StudentCallError:
-        """The student's fault: what their code sent back costs the grader too much to read."""
-        return StudentCallError(
-            f"{what}: reading and checking what your code sent back cost the grader "
-            f"{self.trusted_cpu():.2f} s of CPU, more than its budget for your submission "
-            f"({TRUSTED_CPU_FLOOR_S:g} s, or {TRUSTED_CPU_RATIO:g} x the CPU time your own "
-            f"code used: {self.child_cpu():.2f} s). Return plain results of the expected "
-            "shape: huge or deeply nested replies, or very many arrays, are costly to check.",
-            kind="timeout", child_lost=self.handle is None)
 
     def cpu_left(self) -> float:
         """CPU seconds of the submission's budget still available (all children together)."""
@@ -408,39 +326,13 @@ class Session:
         return values
 
     def _call_error(self, fn: str, msg: dict[str, Any]) -> StudentCallError:
-        err = msg.get("error")
-        if not isinstance(err, dict) or not isinstance(err.get("kind"), str) \
-                or err["kind"] not in _ERROR_KINDS:
+        """The error of a failed reply (:func:`~grader.engine.call_errors.call_error`); an
+        unreadable one loses the child (a protocol error)."""
+        if not is_call_error(msg):
             self._lose()
             return StudentCallError(f"{fn}: the reply from your code could not be read.",
                                     kind="protocol", child_lost=True)
-        kind = err["kind"]
-        message = _text(err.get("message"))
-        tb = _text(err.get("traceback"))
-        if kind == "missing":
-            message = (f"Your file does not define a function {fn}(...). Check the name and "
-                       "the arguments against starter.py.")
-        elif kind == "not_implemented":
-            message = f"{fn} is not implemented yet (it raises NotImplementedError)."
-        elif kind == "memory":
-            message = (f"{fn} ran out of memory (limit {self.limits.memory_mb} MiB); avoid "
-                       "building huge intermediate arrays.")
-        elif kind == "exception" and tb:
-            message = f"{fn} raised an exception. Where it happened in your file:\n{tb}"
-        redacted = message
-        if kind == "exception":
-            exc_type = _text(err.get("exc_type"), 60)
-            exc_type = exc_type if exc_type.isidentifier() else "an exception"
-            frames = _text(err.get("frames"))
-            redacted = (f"{fn} raised {exc_type} (its message is not shown for hidden tests)."
-                        + (f" Where it happened in your file:\n{frames}" if frames else ""))
-        index = msg.get("index")
-        if kind != "missing" and type(index) is int and 0 < index < 10**6:
-            message += f" (on evaluation {index + 1} of a batch)"
-            redacted += f" (on evaluation {index + 1} of a batch)"
-        error = StudentCallError(message, kind=kind)
-        error.redacted = redacted
-        return error
+        return call_error(fn, msg, self.limits.memory_mb)
 
     def _receive_cpu(self) -> float | None:
         """CPU seconds the child used during the last ``_receive`` (None when unknown or the
@@ -452,17 +344,6 @@ class Session:
         cpu = at_reply[1] if at_reply is not None and at_reply[0] is handle \
             else handle.cpu_seconds()
         return None if cpu is None else cpu - cpu0
-
-    def _cpu_text(self, cpu_limit: float, per_call: float | None, n_evals: int) -> str:
-        """The CPU limit of a call as a timeout message names it: per call (and batch), or what
-        was left of the submission's budget when that capped it."""
-        if per_call is not None and cpu_limit >= per_call * n_evals - 1e-9:
-            per = "per call" + (f", {n_evals} calls in this batch" if n_evals > 1 else "")
-            return cpu_limit_text(per_call, per)
-        if per_call is not None:  # capped by what is left of the submission's CPU budget
-            return (f"{cpu_limit_text(self.limits.cpu_seconds, 'for the whole submission')}"
-                    f", of which {cpu_limit:.1f} s CPU were left")
-        return cpu_limit_text(cpu_limit)
 
     def _receive(self, cpu_limit: float, wall_limit: float, doing: str, *,
                  per_call: float | None = None, n_evals: int = 1,
@@ -478,7 +359,7 @@ class Session:
         if cpu0 is _UNREAD:
             cpu0 = handle.cpu_seconds()
         self._cpu_at_receive = cpu0
-        cpu_text = self._cpu_text(cpu_limit, per_call, n_evals)
+        limit_text = cpu_text(cpu_limit, per_call, n_evals, self.limits.cpu_seconds)
         poll = POLL_S
         while True:
             try:
@@ -493,7 +374,7 @@ class Session:
                 over_cpu = cpu is not None and cpu0 is not None and cpu - cpu0 > cpu_limit
                 if over_cpu or time.monotonic() - t0 > wall_limit:
                     self._lose()
-                    raise _timeout_error(doing, cpu_text if over_cpu else None,
+                    raise timeout_error(doing, limit_text if over_cpu else None,
                                          wall_limit) from None
                 used = cpu - cpu0 if cpu is not None and cpu0 is not None else 0.0
                 poll = _next_poll(cpu_limit - used, wall_limit - (time.monotonic() - t0))
@@ -549,20 +430,6 @@ def edits_wire(edits: Sequence[Any]) -> dict[str, Any]:
     return {"paths": [list(p) for p in numbers], "block": block, "index": index,
             "delta": np.array(delta, dtype=np.float64),
             "stack": np.concatenate(stack) if stack else np.zeros(0)}
-
-
-def _timeout_error(doing: str, cpu_text: str | None, wall_limit: float) -> StudentCallError:
-    """The student's timeout while ``doing``: over its CPU limit ``cpu_text``, or (None) past
-    its ``wall_limit`` seconds of real time; the child is lost."""
-    if cpu_text is not None:
-        hit = f"it used more than its {cpu_text}"
-    else:
-        hit = (f"it ran past its {wall_limit_text(wall_limit)} of real time "
-               "(sleeping and waiting count)")
-    return StudentCallError(
-        f"Time limit exceeded while {doing}: {hit}. Look for an endless loop, "
-        "a sleep, or Python loops where numpy would do.",
-        kind="timeout", child_lost=True)
 
 
 def _next_poll(cpu_left: float, wall_left: float) -> float:

@@ -314,11 +314,12 @@ while True:
 def test_costly_replies_stop_at_the_trusted_cpu_budget(grade_toy, monkeypatch):
     """4096 arrays per reply cost the host ~0.4 s each: past max(floor, child CPU) every call
     fails as a timeout, the student's fault, and the host stops paying."""
+    from grader.engine import budget as budget_mod
     from grader.engine import session as session_mod
     # arrays are cheap to read since they travel as raw buffers: a small budget makes the
     # flood trip it
-    monkeypatch.setattr(session_mod, "TRUSTED_CPU_FLOOR_S", 0.02)
-    monkeypatch.setattr(session_mod, "TRUSTED_CPU_RATIO", 0.01)
+    monkeypatch.setattr(budget_mod, "TRUSTED_CPU_FLOOR_S", 0.02)
+    monkeypatch.setattr(budget_mod, "TRUSTED_CPU_RATIO", 0.01)
     sessions = []
     init = session_mod.Session.__init__
 
@@ -349,10 +350,11 @@ def test_one_costly_reply_cannot_overrun_the_budget(grade_toy, monkeypatch):
     """A reply of 6000 lists nested 28 deep (168 000 values, within the frame limits) cost the
     host about 0.5 s to decode, and the budget was checked only between replies: each reply
     overran it by its whole cost. Decoding now stops at the budget."""
+    from grader.engine import budget as budget_mod
     from grader.engine import session as session_mod
 
-    monkeypatch.setattr(session_mod, "TRUSTED_CPU_FLOOR_S", 0.02)
-    monkeypatch.setattr(session_mod, "TRUSTED_CPU_RATIO", 0.01)
+    monkeypatch.setattr(budget_mod, "TRUSTED_CPU_FLOOR_S", 0.02)
+    monkeypatch.setattr(budget_mod, "TRUSTED_CPU_RATIO", 0.01)
     sessions = []
     init = session_mod.Session.__init__
 
