@@ -51,8 +51,12 @@ def hostile_source(name: str, **replace: str) -> str:
 
 @pytest.fixture(scope="session")
 def uid_base():
-    """A uid range of this test session's own, so concurrent runs cannot confuse the checks."""
-    base = 1_600_000_000 + secrets.randbelow(30) * UID_SPAN
+    """A uid range of this test session's own, so concurrent runs cannot confuse the checks
+    (pytest-xdist workers of one run take distinct ranges: worker k of n, a random slot = k mod n)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    slot = secrets.randbelow(max(1, 30 // workers)) * workers + index % workers
+    base = 1_600_000_000 + slot * UID_SPAN
     old = os.environ.get(ENV_UID_BASE)
     os.environ[ENV_UID_BASE] = str(base)
     yield base

@@ -19,8 +19,6 @@ from web_helpers import TESTS, record_run, report_for, write_manifest
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 PASSWORD = "admin e2e password"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -97,16 +95,10 @@ def log_in(page, base: str, username: str) -> None:
 
 
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
+def browser(browser):
+    """The shared Chromium of conftest (its screenshot folders made first)."""
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    return browser
 
 
 def test_override_extension_removal_and_history(site, browser):

@@ -28,8 +28,6 @@ from grader.course.models import User
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('GRADELAB_TEST_REDIS_DB_WEB', '0')}"
 PASSWORD = "e2e password"
 
@@ -111,8 +109,8 @@ def upload(page, base: str, path: Path) -> None:
     page.wait_for_url(f"{base}/submissions/*")
 
 
-def test_student_and_instructor_in_chromium(stack, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+def test_student_and_instructor_in_chromium(stack, browser, tmp_path):
+    from playwright.sync_api import expect
 
     base, worker_log = stack
     ARTIFACTS.mkdir(exist_ok=True)
@@ -121,68 +119,64 @@ def test_student_and_instructor_in_chromium(stack, tmp_path):
     broken = tmp_path / "xor_broken.py"
     broken.write_text("import numpy as np\n\ndef xor_features(X:\n    return X\n")
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.set_default_timeout(90_000)
-            log_in(page, base, "ada")
-            expect(page.get_by_role("heading", name="Assignments")).to_be_visible()
-            page.goto(f"{base}/assignments/xor")
-            expect(page.locator(".spec math").first).to_be_visible()  # MathML rendered
-            page.screenshot(path=str(ARTIFACTS / "student_assignment.png"), full_page=True)
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(90_000)
+        log_in(page, base, "ada")
+        expect(page.get_by_role("heading", name="Assignments")).to_be_visible()
+        page.goto(f"{base}/assignments/xor")
+        expect(page.locator(".spec math").first).to_be_visible()  # MathML rendered
+        page.screenshot(path=str(ARTIFACTS / "student_assignment.png"), full_page=True)
 
-            upload(page, base, correct)
-            status = page.locator("#status .status")
-            expect(status).to_have_text("graded", timeout=90_000)  # poll.js reloads when final
-            expect(page.locator(".score")).to_contain_text("22 / 22")
-            expect(page.locator("table.tests")).to_contain_text("passed")
-            expect(page.locator("pre.code")).to_contain_text("def xor_features")
-            page.screenshot(path=str(ARTIFACTS / "student_submission_graded.png"), full_page=True)
+        upload(page, base, correct)
+        status = page.locator("#status .status")
+        expect(status).to_have_text("graded", timeout=90_000)  # poll.js reloads when final
+        expect(page.locator(".score")).to_contain_text("22 / 22")
+        expect(page.locator("table.tests")).to_contain_text("passed")
+        expect(page.locator("pre.code")).to_contain_text("def xor_features")
+        page.screenshot(path=str(ARTIFACTS / "student_submission_graded.png"), full_page=True)
 
-            upload(page, base, broken)
-            expect(page.locator("#status .status")).to_have_text("error", timeout=90_000)
-            expect(page.locator(".flash.error")).to_contain_text("Syntax error on line 3")
-            page.screenshot(path=str(ARTIFACTS / "student_submission_error.png"), full_page=True)
+        upload(page, base, broken)
+        expect(page.locator("#status .status")).to_have_text("error", timeout=90_000)
+        expect(page.locator(".flash.error")).to_contain_text("Syntax error on line 3")
+        page.screenshot(path=str(ARTIFACTS / "student_submission_error.png"), full_page=True)
 
-            page.get_by_role("button", name="Log out").click()
-            log_in(page, base, "prof")
-            expect(page.get_by_role("heading", name="Gradebook")).to_be_visible()
-            row = page.locator("table.gradebook tbody tr", has_text="ada")
-            expect(row).to_contain_text("22")
-            page.screenshot(path=str(ARTIFACTS / "instructor_gradebook.png"), full_page=True)
+        page.get_by_role("button", name="Log out").click()
+        log_in(page, base, "prof")
+        expect(page.get_by_role("heading", name="Gradebook")).to_be_visible()
+        row = page.locator("table.gradebook tbody tr", has_text="ada")
+        expect(row).to_contain_text("22")
+        page.screenshot(path=str(ARTIFACTS / "instructor_gradebook.png"), full_page=True)
 
-            row.get_by_role("link", name="22").click()
-            history = page.locator("section", has_text="All attempts of ada")
-            expect(history).to_contain_text("#1")
-            expect(history).to_contain_text("#2")
-            expect(history.locator(".status-graded")).to_have_count(1)
-            expect(history.locator(".status-error")).to_have_count(1)
+        row.get_by_role("link", name="22").click()
+        history = page.locator("section", has_text="All attempts of ada")
+        expect(history).to_contain_text("#1")
+        expect(history).to_contain_text("#2")
+        expect(history.locator(".status-graded")).to_have_count(1)
+        expect(history.locator(".status-error")).to_have_count(1)
 
-            page.goto(f"{base}/instructor/assignments/xor")
-            expect(page.locator("svg.chart")).to_have_count(2)
-            page.screenshot(path=str(ARTIFACTS / "instructor_assignment.png"), full_page=True)
+        page.goto(f"{base}/instructor/assignments/xor")
+        expect(page.locator("svg.chart")).to_have_count(2)
+        page.screenshot(path=str(ARTIFACTS / "instructor_assignment.png"), full_page=True)
 
-            csv_text = page.request.get(f"{base}/instructor/gradebook.csv").text()
-            lines = csv_text.splitlines()
-            assert lines[0].startswith("username,name,email,")
-            assert any(line.startswith("ada,Ada,ada@example.org,") and "22.00" in line
-                       for line in lines), csv_text
-        except AssertionError as exc:  # keep what the browser showed and what the worker did
-            page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-            tail = worker_log.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{exc}\n--- page {page.url}; worker log tail:\n{tail}") from exc
-        finally:
-            browser.close()
+        csv_text = page.request.get(f"{base}/instructor/gradebook.csv").text()
+        lines = csv_text.splitlines()
+        assert lines[0].startswith("username,name,email,")
+        assert any(line.startswith("ada,Ada,ada@example.org,") and "22.00" in line
+                   for line in lines), csv_text
+    except AssertionError as exc:  # keep what the browser showed and what the worker did
+        page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
+        tail = worker_log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"{exc}\n--- page {page.url}; worker log tail:\n{tail}") from exc
     assert "succeeded" in worker_log.read_text(errors="replace")
 
 
-def test_notebook_upload_in_chromium(stack, tmp_path):
+def test_notebook_upload_in_chromium(stack, browser, tmp_path):
     """A student uploads a notebook (magics, a skipped training cell) through the page; it is
     graded like the .py file and the code panel shows its cells by number (issue 16 §2)."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     base, worker_log = stack
     ARTIFACTS.mkdir(exist_ok=True)
@@ -194,28 +188,24 @@ def test_notebook_upload_in_chromium(stack, tmp_path):
     path = tmp_path / "xor_solution.ipynb"
     path.write_text(nbformat.writes(nb))
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.set_default_timeout(90_000)
-            log_in(page, base, "ada")
-            page.goto(f"{base}/assignments/xor")
-            expect(page.get_by_role("link", name="Download starter notebook (.ipynb)")).to_be_visible()
-            upload(page, base, path)
-            expect(page.locator("#status .status")).to_have_text("graded", timeout=90_000)
-            expect(page.locator(".score")).to_contain_text("22 / 22")
-            expect(page.locator(".nb-cell figcaption").first).to_have_text("Cell 1")
-            expect(page.locator(".nb-cell")).to_have_count(2)  # the skipped cell is not shown
-            expect(page.get_by_text("Your notebook was converted to Python")).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "student_notebook_desktop.png"), full_page=True)
-            page.set_viewport_size({"width": 390, "height": 844})
-            width = page.evaluate("document.documentElement.scrollWidth")
-            page.screenshot(path=str(ARTIFACTS / "student_notebook_phone.png"), full_page=True)
-            assert width <= 400, f"page scrolls sideways at phone width ({width}px)"
-        except AssertionError as exc:
-            page.screenshot(path=str(ARTIFACTS / "failure_notebook.png"), full_page=True)
-            tail = worker_log.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{exc}\n--- page {page.url}; worker log tail:\n{tail}") from exc
-        finally:
-            browser.close()
+    try:
+        page = browser.new_page(viewport={"width": 1200, "height": 900})
+        page.set_default_timeout(90_000)
+        log_in(page, base, "ada")
+        page.goto(f"{base}/assignments/xor")
+        expect(page.get_by_role("link", name="Download starter notebook (.ipynb)")).to_be_visible()
+        upload(page, base, path)
+        expect(page.locator("#status .status")).to_have_text("graded", timeout=90_000)
+        expect(page.locator(".score")).to_contain_text("22 / 22")
+        expect(page.locator(".nb-cell figcaption").first).to_have_text("Cell 1")
+        expect(page.locator(".nb-cell")).to_have_count(2)  # the skipped cell is not shown
+        expect(page.get_by_text("Your notebook was converted to Python")).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "student_notebook_desktop.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        width = page.evaluate("document.documentElement.scrollWidth")
+        page.screenshot(path=str(ARTIFACTS / "student_notebook_phone.png"), full_page=True)
+        assert width <= 400, f"page scrolls sideways at phone width ({width}px)"
+    except AssertionError as exc:
+        page.screenshot(path=str(ARTIFACTS / "failure_notebook.png"), full_page=True)
+        tail = worker_log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"{exc}\n--- page {page.url}; worker log tail:\n{tail}") from exc

@@ -34,8 +34,6 @@ from web_helpers import TESTS, record_run, report_for, write_manifest
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 PASSWORD = "settings e2e password"
 REDIS_URL = f"redis://127.0.0.1:6379/{os.environ.get('GRADELAB_TEST_REDIS_DB_WEB', '0')}"
 DESKTOP = {"width": 1280, "height": 900}
@@ -132,16 +130,10 @@ def no_horizontal_scroll(page) -> None:
 
 
 @pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
+def browser(browser):
+    """The shared Chromium of conftest (its screenshot folders made first)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    return browser
 
 
 def test_settings_preview_save_release_and_the_student_page(site, browser):

@@ -25,8 +25,6 @@ REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "artifacts"
 SCREENSHOTS = REPO / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
 PASSWORD = "gradebook e2e password"
 STUDENTS = 2000
 
@@ -78,18 +76,12 @@ def site(tmp_path_factory):
             db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture
+def browser(browser):
+    """The shared Chromium of conftest (its screenshot folders made first)."""
     ARTIFACTS.mkdir(exist_ok=True)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    return browser
 
 
 def events(app, kind: str) -> list[dict]:

@@ -122,65 +122,59 @@ def _no_horizontal_scroll(page) -> bool:
     return ok
 
 
-def test_report_pictures_and_layout_in_chromium(server):
-    from playwright.sync_api import expect, sync_playwright
+def test_report_pictures_and_layout_in_chromium(server, browser):
+    from playwright.sync_api import expect
 
     base, ids = server
     ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu"])
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.goto(f"{base}/login")
-            page.get_by_label("Username").fill("ada")
-            page.get_by_label("Password").fill(PASSWORD)
-            page.get_by_role("button", name="Log in").click()
-            page.wait_for_url(f"{base}/**")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill("ada")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base}/**")
 
-            # mlp_backprop: sum instead of mean -> heatmaps of the gradient blocks
-            page.goto(f"{base}/submissions/{ids['mlp']}")
-            test = page.locator("article.test", has_text="matches the reference gradient").first
-            expect(test.locator("p.lead")).to_contain_text("of the gradient W1 are off")
-            expect(test.locator("p.lead")).to_contain_text("Likely mistake: sum instead of mean")
-            expect(test.locator("p.diagnosis").first).to_contain_text("times N, the batch size")
-            expect(test.locator("details.numbers")).not_to_have_attribute("open", "")
-            page.wait_for_load_state("networkidle")
-            images = _images_loaded(page)
-            assert len(images) >= 4 and all(width > 0 for _, width in images), images
-            assert all("/figures/" in src for src, _ in images)
-            order = test.evaluate("""a => ['p.lead', 'figure.picture', 'details.numbers'].map(
-                s => a.querySelector(s)).map(e => [...a.querySelectorAll('*')].indexOf(e))""")
-            assert order == sorted(order) and -1 not in order, order  # lead, picture, numbers
-            page.screenshot(path=str(ARTIFACTS / "report_heatmap_desktop.png"), full_page=True)
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.reload()
-            page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(ARTIFACTS / "report_heatmap_phone.png"), full_page=True)
-            assert _no_horizontal_scroll(page)
-            assert all(width > 0 for _, width in _images_loaded(page))
+    # mlp_backprop: sum instead of mean -> heatmaps of the gradient blocks
+    page.goto(f"{base}/submissions/{ids['mlp']}")
+    test = page.locator("article.test", has_text="matches the reference gradient").first
+    expect(test.locator("p.lead")).to_contain_text("of the gradient W1 are off")
+    expect(test.locator("p.lead")).to_contain_text("Likely mistake: sum instead of mean")
+    expect(test.locator("p.diagnosis").first).to_contain_text("times N, the batch size")
+    expect(test.locator("details.numbers")).not_to_have_attribute("open", "")
+    page.wait_for_load_state("networkidle")
+    images = _images_loaded(page)
+    assert len(images) >= 4 and all(width > 0 for _, width in images), images
+    assert all("/figures/" in src for src, _ in images)
+    order = test.evaluate("""a => ['p.lead', 'figure.picture', 'details.numbers'].map(
+        s => a.querySelector(s)).map(e => [...a.querySelectorAll('*')].indexOf(e))""")
+    assert order == sorted(order) and -1 not in order, order  # lead, picture, numbers
+    page.screenshot(path=str(ARTIFACTS / "report_heatmap_desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / "report_heatmap_phone.png"), full_page=True)
+    assert _no_horizontal_scroll(page)
+    assert all(width > 0 for _, width in _images_loaded(page))
 
-            # xor: OR instead of XOR -> decision regions; a crash -> highlighted code line
-            page.set_viewport_size({"width": 1200, "height": 900})
-            page.goto(f"{base}/submissions/{ids['xor']}")
-            threshold = page.locator("article.test", has_text="threshold_xor_params").first
-            expect(threshold.locator("p.diagnosis")).to_contain_text("computes OR instead of XOR")
-            expect(threshold.locator("figure.picture img")).to_have_count(1)
-            expect(threshold.locator("figcaption")).to_contain_text("XOR targets marked")
-            bump = page.locator("article.test", has_text="relu_bump_params").first
-            expect(bump.locator("figcaption")).to_contain_text("your f(x) and the target")
-            page.wait_for_load_state("networkidle")
-            assert all(width > 0 for _, width in _images_loaded(page))
-            crash_line = _xor_source().splitlines().index("    return np.array(weights), weights[3]") + 1
-            highlighted = page.locator("pre.numbered .line.hl")
-            expect(highlighted).to_have_count(1)
-            expect(highlighted).to_have_attribute("id", f"L{crash_line}")
-            expect(highlighted).to_contain_text("weights[3]")
-            page.screenshot(path=str(ARTIFACTS / "report_xor_desktop.png"), full_page=True)
-            page.set_viewport_size({"width": 390, "height": 844})
-            page.reload()
-            page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(ARTIFACTS / "report_xor_phone.png"), full_page=True)
-            assert _no_horizontal_scroll(page)
-        finally:
-            browser.close()
+    # xor: OR instead of XOR -> decision regions; a crash -> highlighted code line
+    page.set_viewport_size({"width": 1200, "height": 900})
+    page.goto(f"{base}/submissions/{ids['xor']}")
+    threshold = page.locator("article.test", has_text="threshold_xor_params").first
+    expect(threshold.locator("p.diagnosis")).to_contain_text("computes OR instead of XOR")
+    expect(threshold.locator("figure.picture img")).to_have_count(1)
+    expect(threshold.locator("figcaption")).to_contain_text("XOR targets marked")
+    bump = page.locator("article.test", has_text="relu_bump_params").first
+    expect(bump.locator("figcaption")).to_contain_text("your f(x) and the target")
+    page.wait_for_load_state("networkidle")
+    assert all(width > 0 for _, width in _images_loaded(page))
+    crash_line = _xor_source().splitlines().index("    return np.array(weights), weights[3]") + 1
+    highlighted = page.locator("pre.numbered .line.hl")
+    expect(highlighted).to_have_count(1)
+    expect(highlighted).to_have_attribute("id", f"L{crash_line}")
+    expect(highlighted).to_contain_text("weights[3]")
+    page.screenshot(path=str(ARTIFACTS / "report_xor_desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(ARTIFACTS / "report_xor_phone.png"), full_page=True)
+    assert _no_horizontal_scroll(page)

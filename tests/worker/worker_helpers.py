@@ -18,8 +18,13 @@ from grader.course.models import Submission
 
 REPO = Path(__file__).resolve().parents[2]
 
+#: The pytest-xdist worker this process is (``gw0`` -> 0, ``gw1`` -> 1; 0 without xdist).
+XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
 #: Redis db of the worker tests; GRADELAB_TEST_REDIS_DB lets parallel checkouts use separate dbs.
-REDIS_DB = int(os.environ.get("GRADELAB_TEST_REDIS_DB", "11"))
+#: Each pytest-xdist worker takes the next db (11, 12, ...): the tests flush their db and start
+#: Celery workers on its queues, which must not take another xdist worker's jobs.
+REDIS_DB = int(os.environ.get("GRADELAB_TEST_REDIS_DB", "11")) + XDIST_INDEX
 
 REDIS_URL = f"redis://127.0.0.1:6379/{REDIS_DB}"
 
