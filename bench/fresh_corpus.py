@@ -72,6 +72,8 @@ KEY_TO_VOCAB: dict[str, set[str]] = {
     "softmax_whole_batch": {"softmax_over_wrong_axis"},
     "log_of_softmax": {"log_of_softmax_underflow"},
     "probability_clipping": {"probability_clipping"},
+    "label_indexing_all_rows": {"wrong_indexing"},
+    "divided_by_n_minus_1": {"wrong_scale"},
     # forward pass
     "forward_bias_missing": {"missing_bias"},
     # XOR constructions

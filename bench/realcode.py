@@ -58,6 +58,8 @@ MISTAKE_WORDS: dict[str, tuple[str, ...]] = {
     "training_stalls": ("seed", "restart", "plateau", "stall", "learning rate"),
     "update_sign_flipped": ("sign", "ascent", "increase"),
     "update_never_applied": ("initiali", "never applied", "not applied", "unchanged"),
+    "unseeded_randomness": ("seed", "same arguments", "reproduc", "differ between calls"),
+    "preprocessing_not_folded": ("scaled input", "preprocess", "fold", "standardi", "normali"),
 }
 
 

@@ -90,12 +90,15 @@ def dfdt_with(t: np.ndarray, *, paths: str = "both", slip: str = "") -> np.ndarr
     raise ValueError(f"unknown path selection {paths!r}")
 
 
-def softmax_regression_with(W, b, X, T, *, softmax_mode: str = "rows"):
+def softmax_regression_with(W, b, X, T, *, softmax_mode: str = "rows", ce_form: str = "exact",
+                            eps: float = 0.0):
     """Return loss and gradients of the batch-mean softmax cross-entropy, softmax as ``softmax_mode``.
 
     Args:
         W: (K, D), b: (K,), X: (N, D), T: one-hot (N, K); float64.
         softmax_mode: normalisation of the softmax (``numerics.SOFTMAX_MODES``).
+        ce_form, eps: how the log of the true-class probability is taken (``numerics.CE_FORMS``);
+            used with ``softmax_mode="rows"`` only.
 
     Returns:
         ``(loss float, dW (K, D), db (K,), zbar (N, K))`` with zbar = (softmax(Z) - T) / N,
@@ -105,6 +108,10 @@ def softmax_regression_with(W, b, X, T, *, softmax_mode: str = "rows"):
     n = X.shape[0]
     with np.errstate(all="ignore"):
         Z = X @ W.T + b
+        if ce_form != "exact":
+            loss = numerics.cross_entropy_loss(Z, T, ce_form, eps)
+            zbar = numerics.cross_entropy_signal(Z, T, ce_form, eps) / n
+            return loss, zbar.T @ X, zbar.sum(axis=0), zbar
         logp = numerics.log_softmax(Z, softmax_mode)
         loss = float(-np.where(T > 0, logp, 0.0).sum() / n)
         zbar = (numerics.softmax(Z, softmax_mode) - T) / n
@@ -222,8 +229,18 @@ def multivariate_dfdt() -> PartSpec:
                     trace=trace_multivariate_dfdt, probes=probes)
 
 
-SOFTMAX_SHAPES = ((5, 4, 3), (7, 3, 4), (4, 6, 3), (1, 4, 3), (1, 5, 2), (6, 3, 4), (5, 2, 3))
+SOFTMAX_SHAPES = ((5, 4, 3), (7, 3, 4), (4, 6, 3), (1, 4, 3), (1, 5, 2), (6, 3, 4), (5, 2, 3),
+                  (6, 4, 3), (5, 3, 4))
 LARGE_PROBES = frozenset({5, 6})  # indexes of SOFTMAX_SHAPES whose logits are scaled to ~1000
+#: Index of SOFTMAX_SHAPES whose logits are all near +800 with a spread of a few units: exp
+#: overflows without the max shift, but no probability underflows (this tells a missing max
+#: shift from the log of an underflowed softmax).
+HIGH_PROBE = 7
+HIGH_LOGIT = 800.0
+#: Index of SOFTMAX_SHAPES whose rows lie far apart (row offsets -900 ... 900, a spread of a few
+#: units within a row): a shift by the batch's largest logit underflows whole rows, a missing
+#: shift overflows, and no probability underflows in the correct computation.
+ROWS_APART_PROBE = 8
 
 
 def _softmax_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tuple]:
@@ -234,6 +251,11 @@ def _softmax_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tup
         b = rng.normal(size=k)
         X = rng.normal(size=(n, d))
         T = numerics.one_hot(rng.integers(0, k, size=n), k)
+        if index == HIGH_PROBE:
+            b = b + HIGH_LOGIT
+        if index == ROWS_APART_PROBE:
+            X[:, 0] = np.linspace(-900.0, 900.0, n)
+            W[:, 0] = 1.0
         out.append((W, b, X, T))
     return out
 
@@ -245,10 +267,10 @@ def _softmax_tags(a: tuple) -> set[str]:
 
 def softmax_regression_loss() -> PartSpec:
     """Part spec of ``softmax_regression_loss(W, b, X, T) -> float`` (batch-mean cross-entropy)."""
-    def model(a, softmax_mode="rows"):
-        if softmax_mode == "rows":
+    def model(a, softmax_mode="rows", ce_form="exact", eps=0.0):
+        if softmax_mode == "rows" and ce_form == "exact":
             return _ref().softmax_regression_loss(*(_f64(v) for v in a)), {}
-        return softmax_regression_with(*a, softmax_mode=softmax_mode)[0], {}
+        return softmax_regression_with(*a, softmax_mode=softmax_mode, ce_form=ce_form, eps=eps)[0], {}
 
     return PartSpec(name="softmax_regression_loss", single_name="loss", gradient=False,
                     loss="cross-entropy", classes=lambda a: int(np.shape(a[3])[1]), model=model,
@@ -261,14 +283,15 @@ def softmax_regression_grad() -> PartSpec:
     The signal of ``db`` (its per-example error signal, divided by N) is each example's own
     ``db`` from the reference, divided by N.
     """
-    def model(a, softmax_mode="rows"):
-        if softmax_mode == "rows":
+    def model(a, softmax_mode="rows", ce_form="exact", eps=0.0):
+        if softmax_mode == "rows" and ce_form == "exact":
             ref, (W, b, X, T) = _ref(), (_f64(v) for v in a)
             dW, db = ref.softmax_regression_grad(W, b, X, T)
             signals = per_example_signals(
                 lambda r: {"db": ref.softmax_regression_grad(W, b, X[r], T[r])[1]}, X.shape[0])
             return (dW, db), signals
-        _, dW, db, zbar = softmax_regression_with(*a, softmax_mode=softmax_mode)
+        _, dW, db, zbar = softmax_regression_with(*a, softmax_mode=softmax_mode, ce_form=ce_form,
+                                                  eps=eps)
         return (dW, db), {"db": zbar}
 
     return PartSpec(name="softmax_regression_grad", names=("dW", "db"), model=model,

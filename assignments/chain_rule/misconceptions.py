@@ -19,7 +19,8 @@ _SMALL_FACTORS = [lib.constant_factor(k) for k in ("times_two", "times_half", "s
 _ALL_FACTORS = [lib.constant_factor(k) for k in
                 ("times_batch_size", "divided_by_batch_size", "times_two", "times_half", "sign_flipped")]
 _SOFTMAX = [lib.softmax_normalisation("columns"), lib.softmax_normalisation("batch"),
-            lib.softmax_no_max_shift()]
+            lib.softmax_no_max_shift(), lib.log_of_underflowed_softmax(),
+            lib.probability_clipped_in_log()]
 
 MISCONCEPTIONS = {
     "logistic_ls_loss": [*_SMALL_FACTORS, lib.reduced_over_batch()],
@@ -31,7 +32,8 @@ MISCONCEPTIONS = {
         lib.reduced_over_batch(),
     ],
     "multivariate_dfdt": [lib.chain_rule_missing_path(), lib.partial_derivative_slip(), *_SMALL_FACTORS],
-    "softmax_regression_loss": [*_SOFTMAX, *_ALL_FACTORS, lib.right_for_single_example()],
+    "softmax_regression_loss": [*_SOFTMAX, lib.label_indexing_all_rows(), *_ALL_FACTORS,
+                                lib.mean_over_n_minus_1(), lib.right_for_single_example()],
     "softmax_regression_grad": [
         *_SOFTMAX,
         lib.bias_not_summed(),
@@ -39,6 +41,7 @@ MISCONCEPTIONS = {
         lib.bias_summed_wrong_axis(),
         lib.transposed(applies=lib.is_weight),
         *_ALL_FACTORS,
+        lib.mean_over_n_minus_1(),
         lib.right_for_single_example(),
     ],
 }

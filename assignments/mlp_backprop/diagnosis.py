@@ -90,7 +90,8 @@ def mlp_with(params: dict[str, Any], X, T=None, *, deriv: str = "correct"):
 
 
 def deep_with(params: list[dict[str, Any]], X, y, activation: str, *, deriv: str = "correct",
-              softmax_mode: str = "rows", deriv_layers: set[int] | None = None):
+              softmax_mode: str = "rows", deriv_layers: set[int] | None = None,
+              ce_form: str = "exact", eps: float = 0.0):
     """Return loss, gradients and error signals of a deep softmax classifier with knobs set.
 
     Layers l = 1..L: Z_l = H_{l-1} W_l^T + b_l, H_l = f(Z_l) for l < L, H_0 = X; Z_L are the
@@ -103,6 +104,8 @@ def deep_with(params: list[dict[str, Any]], X, y, activation: str, *, deriv: str
         softmax_mode: softmax normalisation (``numerics.SOFTMAX_MODES``).
         deriv_layers: 1-based hidden layers whose backward step uses ``deriv``; the others use the
             correct derivative. ``None`` means every hidden layer.
+        ce_form, eps: how the log of the true-class probability is taken (``numerics.CE_FORMS``),
+            loss and output error signal; used with ``softmax_mode="rows"`` only.
 
     Returns:
         ``(loss float, grads list of {"W", "b"}, signals {"b<l>": Zbar_l (N, N_l)})``.
@@ -121,10 +124,15 @@ def deep_with(params: list[dict[str, Any]], X, y, activation: str, *, deriv: str
         if index < depth - 1:
             Hs.append(numerics.activate(activation, Z))
     with np.errstate(all="ignore"):
-        logp = numerics.log_softmax(Zs[-1], softmax_mode)
-        picked = logp[np.arange(n), np.asarray(y).astype(np.int64)]
-        loss = float(-picked.sum() / n)
-        Zbar = (numerics.softmax(Zs[-1], softmax_mode) - numerics.one_hot(y, Zs[-1].shape[1])) / n
+        if ce_form != "exact":
+            T = numerics.one_hot(y, Zs[-1].shape[1])
+            loss = numerics.cross_entropy_loss(Zs[-1], T, ce_form, eps)
+            Zbar = numerics.cross_entropy_signal(Zs[-1], T, ce_form, eps) / n
+        else:
+            logp = numerics.log_softmax(Zs[-1], softmax_mode)
+            picked = logp[np.arange(n), np.asarray(y).astype(np.int64)]
+            loss = float(-picked.sum() / n)
+            Zbar = (numerics.softmax(Zs[-1], softmax_mode) - numerics.one_hot(y, Zs[-1].shape[1])) / n
         grads: list[dict[str, np.ndarray]] = [{} for _ in range(depth)]
         signals: dict[str, np.ndarray] = {}
         for index in range(depth - 1, -1, -1):
@@ -276,6 +284,11 @@ def deep_block_name(block: str) -> str:
 DEEP_SHAPES = ((7, (5, 6, 4, 7, 3)), (6, (4, 7, 5, 6, 3)), (5, (6, 3, 5, 4, 7)), (1, (5, 6, 4, 7, 3)),
                (1, (3, 5, 6, 7, 4)), (4, (5, 6, 7, 4, 3)), (5, (4, 6, 5, 7, 3)))  # N, layer widths
 DEEP_LARGE = frozenset({5, 6})
+#: One more probe per activation, drawn after the others (so their draws are unchanged): logits
+#: all near +800 with a spread of a few units, so exp overflows without the max shift but no
+#: probability underflows (this tells a missing max shift from the log of an underflowed softmax).
+DEEP_HIGH_SHAPE = (6, (5, 6, 4, 7, 3))
+HIGH_LOGIT = 800.0
 
 
 def _seen_depth(seen: Sequence[tuple]) -> int | None:
@@ -304,19 +317,23 @@ def _deep_probes(rng: np.random.Generator, seen: Sequence[tuple]) -> list[tuple]
     names = sorted({a[3] for a in seen if len(a) > 3 and a[3] in ACTIVATIONS}) or list(ACTIVATIONS)
     depth = _seen_depth(seen)
     out = []
-    for activation in names:
-        for index, (n, widths) in enumerate(DEEP_SHAPES):
-            widths = _with_depth(widths, depth)
-            params = []
-            for fan_in, fan_out in zip(widths[:-1], widths[1:]):
-                params.append({"W": rng.normal(size=(fan_out, fan_in)) / np.sqrt(fan_in),
-                               "b": rng.uniform(0.1, 0.3, size=fan_out) * rng.choice([-1, 1], fan_out)})
-            if index in DEEP_LARGE:
-                params[-1]["W"] = params[-1]["W"] * 3000.0
-            X = rng.normal(size=(n, widths[0]))
-            y = rng.integers(0, widths[-1], size=n)
-            out.append((params, X, y, activation))
+    shapes = [*((a, i, s) for a in names for i, s in enumerate(DEEP_SHAPES)),
+              *((a, -1, DEEP_HIGH_SHAPE) for a in names)]
+    for activation, index, (n, widths) in shapes:
+        widths = _with_depth(widths, depth)
+        params = []
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            params.append({"W": rng.normal(size=(fan_out, fan_in)) / np.sqrt(fan_in),
+                           "b": rng.uniform(0.1, 0.3, size=fan_out) * rng.choice([-1, 1], fan_out)})
+        if index in DEEP_LARGE:
+            params[-1]["W"] = params[-1]["W"] * 3000.0
+        if index == -1:
+            params[-1]["b"] = params[-1]["b"] + HIGH_LOGIT
+        X = rng.normal(size=(n, widths[0]))
+        y = rng.integers(0, widths[-1], size=n)
+        out.append((params, X, y, activation))
     return out
+
 
 
 def _deep_tags(a: tuple) -> set[str]:
@@ -326,8 +343,15 @@ def _deep_tags(a: tuple) -> set[str]:
 
 def deep_loss_and_grads() -> PartSpec:
     """Part spec of ``deep_loss_and_grads(params, X, y, activation) -> (loss, grads)``."""
-    def model(a, deriv="correct", softmax_mode="rows", deriv_layers=None):
-        if deriv == "correct" and softmax_mode == "rows" and deriv_layers is None:
+    def model(a, deriv="correct", softmax_mode="rows", deriv_layers=None, ce_form="exact", eps=0.0,
+              loss_only=False):
+        if loss_only:  # the loss of a cross-entropy form alone (zero gradients): no backward pass
+            params = _deep_params(a[0])
+            logits = _ref().deep_forward(params, _f64(a[1]), a[3])
+            T = numerics.one_hot(np.asarray(a[2]), logits.shape[1])
+            zeros = [{"W": np.zeros_like(p["W"]), "b": np.zeros_like(p["b"])} for p in params]
+            return (numerics.cross_entropy_loss(logits, T, ce_form, eps), zeros), {}
+        if deriv == "correct" and softmax_mode == "rows" and deriv_layers is None and ce_form == "exact":
             ref, params, X, y = _ref(), _deep_params(a[0]), _f64(a[1]), np.asarray(a[2])
             loss, grads = ref.deep_loss_and_grads(params, X, y, a[3])
 
@@ -338,7 +362,8 @@ def deep_loss_and_grads() -> PartSpec:
             signals = per_example_signals(bias_grads, X.shape[0])
             return (loss, grads), signals
         loss, grads, signals = deep_with(a[0], a[1], a[2], a[3], deriv=deriv,
-                                         softmax_mode=softmax_mode, deriv_layers=deriv_layers)
+                                         softmax_mode=softmax_mode, deriv_layers=deriv_layers,
+                                         ce_form=ce_form, eps=eps)
         return (loss, grads), signals
 
     return PartSpec(name="deep_loss_and_grads", names=("loss", None), model=model,

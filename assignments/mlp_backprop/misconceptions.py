@@ -45,15 +45,16 @@ FORWARD_BIAS_MISSING = Misconception(
 
 MISCONCEPTIONS = {
     "mlp_forward": [FORWARD_BIAS_MISSING],
-    "mlp_loss": [*_FACTORS, lib.right_for_single_example()],
+    "mlp_loss": [*_FACTORS, lib.mean_over_n_minus_1(), lib.right_for_single_example()],
     "mlp_backward": [
         *_DERIVATIVES, *_BIAS, lib.transposed(applies=lib.is_weight), *_FACTORS,
-        lib.right_for_single_example(),
+        lib.mean_over_n_minus_1(), lib.right_for_single_example(),
     ],
     "deep_loss_and_grads": [
         lib.softmax_normalisation("columns"), lib.softmax_normalisation("batch"),
-        lib.softmax_no_max_shift(),
+        lib.log_of_underflowed_softmax(), lib.softmax_no_max_shift(),
+        lib.probability_clipped_in_log(), lib.label_indexing_all_rows(),
         *_DERIVATIVES, *_BIAS, lib.transposed(applies=lib.is_weight), *_FACTORS,
-        lib.right_for_single_example(), lib.first_wrong_layer(),
+        lib.mean_over_n_minus_1(), lib.right_for_single_example(), lib.first_wrong_layer(),
     ],
 }

@@ -174,7 +174,8 @@ def softmax_no_max_shift() -> Misconception:
     def transform(case: Case):
         divided = case.model(softmax_mode="unshifted")
         lse = case.model(softmax_mode="lse_unshifted")
-        variants = {"exp, then divide": divided, "log-sum-exp without the shift": lse}
+        variants = {"exp, then divide": divided, "log-sum-exp without the shift": lse,
+                    "exp of the logits shifted by the batch's largest logit, not each row's": case.model(softmax_mode="global_shift")}
         if "loss" in lse and len(lse) > 1:
             # the common pair (real code: a loss -z_y + log sum exp(z) and a gradient from
             # exp(z) / sum exp(z), neither shifted): the loss of one form, the gradients of the other
@@ -186,7 +187,8 @@ def softmax_no_max_shift() -> Misconception:
         transform=transform, skip_tags=frozenset(),
         loose=True,
         message="Probably: your {blocks}: right for small logits, wrong (inf, NaN or zeros) for "
-                "large ones (logits near 1000): exp overflows. Subtract each row's largest logit before exp (softmax is "
+                "large ones (logits near 1000): exp overflows (or underflows), written as "
+                "{variant}. Subtract each row's largest logit before exp (softmax is "
                 "unchanged by that shift), or use log-sum-exp for the log-probabilities.")
 
 
@@ -301,3 +303,167 @@ def first_wrong_layer() -> Misconception:
 def is_weight(name: str) -> bool:
     """Tell whether a block name is a weight gradient (``W``, ``dW``, ``W2``, ...)."""
     return bool(re.match(r"^d?W\d*$", name))
+
+
+#: Epsilons learners put into the log of a cross-entropy (10^-2 ... 10^-16, 10^-20 and the
+#: machine epsilons of float64 and float32); the one that explains every probe is named.
+LOG_EPSILONS = (*(10.0 ** -k for k in range(2, 17)), 1e-20, float(np.finfo(np.float64).eps),
+                float(np.finfo(np.float32).eps))
+
+
+def probability_clipped_in_log() -> Misconception:
+    """Return "the true-class probability clipped or offset by an epsilon before the log".
+
+    -log(p_y + eps), -log(clip(p_y, eps, 1 - eps)) or -log(max(p_y, eps)) instead of log-softmax:
+    off by about eps / p_y on ordinary inputs, and capped near -log(eps) once p_y underflows
+    (logits near 1000). The gradient of such a loss carries p_y / (p_y + eps) (or is 0 where the
+    clip is active); for a function that returns the loss and its gradients the epsilon may sit
+    in the loss only. Uses every probe, the large-logit ones too.
+    """
+    def transform(case: Case):
+        memo = case.__dict__.setdefault("_probability_clipping", {})
+        if "variants" not in memo:
+            memo["variants"] = (Variants() if _refutes_every_epsilon(case)
+                                else _not_refuted(case, _clipping_variants(case)))
+        return memo["variants"]
+
+    def _clipping_variants(case: Case) -> Variants:
+        has_loss = "loss" in case.reference
+        has_grads = any(name != "loss" for name in case.reference)
+        variants = {}
+        for eps in LOG_EPSILONS:
+            e = f"{eps:.3g}"
+            forms = [("plus_eps", f"log(p + {e})"), ("clip", f"log(clip(p, {e}, 1 - {e}))"),
+                     ("floor", f"log(max(p, {e}))")]
+            if has_grads and not has_loss:
+                forms.append(("clip_masked", f"log(clip(p, {e}, 1 - {e})) with the clip's zero gradient"))
+            for form, text in forms:
+                if has_loss and has_grads and form != "plus_eps":
+                    blocks = {"loss": _model_loss(case, ce_form=form, eps=eps)}
+                else:
+                    blocks = case.model(ce_form=form, eps=eps)
+                if has_loss and has_grads:
+                    # the common forms: the epsilon in the loss only (the gradient written as
+                    # softmax - one-hot), or log(p + eps) differentiated by hand through softmax
+                    if form == "plus_eps":
+                        variants[f"{text} in the loss and its gradient"] = blocks
+                    if form != "clip_masked":
+                        variants[f"{text} in the loss"] = {**case.reference, "loss": blocks["loss"]}
+                else:
+                    variants[text] = blocks
+        return Variants(variants)
+
+    return Misconception(
+        key="probability_clipping", title="Probability clipped or offset by an epsilon in the log",
+        scope="whole", transform=transform, skip_tags=frozenset(),
+        message="Probably: your {blocks} take{s} the log of p, the softmax probability of the "
+                "true class, with an epsilon: {variant} (or the same epsilon in another form, "
+                "log(p + eps), clip or max). The epsilon shifts every example's loss by about epsilon / p and caps the "
+                "loss of a confident wrong prediction near -log(epsilon). Take the log-probabilities "
+                "from log-softmax, z_y - max(z) - log sum exp(z - max(z)): finite and exact, no "
+                "epsilon needed.")
+
+
+def _refutes_every_epsilon(case: Case) -> bool:
+    """Tell whether this input rules out every epsilon form at once, without computing them.
+
+    Every form is finite (its log is at least log(eps)), so an input on which the student's
+    return has a non-finite entry is not tried (an epsilon together with an overflow elsewhere is
+    not named); and each form lowers the loss except the upper clip at 1 - eps, which raises each
+    example's loss by at most -log(1 - eps) < 0.011, so a student's loss above the correct one by
+    more than that refutes them all.
+    """
+    for name, value in case.student.items():
+        if value is not None and not np.isfinite(value).all():
+            return True
+    student, correct = case.student.get("loss"), case.reference.get("loss")
+    if student is None or correct is None or np.shape(student) != np.shape(correct):
+        return False
+    return bool(np.all(np.isfinite(correct)) and float(np.sum(student)) > float(np.sum(correct)) + 0.011
+                and not compare.agree(student, correct))
+
+
+def _model_loss(case: Case, **knobs) -> np.ndarray:
+    """The ``loss`` block of the part's model with ``knobs``, skipping the backward pass when the
+    part's model takes ``loss_only`` (a function returning the loss and its gradients)."""
+    try:
+        return case.model(loss_only=True, **knobs)["loss"]
+    except TypeError:
+        return case.model(**knobs)["loss"]
+
+
+def _not_refuted(case: Case, variants: Variants) -> Variants:
+    """Keep the variants of a whole-scope model this input does not already refute.
+
+    A variant that changes a block on this input (distinct from the correct value) where the
+    student's block disagrees with it can never be claimed (a whole-scope model must reproduce
+    every block it changes, on every input), so it is dropped here; this keeps a model with many
+    written forms (one per epsilon) cheap to match. The claim rule itself is unchanged.
+    """
+    def refuted(name: str, value) -> bool:
+        correct = case.reference.get(name)
+        return (value is not correct and not compare.agree(case.student.get(name), value)
+                and compare.distinct(value, correct))
+
+    kept = Variants()
+    for label, blocks in variants.items():
+        if not any(refuted(name, value) for name, value in blocks.items()):
+            kept[label] = blocks
+    return kept
+
+
+def log_of_underflowed_softmax() -> Misconception:
+    """Return "log of the softmax probabilities": -inf once a true-class probability underflows.
+
+    log(softmax(z)_y) equals z_y - log-sum-exp(z) until softmax(z)_y underflows to 0 (a logit gap
+    above about 745): then the loss is inf (or huge). Right for logits near 800 of small spread
+    (no underflow), which tells it from a missing max shift (overflow there).
+    """
+    return Misconception(
+        key="log_of_softmax", title="Log of an underflowed softmax", scope="whole",
+        transform=lambda case: Variants({
+            "log of the true-class probability": case.model(ce_form="of_softmax"),
+            "sum of T * log(softmax) over every class": case.model(ce_form="of_softmax_all")}),
+        skip_tags=frozenset(), loose=True,
+        message="Probably: your {blocks}: the log is taken of the softmax probabilities, "
+                "log(softmax(z)), which underflow to 0 for a confident wrong prediction (a logit "
+                "gap above about 745), so the loss becomes inf (NaN in a sum of T * log(softmax), "
+                "0 * -inf). Compute the log-probabilities directly with log-sum-exp: "
+                "log softmax(z) = z - max(z) - log sum exp(z - max(z)).")
+
+
+def label_indexing_all_rows() -> Misconception:
+    """Return "z[:, y] instead of z[range(N), y]": every row picked at every label (N x N).
+
+    Right for one example (the two coincide for N = 1), wrong for a batch; the loss only.
+    """
+    return Misconception(
+        key="label_indexing_all_rows", title="True-class entries picked as z[:, y]", scope="whole",
+        transform=lambda case: Variants({
+            "the shifted logits z[:, y]": case.model(ce_form="all_labels_logits"),
+            "the logits z[:, y]": case.model(ce_form="all_labels_raw_logits"),
+            "the log-probabilities logp[:, y]": case.model(ce_form="all_labels_logp"),
+        }),
+        message="Probably: your {blocks} pick{s} the true-class entries as {variant}, which takes "
+                "every example's row at every example's label (an N x N selection), instead of "
+                "one entry per row, z[np.arange(N), y] (the correct class of each example). The two "
+                "agree only for a batch of one example.")
+
+
+def mean_over_n_minus_1() -> Misconception:
+    """Return "a mean over the batch taken as sum / (N - 1)": the correct value times N / (N - 1).
+
+    Block scope; N = 1 probes are left out (there the division is by zero).
+    """
+    def transform(case: Case):
+        with np.errstate(all="ignore"):
+            factor = np.float64(case.n) / np.float64(case.n - 1) if case.n else np.nan
+            return {name: value * factor for name, value in case.reference.items()}
+
+    return Misconception(
+        key="divided_by_n_minus_1", title="Mean over the batch divided by N - 1", transform=transform,
+        skip_tags=frozenset({"large", "single"}),
+        message="Probably: your {blocks} equal{s} the correct {what} times N / (N - 1) (seen for "
+                "N = {sizes}): a sum over the batch divided by N - 1 instead of N. The loss is the "
+                "mean over the N examples, so divide by N (the N - 1 belongs to the unbiased "
+                "variance estimate, not to a mean).")

@@ -29,9 +29,10 @@ DERIV_MODES = ("correct", "missing", "on_activation", "formula_on_preactivation"
 #: batch axis), ``batch`` (over every entry of the batch), ``unshifted`` (per row, no max shift,
 #: exp then divide), ``lse_unshifted`` (log-sum-exp form without the shift),
 #: ``columns_rowshift`` / ``batch_rowshift`` (each row shifted by its own max, as in the stable
-#: code, but the sum taken over the wrong axis / every entry).
+#: code, but the sum taken over the wrong axis / every entry), ``global_shift`` (per row, but
+#: shifted by the largest logit of the whole batch: a row far below it underflows to 0 / 0).
 SOFTMAX_MODES = ("rows", "columns", "batch", "unshifted", "lse_unshifted", "columns_rowshift",
-                 "batch_rowshift")
+                 "batch_rowshift", "global_shift")
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -109,6 +110,9 @@ def log_softmax(z: np.ndarray, mode: str = "rows") -> np.ndarray:
             return np.log(e / e.sum(axis=1, keepdims=True))
         if mode == "lse_unshifted":
             return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        if mode == "global_shift":
+            e = np.exp(z - z.max())
+            return np.log(e / e.sum(axis=1, keepdims=True))
         if mode in ("columns_rowshift", "batch_rowshift"):
             shifted = z - z.max(axis=1, keepdims=True)
             axis = 0 if mode == "columns_rowshift" else None
@@ -123,8 +127,9 @@ def log_softmax(z: np.ndarray, mode: str = "rows") -> np.ndarray:
 def softmax(z: np.ndarray, mode: str = "rows") -> np.ndarray:
     """Return softmax probabilities of logits ``z`` (N, K) for a normalisation ``mode``."""
     with np.errstate(all="ignore"):
-        if mode == "unshifted":
-            e = np.exp(np.asarray(z, dtype=np.float64))
+        if mode in ("unshifted", "global_shift"):
+            z = np.asarray(z, dtype=np.float64)
+            e = np.exp(z - z.max()) if mode == "global_shift" else np.exp(z)
             return e / e.sum(axis=1, keepdims=True)
         return np.exp(log_softmax(z, mode))
 
@@ -135,3 +140,82 @@ def one_hot(y: np.ndarray, k: int) -> np.ndarray:
     out = np.zeros((y.shape[0], k))
     out[np.arange(y.shape[0]), y] = 1.0
     return out
+
+
+#: How a cross-entropy takes the log of the true-class probability p_y (lecture 2, multiclass
+#: logistic regression: loss_n = -log softmax(z_n)[y_n]). ``exact``: log-softmax from shifted
+#: logits (correct); ``of_softmax``: log of the (shifted) softmax, -inf once p_y underflows to 0;
+#: ``of_softmax_all``: sum(T * log(softmax)) over every class, NaN (0 * -inf) once any
+#: probability of the row underflows;
+#: ``plus_eps``: log(p_y + eps); ``clip``: log(clip(p_y, eps, 1 - eps)); ``floor``:
+#: log(max(p_y, eps)); ``clip_masked``: the clip's loss, and a gradient that is 0 where the clip
+#: is active (what automatic differentiation of np.clip gives); ``all_labels_logits``: the
+#: shifted logits picked as z[:, y] (every row at every label, N x N) instead of z[range(N), y];
+#: ``all_labels_raw_logits``: the same with the unshifted logits; ``all_labels_logp``: the
+#: log-probabilities picked that way.
+CE_FORMS = ("exact", "of_softmax", "of_softmax_all", "plus_eps", "clip", "floor", "clip_masked",
+            "all_labels_logits", "all_labels_raw_logits", "all_labels_logp")
+
+
+def cross_entropy_loss(z: np.ndarray, t: np.ndarray, form: str = "exact", eps: float = 0.0) -> float:
+    """Return the batch-mean cross-entropy of logits ``z`` (N, K) and one-hot ``t`` (N, K) as ``form``.
+
+    ``eps`` (> 0) is the epsilon of the ``plus_eps`` / ``clip`` / ``floor`` forms. Returns a float
+    (inf or NaN where the form overflows). Raises ValueError for an unknown form.
+    """
+    z, t = np.asarray(z, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    n = z.shape[0]
+    with np.errstate(all="ignore"):
+        shifted = z - z.max(axis=1, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if form == "exact":
+            return float(-np.where(t > 0, logp, 0.0).sum() / n)
+        labels = t.argmax(axis=1)
+        if form in ("all_labels_logits", "all_labels_raw_logits", "all_labels_logp"):
+            lse = np.log(np.exp(shifted).sum(axis=1))
+            if form == "all_labels_logits":
+                return float((lse.sum() - shifted[:, labels].sum()) / n)
+            if form == "all_labels_raw_logits":
+                return float(((lse + z.max(axis=1)).sum() - z[:, labels].sum()) / n)
+            return float(-logp[:, labels].sum() / n)
+        e = np.exp(shifted)
+        if form == "of_softmax_all":
+            return float(-np.sum(t * np.log(e / e.sum(axis=1, keepdims=True))) / n)
+        p = (e / e.sum(axis=1, keepdims=True))[np.arange(n), labels]
+        if form == "of_softmax":
+            return float(-np.log(p).sum() / n)
+        if form == "plus_eps":
+            return float(-np.log(p + eps).sum() / n)
+        if form in ("clip", "clip_masked"):
+            return float(-np.log(np.clip(p, eps, 1.0 - eps)).sum() / n)
+        if form == "floor":
+            return float(-np.log(np.maximum(p, eps)).sum() / n)
+    raise ValueError(f"unknown cross-entropy form {form!r}")
+
+
+def cross_entropy_signal(z: np.ndarray, t: np.ndarray, form: str = "exact", eps: float = 0.0) -> np.ndarray:
+    """Return the per-example error signal dloss_n/dz_n (N, K) of the cross-entropy as ``form``.
+
+    The correct signal is softmax(z) - t; the log of p_y + eps (or of the clipped p_y) carries the
+    factor p_y / (p_y + eps) (or p_y / clip(p_y)) through d log(.)/dp_y; ``clip_masked`` is 0 on
+    the examples whose p_y the clip changed. Not divided by N. Raises ValueError for an unknown
+    form.
+    """
+    z, t = np.asarray(z, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    n = z.shape[0]
+    with np.errstate(all="ignore"):
+        probs = softmax(z)
+        signal = probs - t
+        p = probs[np.arange(n), t.argmax(axis=1)][:, None]
+        if form in ("exact", "of_softmax", "of_softmax_all", "all_labels_logits", "all_labels_raw_logits",
+                    "all_labels_logp"):
+            return signal
+        if form == "plus_eps":
+            return signal * (p / (p + eps))
+        if form == "clip":
+            return signal * (p / np.clip(p, eps, 1.0 - eps))
+        if form == "floor":
+            return signal * (p / np.maximum(p, eps))
+        if form == "clip_masked":
+            return signal * ((p >= eps) & (p <= 1.0 - eps))
+    raise ValueError(f"unknown cross-entropy form {form!r}")
