@@ -159,6 +159,24 @@ def test_gradebook_of_2000_students_search_sort_filter_pages(site, browser):
     phone.close()
 
 
+def test_staff_forms_fit_a_phone_screen(site, browser):
+    """At 390 px neither the assignment page's extension card (a 40-column reason field) nor the
+    gradebook's "In" filter with the course's real, long assignment titles widens the page (a
+    fresh user saw 425 and 413 px)."""
+    _, base, _ = site
+    phone = new_page(browser, 390, 844)
+    log_in(phone, base, "prof")
+    width = "document.documentElement.scrollWidth"
+    phone.goto(f"{base}/instructor/assignments/xor")
+    assert phone.get_by_role("heading", name="Extension").is_visible()
+    assert phone.evaluate(width) <= 390, f"assignment page {phone.evaluate(width)} px wide"
+    phone.goto(f"{base}/instructor/")
+    phone.locator("select[name=column]").evaluate(
+        "s => s.add(new Option('Backpropagation for multilayer perceptrons, with a long subtitle', 'x'))")
+    assert phone.evaluate(width) <= 390, f"gradebook {phone.evaluate(width)} px wide"
+    phone.close()
+
+
 def test_a_ta_sees_their_section_only(site, browser):
     from playwright.sync_api import expect
 
