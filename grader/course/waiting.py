@@ -135,8 +135,12 @@ def estimate(sub: Submission) -> QueueEstimate | None:
     wait = None if unknown else (ahead + 1) * per_job / graders
     grader_text = f"{graders} grader{'s' if graders != 1 else ''}"
     if unknown:
-        text = (f"{ahead} submission{'s' if ahead != 1 else ''} ahead; no grader has finished a "
-                f"submission in the last {WINDOW_S // 60} minutes, so no estimate yet")
+        # With graders seen but no mean, only this student's own runs were in the window (left
+        # out on purpose): "no grader has finished" would be false, they just saw one finish.
+        why = ("no grader has finished a submission" if graders == 0
+               else "no other student's submission was graded")
+        text = (f"{ahead} submission{'s' if ahead != 1 else ''} ahead; {why} in the last "
+                f"{WINDOW_S // 60} minutes, so no estimate yet")
     else:
         text = (f"{describe(wait)}: {ahead} submission{'s' if ahead != 1 else ''} ahead, "
                 f"{grader_text}")

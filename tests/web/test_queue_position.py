@@ -133,6 +133,25 @@ def test_describe_rounds_for_people():
     assert describe(5400.0) == "about 1.5 h"
 
 
+def test_only_own_recent_runs_say_so_not_that_no_grader_finished(app, client, login, make_user,
+                                                                  make_assignment, make_submission):
+    """A fresh user's second upload, with only their own first one graded in the last 10
+    minutes, was told "no grader has finished a submission in the last 10 minutes"."""
+    aid = make_assignment("mlp")
+    ada = make_user("ada")
+    first = make_submission(ada, aid, created_at=utcnow() - timedelta(minutes=3), status="graded")
+    with app.app_context():
+        db.session.add(GradingRun(submission_id=first, outcome="graded", score=1.0, max_score=2.0,
+                                  duration_s=3.0, worker_host="host-a:11", created_at=utcnow()))
+        db.session.commit()
+    mine = make_submission(ada, aid, created_at=utcnow())
+    login("ada")
+    queue = client.get(f"/submissions/{mine}/status.json").get_json()["queue"]
+    assert queue["graders"] == 1 and queue["wait_s"] is None
+    assert queue["text"] == ("0 submissions ahead; no other student's submission was graded in "
+                             "the last 10 minutes, so no estimate yet")
+
+
 def test_estimate_never_uses_the_students_own_grading_times(app, client, login, make_user,
                                                             make_assignment, make_submission):
     """A student's own runs (their grading time could reflect hidden inputs) are left out."""
