@@ -27,7 +27,8 @@ measured; the sandbox adds nothing to it):
      10.9x (1 MiB strings: its child burnt 0.6 s writing them, which buys 0.12 s of reading at
      0.2 x, and every test fails and is diagnosed; the honest file costs only 0.02 s),
      mlp_backprop 0.43 s / 0.14 s = 3.1x (the padded network below; the reply patterns 2.3x);
-     mlp_backprop also: a trained network padded to 26 000 hidden units of zero weights
+     mlp_backprop also: a trained network padded to 6 500 hidden units (481 000 parameters, just
+     under the 500 000 limit; 26 000 units before the limit was lowered from 2 000 000) of zero weights
      (float16: cheap to read, costly to evaluate): 6.5 s of host CPU for 1.4 s of the child's
      before its forward pass was charged to the budget, about 1.1 s after (issue 10);
   3. the largest report JSON provoked: 20 000 long dict keys, a 3 MB exception message,
@@ -102,14 +103,14 @@ _REPLY = memoryview(bytearray(_s.pack(">I", 4 + len(_h) + _n) + _s.pack(">I", le
 #: Patterns appended to the honest file as Python (not a reply takeover): a check's own work on a
 #: value of the student's size (issue 10: train_digits's forward pass, ``TestContext.charged``).
 SOURCE_PATTERNS = {
-    "mlp_backprop": {"net padded to 26 000 float16 units": '''
+    "mlp_backprop": {"net padded to 6 500 float16 units": '''
 
 _trained = train_digits
 
 
 def train_digits(X_train, y_train, seed):
     (first, last), activation = _trained(X_train, y_train, seed)
-    pad = 26000 - first["W"].shape[0]
+    pad = 6500 - first["W"].shape[0]
     return [{"W": np.concatenate([first["W"], np.zeros((pad, 64))]).astype(np.float16),
              "b": np.concatenate([first["b"], np.zeros(pad)]).astype(np.float16)},
             {"W": np.concatenate([last["W"], np.zeros((10, pad))], axis=1).astype(np.float16),

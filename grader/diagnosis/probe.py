@@ -67,5 +67,33 @@ def probe_and_diagnose(slug: str, function: str,
         return []
     probes = probe_inputs(slug, function, seen_args) + [tuple(a) for a in extra_inputs]
     outputs = call_many(probes)
-    observations = [Observation(args, out) for args, out in zip(probes, outputs) if out is not None]
+    observations = [Observation(args, out) for args, out in zip(probes, outputs)
+                    if out is not None and has_numbers(out)]
+    if not observations:
+        # Strings, None, empty containers: no numbers a mistake could explain (and the failed
+        # test's feedback already names the type). Trying every model on them only spent the
+        # grader's CPU on a reply the student chose (issue 10, class 7).
+        return []
     return diagnose(part, misconceptions, observations, explain_rest)
+
+
+def has_numbers(value: Any, budget: int = 256) -> bool:
+    """True when ``value`` holds a real number: a non-empty int/float ndarray, a real scalar
+    (not bool), or such a value inside a list, tuple or dict (values), looked at breadth-first
+    for at most ``budget`` containers and items (student output: any shape, any depth)."""
+    queue = [value]
+    while queue and budget > 0:
+        item = queue.pop(0)
+        budget -= 1
+        if isinstance(item, np.ndarray):
+            if item.size and item.dtype.kind in "fiu":
+                return True
+        elif isinstance(item, (bool, np.bool_)):
+            continue
+        elif isinstance(item, (int, float, np.integer, np.floating)):
+            return True
+        elif isinstance(item, (list, tuple)):
+            queue.extend(item[:budget])
+        elif isinstance(item, dict):
+            queue.extend(list(item.values())[:budget])
+    return False

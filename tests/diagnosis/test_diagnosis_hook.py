@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from bench import diagnosis_corpus as corpus
@@ -128,3 +129,23 @@ def test_probing_is_skipped_when_the_time_budget_runs_low():
     assert session.calls == 0
     session.cpu_left = lambda: 50.0
     assert diagnose("mlp_backprop", SPEC, _result("failed", "mlp_backward"), runner=session)
+
+
+def test_answers_without_numbers_get_no_diagnosis_and_cost_no_model_search():
+    """A function answering every probe with a string, None or an empty container has no
+    numbers a mistake could explain: no diagnosis and no note (not 'the last layer is wrong')."""
+    from grader.diagnosis.probe import has_numbers, probe_and_diagnose
+
+    for answer in ("no", None, [], {}, {"W1": "x", "b1": None}, [("a",)], True):
+        assert not has_numbers(answer)
+        calls = []
+
+        def call_many(args_list, answer=answer):
+            calls.append(len(args_list))
+            return [answer for _ in args_list]
+
+        assert probe_and_diagnose("mlp_backprop", "mlp_backward", call_many,
+                                  explain_rest=True) == []
+        assert calls, "the probes were sent"
+    for answer in (np.zeros(3), 1.5, {"W1": "x", "b1": np.ones(2)}, [[np.int64(2)]]):
+        assert has_numbers(answer)

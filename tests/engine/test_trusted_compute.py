@@ -6,7 +6,8 @@ grader runs its forward pass on the held-out digits: a trained 64-64-10 network 
 26 000 hidden units that change nothing (zero weights, float16: 3 MB a reply, cheap to read)
 got full marks and cost the grading process 6.5 s of CPU for 1.4 s of the child's (honest
 file: 0.7 s). The forward pass is now charged to the same budget (``TestContext.charged``),
-so the padded network fails the test as the student's timeout after a few runs.
+so the padded network fails the test as the student's timeout after a few runs. Networks over
+500 000 parameters are now refused outright (``MAX_DIGIT_PARAMS``): the test pads to just under.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ _trained = train_digits
 
 def train_digits(X_train, y_train, seed):
     (first, last), activation = _trained(X_train, y_train, seed)
-    pad = 26000 - first["W"].shape[0]  # hidden units with zero weights: the same function
+    pad = 6500 - first["W"].shape[0]  # zero-weight hidden units (481 000 parameters, under the limit)
     return [{"W": np.concatenate([first["W"], np.zeros((pad, 64))]).astype(np.float16),
              "b": np.concatenate([first["b"], np.zeros(pad)]).astype(np.float16)},
             {"W": np.concatenate([last["W"], np.zeros((10, pad))], axis=1).astype(np.float16),
