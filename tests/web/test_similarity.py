@@ -127,3 +127,22 @@ def test_the_report_is_the_same_in_every_process():
         outs.add(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                                 text=True, check=True, timeout=120).stdout)
     assert len(outs) == 1
+
+
+def test_report_summary_counts_in_words(app, client, login, make_user, make_assignment,
+                                        make_submission):
+    """Two students with the same file: "2 students, 1 pair", not "1 pairs" (a fresh user saw
+    it)."""
+    aid = make_assignment("mlp")
+    text = corpus.make_class()[0]["s00"].encode()
+    for name in ("ada", "bob"):
+        make_submission(make_user(name), aid, source=text)
+    make_user("prof", role="instructor")
+    with app.app_context():
+        report = SimilarityReport(assignment_id=aid, requested_by_id=1)
+        db.session.add(report)
+        db.session.commit()
+        run_report(report.id)
+    login("prof")
+    page = client.get("/instructor/assignments/mlp/similarity").get_data(as_text=True)
+    assert "2 students, 1 pair with any shared code." in page
