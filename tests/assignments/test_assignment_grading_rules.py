@@ -165,14 +165,15 @@ def test_every_wrong_softmax_gradient_output_is_named(grade):
 CHAIN_RECHECK_NAN = '''
 import numpy as _np
 _rl, _rg = softmax_regression_loss, softmax_regression_grad
-_first = {}
+_grad_x = set()   # inputs the gradient was asked for
+_points = {}      # of those, the ones the loss was then evaluated at, in order
 def softmax_regression_grad(W, b, X, T):
-    _first.setdefault(X.shape, X.copy())
+    _grad_x.add(X.tobytes())
     return tuple((1 + 2e-4) * g for g in _rg(W, b, X, T))
 def softmax_regression_loss(W, b, X, T):
-    X0 = _first.get(X.shape)
-    if X0 is not None and not _np.array_equal(X, X0):
-        return float("nan")
+    key = X.tobytes()
+    if key in _grad_x and _points.setdefault(key, len(_points)) >= 1:
+        return float("nan")   # usable at the first central-difference point only
     return _rl(W, b, X, T)
 '''
 MLP_RECHECK_NAN = '''
