@@ -181,6 +181,34 @@ def test_staff_forms_fit_a_phone_screen(site, browser):
     phone.close()
 
 
+#: For every cell of the page's tables: the words wider than the cell's content box (a word
+#: broken inside itself, e.g. "Atte mpts used" or "23:5 9"; a date may break after a hyphen).
+BROKEN_WORDS = """() => {
+  const ctx = document.createElement('canvas').getContext('2d'); const out = [];
+  for (const cell of document.querySelectorAll('table.grid th, table.grid td')) {
+    const cs = getComputedStyle(cell); ctx.font = cs.font;
+    const room = cell.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    for (const word of cell.innerText.split(/\\s+|(?<=-)/)) {  // a break after '-' is fine
+      if (word && ctx.measureText(word).width > room + 1) out.push(word);
+    }
+  }
+  return out;
+}"""
+
+
+def test_the_students_list_keeps_whole_words_on_a_phone(site, browser):
+    """At 390 px the student's assignment list broke its headings and due dates inside words
+    ("Atte mpts used", "Curr ent scor e", "23:5 9"); words stay whole and the page no wider."""
+    _, base, _ = site
+    phone = new_page(browser, 390, 844)
+    log_in(phone, base, "ada")
+    phone.goto(f"{base}/")
+    assert phone.get_by_role("columnheader", name="Attempts used").is_visible()
+    assert phone.evaluate(BROKEN_WORDS) == []
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.close()
+
+
 def test_a_ta_sees_their_section_only(site, browser):
     from playwright.sync_api import expect
 
