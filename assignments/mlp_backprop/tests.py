@@ -431,25 +431,14 @@ def check_train_digits(ctx: TestContext) -> None:
 
 
 def _digits_repeat_problem(ctx: TestContext, first: list[tuple[int, Any, Any]]) -> str | None:
-    """Call train_digits again with the arguments of its first returned run, in a fresh child
-    (right after that run); return why the result is not reproducible, or None (the same
-    network, or nothing returned to compare). A repeat that fails counts as not reproducible
-    and a cache of results in the child cannot answer it (see xor's ``_repeat_problem``)."""
+    """Repeat train_digits's first returned run in a fresh child (``seqtest.repeat_problem``);
+    None when the network is the same or nothing was returned to compare."""
     if not first:
         return None
     seed, (X_tr, y_tr, _, _), out = first[0]
-    try:
-        again = ctx.call_in_fresh_child("train_digits", X_tr, y_tr, seed)
-    except StudentCallError as exc:
-        if exc.kind in ("missing", "not_implemented"):
-            raise
-        return ("train_digits failed when called again with the same X_train, y_train and seed "
-                f"as run 1, in a fresh run of your file ({exc.kind}), so the network could not "
-                "be confirmed to be the same. The rule: " + seqtest.REPEAT_RULE + ".")
-    if seqtest.same_result(out, again):
-        return None
-    return ("train_digits returned another network when called again with the same X_train, "
-            "y_train and seed (run 1), so its score would change from one grading to the next. "
-            "Draw every random number (initial weights, minibatch order) from "
-            "rng = np.random.default_rng(seed), not from np.random.rand, np.random.seed or the "
-            "clock. The rule: " + seqtest.REPEAT_RULE + ".")
+    return seqtest.repeat_problem(
+        ctx, "train_digits", (X_tr, y_tr, seed), out, run="run 1",
+        arguments="X_train, y_train and seed", result="network", other="another network",
+        advice="Draw every random number (initial weights, minibatch order) from "
+               "rng = np.random.default_rng(seed), not from np.random.rand, np.random.seed or "
+               "the clock.")

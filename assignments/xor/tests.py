@@ -340,28 +340,13 @@ def check_train_xor_hidden(ctx: TestContext) -> None:
 
 def _repeat_problem(ctx: TestContext, first: list[tuple[int, np.ndarray, np.ndarray, object]]
                     ) -> str | None:
-    """Call train_xor again with the arguments of its first returned run, in a fresh child
-    (right after that run); return why the result is not reproducible, or None (the same
-    weights, or nothing returned to compare).
-
-    In a fresh child: in the same one, a trainer seeded from the clock that cached its first
-    result per arguments passed. A repeat that fails (an exception, a timeout) confirms nothing
-    and counts as not reproducible (issue 10, class 6): the same call returned within its limits
-    just before, with the submission's budget still ample."""
+    """Repeat train_xor's first returned run in a fresh child (``seqtest.repeat_problem``);
+    None when the weights are the same or nothing was returned to compare."""
     if not first:
         return None
     seed, X, t, out = first[0]
-    try:
-        again = ctx.call_in_fresh_child("train_xor", X, t, seed)
-    except StudentCallError as exc:
-        if exc.kind in ("missing", "not_implemented"):
-            raise
-        return ("train_xor failed when called again with the same X, t and seed as hidden run 1, "
-                f"in a fresh run of your file ({exc.kind}), so the weights could not be "
-                "confirmed to be the same. The rule: " + seqtest.REPEAT_RULE + ".")
-    if seqtest.same_result(out, again):
-        return None
-    return ("train_xor returned other weights when called again with the same X, t and seed "
-            f"(hidden run 1), so its score would change from one grading to the next. Draw every "
-            "random number from rng = np.random.default_rng(seed) (not np.random.rand, "
-            "np.random.seed or the clock). The rule: " + seqtest.REPEAT_RULE + ".")
+    return seqtest.repeat_problem(
+        ctx, "train_xor", (X, t, seed), out, run="hidden run 1", arguments="X, t and seed",
+        result="weights", other="other weights",
+        advice="Draw every random number from rng = np.random.default_rng(seed) (not "
+               "np.random.rand, np.random.seed or the clock).")

@@ -32,8 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from grader.engine.errors import StudentCallError
 
 #: PASS_AFTER[f] = successes needed for full marks once there have been f failures.
 PASS_AFTER: tuple[int, ...] = (22, 36, 45)
@@ -194,3 +197,39 @@ def same_result(first: object, second: object) -> bool:
         return bool(np.allclose(a, b, rtol=REPEAT_RTOL, atol=REPEAT_ATOL, equal_nan=True))
     except Exception:  # noqa: BLE001 - untrusted values: anything odd is "not the same"
         return False
+
+
+def repeat_problem(ctx: Any, function: str, args: tuple, first_out: object, *, run: str,
+                   arguments: str, result: str, other: str, advice: str) -> str | None:
+    """Call a trainer again with the arguments of one returned run, in a fresh child, and say
+    why its result is not reproducible, or return None (the same result).
+
+    In a fresh child: in the same one, a trainer seeded from the clock that cached its first
+    result per arguments passed. A repeat that fails (an exception, a timeout) confirms nothing
+    and counts as not reproducible (issue 10, class 6): the same call returned within its limits
+    just before, with the submission's budget still ample.
+
+    Args:
+        ctx: the test's ``TestContext`` (its ``call_in_fresh_child``).
+        function: the trainer's name, e.g. ``"train_xor"``.
+        args: the arguments of the run to repeat; ``first_out`` what that run returned.
+        run, arguments, result, other, advice: words of the feedback, e.g. ``"hidden run 1"``,
+            ``"X, t and seed"``, ``"weights"``, ``"other weights"`` and how to draw the
+            randomness from the seed.
+
+    Raises:
+        StudentCallError: of kind ``missing`` or ``not_implemented`` (the function is gone).
+    """
+    try:
+        again = ctx.call_in_fresh_child(function, *args)
+    except StudentCallError as exc:
+        if exc.kind in ("missing", "not_implemented"):
+            raise
+        return (f"{function} failed when called again with the same {arguments} as {run}, in a "
+                f"fresh run of your file ({exc.kind}), so the {result} could not be confirmed to "
+                f"be the same. The rule: {REPEAT_RULE}.")
+    if same_result(first_out, again):
+        return None
+    return (f"{function} returned {other} when called again with the same {arguments} ({run}), "
+            f"so its score would change from one grading to the next. {advice} The rule: "
+            f"{REPEAT_RULE}.")
