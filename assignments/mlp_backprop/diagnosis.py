@@ -49,6 +49,25 @@ def _rows(args: tuple, index: int) -> int:
     return int(np.shape(args[index])[0])
 
 
+def _forward_caches(params, X, activation: str):
+    """The forward pass kept layer by layer for a backward pass (lecture 2, vectorized MLP).
+
+    Returns ``(X, Ws, bs, Hs, Zs)`` as float64: the weights (N_l, N_{l-1}) and biases (N_l,),
+    the activations ``Hs`` (X first, one per hidden layer) and the pre-activations ``Zs`` (one
+    per layer, the logits last). Raises ValueError for an unknown activation.
+    """
+    X = _f64(X)
+    Ws = [_f64(p["W"]) for p in params]
+    bs = [_f64(p["b"]) for p in params]
+    Hs, Zs = [X], []
+    for index in range(len(Ws)):
+        Z = Hs[-1] @ Ws[index].T + bs[index]
+        Zs.append(Z)
+        if index < len(Ws) - 1:
+            Hs.append(numerics.activate(activation, Z))
+    return X, Ws, bs, Hs, Zs
+
+
 def _mlp_params(params: dict[str, Any]) -> dict[str, np.ndarray]:
     return {k: _f64(params[k]) for k in MLP_KEYS}
 
@@ -113,16 +132,8 @@ def deep_with(params: list[dict[str, Any]], X, y, activation: str, *, deriv: str
     Raises:
         ValueError: unknown activation or knob.
     """
-    X = _f64(X)
-    Ws = [_f64(p["W"]) for p in params]
-    bs = [_f64(p["b"]) for p in params]
+    X, Ws, bs, Hs, Zs = _forward_caches(params, X, activation)
     depth, n = len(Ws), X.shape[0]
-    Hs, Zs = [X], []
-    for index in range(depth):
-        Z = Hs[-1] @ Ws[index].T + bs[index]
-        Zs.append(Z)
-        if index < depth - 1:
-            Hs.append(numerics.activate(activation, Z))
     with np.errstate(all="ignore"):
         if ce_form != "exact":
             T = numerics.one_hot(y, Zs[-1].shape[1])
@@ -180,16 +191,8 @@ def trace_deep_loss_and_grads(args: tuple,
                               hook: Hook = identity) -> tuple[float, list[dict[str, np.ndarray]]]:
     """(loss, grads) of the deep softmax classifier, with sites in every layer (lecture 2)."""
     params, X, y, activation = args
-    X = _f64(X)
-    Ws = [_f64(p["W"]) for p in params]
-    bs = [_f64(p["b"]) for p in params]
+    X, Ws, bs, Hs, Zs = _forward_caches(params, X, activation)
     depth, n = len(Ws), X.shape[0]
-    Hs, Zs = [X], []
-    for index in range(depth):
-        Z = Hs[-1] @ Ws[index].T + bs[index]
-        Zs.append(Z)
-        if index < depth - 1:
-            Hs.append(numerics.activate(activation, Z))
     with np.errstate(all="ignore"):
         logp = numerics.log_softmax(Zs[-1])
         labels = np.asarray(y).astype(np.int64)
