@@ -175,10 +175,16 @@ def get_path(tree: Any, path: Sequence[Any]) -> Any:
     return tree
 
 
-def apply_edit(args: tuple[Any, ...], edit: Edit) -> tuple[Any, ...]:
-    """Return a deep copy of ``args`` with one edit applied (see module docstring)."""
+def apply_edit(args: tuple[Any, ...] | list[Any], edit: Edit,
+               copy_args: Callable[[list[Any]], list[Any]] = copy.deepcopy) -> tuple[Any, ...]:
+    """Return a copy of ``args`` with one edit applied (see module docstring).
+
+    ``copy_args`` copies the argument list before the edited block is replaced by an edited
+    float64 copy of itself (default a deep copy; ``trusted_eval`` copies only the containers of
+    arguments whose arrays are read-only views).
+    """
     path, index, delta = edit
-    new = copy.deepcopy(list(args))
+    new = copy_args(list(args))
     parent = get_path(new, path[:-1])
     block = np.array(parent[path[-1]], dtype=np.float64, copy=True)
     if index is None:

@@ -37,16 +37,8 @@ def trusted_evaluator(loss: Callable[..., Any], args: tuple[Any, ...]) -> gradch
 
     def evaluate(edits: list[gradcheck.Edit]) -> np.ndarray:
         losses = np.empty(len(edits), dtype=np.float64)
-        for k, (path, index, delta) in enumerate(edits):
-            new = _containers(frozen)
-            parent = gradcheck.get_path(new, path[:-1])
-            block = np.array(parent[path[-1]], dtype=np.float64, copy=True)
-            if index is None:
-                block += np.asarray(delta, dtype=np.float64).reshape(block.shape)
-            else:
-                block.flat[int(index)] += float(delta)
-            parent[path[-1]] = block
-            losses[k] = float(loss(*new))
+        for k, edit in enumerate(edits):
+            losses[k] = float(loss(*gradcheck.apply_edit(frozen, edit, _containers)))
         return losses
     return evaluate
 
